@@ -1,0 +1,337 @@
+// Connections and transactions as the core sees them: the statement cache, the query hook and
+// transaction nesting. Adapters (kith/sqlite.hpp) supply a detail::Backend.
+#pragma once
+
+#include <kith/detail/statement.hpp>
+#include <kith/error.hpp>
+#include <kith/types.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace kith {
+
+/// What the query hook receives for every statement run: its SQL, the values bound to it and how
+/// long it took.
+struct QueryEvent {
+  std::string_view sql;
+  std::span<const Value> bindings;
+  std::chrono::nanoseconds duration;
+};
+
+using QueryHook = std::function<void(const QueryEvent&)>;
+
+class Connection;
+class Transaction;
+
+namespace detail {
+
+/// The shared state of one transaction or savepoint. Models saved inside a transaction keep a
+/// reference, so that after a rollback they know their row is gone.
+struct TxState {
+  enum class Status { Active, Committed, RolledBack };
+
+  std::shared_ptr<TxState> parent;
+  int depth = 0;  // 1 for the outermost transaction
+  Status status = Status::Active;
+
+  /// True when this transaction, or one it was committed into, was rolled back.
+  bool undone() const noexcept {
+    for (const TxState* t = this; t; t = t->parent.get())
+      if (t->status == Status::RolledBack) return true;
+    return false;
+  }
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// One open database connection, as an adapter implements it. The core owns the statement cache,
+/// the hook and the transaction stack; the adapter compiles statements and reports its state.
+class Backend {
+ public:
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+  virtual ~Backend() = default;
+
+  virtual std::unique_ptr<Statement> compile(std::string_view sql, bool persistent) = 0;
+  virtual std::int64_t lastInsertId() = 0;
+  virtual std::int64_t changes() = 0;
+  /// The most host parameters one statement may have, read from the database at run time.
+  virtual int variableLimit() = 0;
+  /// True while the database itself has a transaction open (it may end one on its own after
+  /// some errors).
+  virtual bool nativeTransactionActive() = 0;
+  virtual void closeHandle() noexcept = 0;
+  /// Where the connection points, for messages.
+  virtual std::string describe() const = 0;
+
+  bool isOpen() const noexcept { return open_; }
+
+  void close() noexcept {
+    cache_.clear();
+    closeHandle();
+    open_ = false;
+  }
+
+  /// The cached statement for `sql`, or a fresh one in `owned` when the cached one is already
+  /// running (a query run from inside the hook, say).
+  Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned) {
+    if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one with kith::sqlite::open");
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      if (cache_.size() >= maxCachedStatements) evictIdle();
+      it = cache_.emplace(std::string(sql), compile(sql, true)).first;
+    }
+    if (!it->second->inUse) return *it->second;
+    owned = compile(sql, false);
+    return *owned;
+  }
+
+  std::size_t cachedStatements() const noexcept { return cache_.size(); }
+
+  QueryHook hook;
+  std::vector<std::shared_ptr<TxState>> transactions;  // innermost last
+
+  static constexpr std::size_t maxCachedStatements = 512;
+
+ private:
+  void evictIdle() {
+    std::erase_if(cache_, [](const auto& entry) { return !entry.second->inUse; });
+  }
+
+  std::unordered_map<std::string, std::unique_ptr<Statement>, StringHash, std::equal_to<>> cache_;
+  bool open_ = true;
+};
+
+/// Runs one statement: binds, steps, reads, then resets it and reports it to the hook.
+class Run {
+ public:
+  Run(Backend& backend, std::string_view sql) : backend_(backend), statement_(&backend.acquire(sql, owned_)) {
+    statement_->inUse = true;
+    if (backend_.hook) start_ = std::chrono::steady_clock::now();
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
+
+  ~Run() {
+    statement_->reset();
+    statement_->inUse = false;
+    if (backend_.hook) {
+      try {
+        backend_.hook(QueryEvent{statement_->sql(), recorded_, std::chrono::steady_clock::now() - start_});
+      } catch (...) {  // a hook must not turn a finished statement into a failure
+      }
+    }
+  }
+
+  template <class T>
+  void bind(int index, const T& value) {
+    if constexpr (SupportedColumnType<T>) {
+      Codec<T>::bind(*statement_, index, value);
+      if (backend_.hook) recorded_.push_back(Codec<T>::toValue(value));
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      const std::string_view text(value);  // the caller's argument outlives this statement's run
+      statement_->bindText(index, text);
+      if (backend_.hook) recorded_.emplace_back(std::string(text));
+    } else {
+      bindValue(index, parameterValue(value));  // NULL, or a readable error for what cannot be bound
+    }
+  }
+
+  void bindValue(int index, const Value& value) {
+    detail::bindValue(*statement_, index, value);
+    if (backend_.hook) recorded_.push_back(value);
+  }
+
+  bool step() { return statement_->step(); }
+
+  /// Steps through to the end; for statements that return no rows.
+  void finish() {
+    while (statement_->step()) {
+    }
+  }
+
+  Statement& statement() noexcept { return *statement_; }
+  Backend& backend() noexcept { return backend_; }
+
+ private:
+  Backend& backend_;
+  std::unique_ptr<Statement> owned_;
+  Statement* statement_;
+  std::vector<Value> recorded_;
+  std::chrono::steady_clock::time_point start_{};
+};
+
+/// Runs a statement that takes no parameters and returns no rows (BEGIN, COMMIT, DDL).
+inline void executeSql(Backend& backend, std::string_view sql) {
+  Run run(backend, sql);
+  run.finish();
+}
+
+}  // namespace detail
+
+/// A handle to an open database connection. Copies share the connection. A connection belongs
+/// to one thread at a time: give each thread its own (kith opens SQLite without per-call mutexes).
+/// Everything that takes a Connection also takes a Transaction.
+class Connection {
+ public:
+  Connection() = default;
+  explicit Connection(std::shared_ptr<detail::Backend> backend) : backend_(std::move(backend)) {}
+
+  /// Calls `hook` for every statement this connection runs, with its SQL, bindings and duration.
+  /// Pass nullptr to remove it.
+  void onQuery(QueryHook hook) const { backend().hook = std::move(hook); }
+
+  /// Starts a transaction: BEGIN IMMEDIATE, or a SAVEPOINT inside one already open. It rolls back
+  /// when destroyed without commit().
+  Transaction begin() const;
+
+  /// Runs `fn(trx)` in a transaction: commits when it returns, rolls back and rethrows when it throws.
+  template <class F>
+  auto transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&>;
+
+  /// Runs one SQL statement with bound parameters; returns the number of rows it changed.
+  template <class... Args>
+  std::int64_t execute(std::string_view sql, const Args&... params) const {
+    auto& b = backend();
+    detail::Run run(b, sql);
+    int index = 0;
+    (run.bind(++index, params), ...);
+    run.finish();
+    return b.changes();
+  }
+
+  /// Closes the connection for every handle that shares it; later use is a kith::UsageError.
+  void close() const {
+    if (backend_) backend_->close();
+  }
+
+  bool isOpen() const noexcept { return backend_ && backend_->isOpen(); }
+  bool inTransaction() const noexcept { return backend_ && !backend_->transactions.empty(); }
+
+  /// The adapter's connection; throws kith::UsageError when this handle has none, is closed or
+  /// is a finished transaction.
+  detail::Backend& backend() const {
+    if (!backend_)
+      throw UsageError(
+          "kith: this connection handle is empty (default-constructed or moved from); pass one from kith::sqlite::open or a "
+          "transaction");
+    if (tx_ && tx_->status != detail::TxState::Status::Active)
+      throw UsageError(tx_->status == detail::TxState::Status::Committed
+                           ? "kith: this transaction was already committed; start a new one with db.transaction(...) or db.begin()"
+                           : "kith: this transaction was already rolled back; start a new one with db.transaction(...) or db.begin()");
+    if (!backend_->isOpen())
+      throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one with kith::sqlite::open");
+    return *backend_;
+  }
+
+  /// The handle a model keeps: a finished transaction gives way to the innermost one still open
+  /// around it, or to the connection itself (Lucid's behaviour after commit).
+  Connection live() const {
+    Connection c = *this;
+    while (c.tx_ && c.tx_->status != detail::TxState::Status::Active) c.tx_ = c.tx_->parent;
+    return c;
+  }
+
+  bool hasBackend() const noexcept { return backend_ != nullptr; }
+  const std::shared_ptr<detail::TxState>& transactionState() const noexcept { return tx_; }
+
+ protected:
+  std::shared_ptr<detail::Backend> backend_;
+  std::shared_ptr<detail::TxState> tx_;
+};
+
+/// A transaction or savepoint; a Connection that runs inside it. Rolls back when destroyed
+/// uncommitted. Transactions finish innermost first.
+class Transaction : public Connection {
+ public:
+  Transaction(Transaction&& other) noexcept : Connection(std::move(other)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  ~Transaction() {
+    if (tx_ && tx_->status == detail::TxState::Status::Active && backend_ && backend_->isOpen()) {
+      try {
+        rollback();
+      } catch (...) {  // nothing useful to do in a destructor; the database rolls back on close
+      }
+    }
+  }
+
+  void commit() { finish(true); }
+  void rollback() { finish(false); }
+  bool isActive() const noexcept { return tx_ && tx_->status == detail::TxState::Status::Active; }
+
+ private:
+  friend class Connection;
+  Transaction(std::shared_ptr<detail::Backend> backend, std::shared_ptr<detail::TxState> state) {
+    backend_ = std::move(backend);
+    tx_ = std::move(state);
+  }
+
+  static std::string savepointName(int depth) { return "kith_" + std::to_string(depth); }
+
+  void finish(bool commit) {
+    using Status = detail::TxState::Status;
+    auto& b = backend();  // throws if already finished, moved from or closed
+    auto& stack = b.transactions;
+    const auto self = std::find(stack.begin(), stack.end(), tx_);
+    if (!b.nativeTransactionActive()) {  // the database rolled back on its own after an error
+      for (auto& t : stack) t->status = Status::RolledBack;
+      stack.clear();
+      if (commit) throw Error("kith: the database already rolled this transaction back after an earlier error; nothing was committed");
+      return;
+    }
+    if (commit && self + 1 != stack.end()) throw UsageError("kith: commit the inner transaction (savepoint) before the one around it");
+    const bool outermost = tx_->depth == 1;
+    if (commit) {
+      detail::executeSql(b, outermost ? "COMMIT" : "RELEASE " + savepointName(tx_->depth));
+    } else if (outermost) {
+      detail::executeSql(b, "ROLLBACK");
+    } else {
+      detail::executeSql(b, "ROLLBACK TO " + savepointName(tx_->depth));
+      detail::executeSql(b, "RELEASE " + savepointName(tx_->depth));
+    }
+    for (auto it = self + 1; it != stack.end(); ++it) (*it)->status = Status::RolledBack;
+    tx_->status = commit ? Status::Committed : Status::RolledBack;
+    stack.erase(self, stack.end());
+  }
+};
+
+inline Transaction Connection::begin() const {
+  auto& b = backend();
+  auto state = std::make_shared<detail::TxState>();
+  state->parent = b.transactions.empty() ? nullptr : b.transactions.back();
+  state->depth = static_cast<int>(b.transactions.size()) + 1;
+  detail::executeSql(b, state->depth == 1 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + Transaction::savepointName(state->depth));
+  b.transactions.push_back(state);
+  return Transaction(backend_, std::move(state));
+}
+
+template <class F>
+auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&> {
+  Transaction trx = begin();
+  if constexpr (std::is_void_v<std::invoke_result_t<F, Transaction&>>) {
+    std::invoke(std::forward<F>(fn), trx);
+    trx.commit();
+  } else {
+    auto result = std::invoke(std::forward<F>(fn), trx);
+    trx.commit();
+    return result;
+  }
+}
+
+}  // namespace kith

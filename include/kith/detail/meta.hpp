@@ -1,0 +1,209 @@
+// What kith knows about a model at compile time: its columns, their names, its table and its
+// primary key, with the checks that turn a wrong declaration into a readable error.
+#pragma once
+
+#include <kith/detail/names.hpp>
+#include <kith/types.hpp>
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace kith {
+
+/// One column-name override, for a model's `static constexpr kith::ColumnName columnNames[]`.
+struct ColumnName {
+  std::string_view property;
+  std::string_view column;
+};
+
+namespace detail {
+
+template <auto... Members>
+struct ColumnList {};
+
+template <class T>
+struct MemberPointer {
+  static constexpr bool valid = false;
+};
+template <class C, class T>
+struct MemberPointer<T C::*> {
+  static constexpr bool valid = !std::is_function_v<T>;
+  using Class = C;
+  using Type = T;
+};
+
+template <auto A, auto B>
+constexpr bool sameMember() {
+  if constexpr (std::is_same_v<decltype(A), decltype(B)>) return A == B;
+  else return false;
+}
+
+template <class M>
+concept HasTableOverride = requires {
+  { M::table } -> std::convertible_to<std::string_view>;
+} && !std::is_member_object_pointer_v<decltype(&M::table)>;
+
+template <class M>
+concept HasColumnNameOverrides = requires { M::columnNames[0].property; };
+
+template <class M>
+concept HasPrimaryKeyOverride = requires { M::primaryKey; } && std::is_member_object_pointer_v<std::remove_cv_t<decltype(M::primaryKey)>>;
+
+template <class M>
+constexpr std::string_view columnNameOverride(std::string_view property) {
+  if constexpr (HasColumnNameOverrides<M>) {
+    for (const auto& entry : M::columnNames)
+      if (entry.property == property) return entry.column;
+  }
+  return {};
+}
+
+/// Checks one entry of `columns`; the compiler names the model and the member when one fails.
+template <class M, auto Member>
+struct CheckColumn {
+  using Pointer = MemberPointer<std::remove_cv_t<decltype(Member)>>;
+  static_assert(Pointer::valid, "kith: every entry of `columns` must be a pointer to a data member, like &User::email");
+  static constexpr bool ok = [] {
+    if constexpr (Pointer::valid) {
+      static_assert(std::is_same_v<typename Pointer::Class, M>,
+                    "kith: a member in this model's `columns` belongs to another type; list only the model's own members (&Model::name)");
+      static_assert(SupportedColumnType<typename Pointer::Type>,
+                    "kith: this column's C++ type is not supported; use bool, an integer, float/double, std::string, kith::Blob, an "
+                    "enum, std::chrono::sys_time, std::optional of one of these, or specialize kith::column_traits<T>");
+      return std::is_same_v<typename Pointer::Class, M> && SupportedColumnType<typename Pointer::Type>;
+    } else {
+      return false;
+    }
+  }();
+};
+
+template <class M, auto Member>
+struct ColumnNameOf {
+  static constexpr std::string_view property = memberName<Member>;
+  static constexpr auto snake = snakeCase<2 * property.size() + 1>(property);
+  static constexpr std::string_view column = columnNameOverride<M>(property).empty() ? snake.view() : columnNameOverride<M>(property);
+};
+
+template <class M>
+struct TableNameOf {
+  static constexpr auto buffer = tableNameFor<2 * typeName<M>.size() + 4>(typeName<M>);
+  static constexpr std::string_view value = [] {
+    if constexpr (HasTableOverride<M>) return std::string_view{M::table};
+    else return buffer.view();
+  }();
+};
+
+inline std::string quote(std::string_view identifier) {
+  std::string out;
+  out.reserve(identifier.size() + 2);
+  out.push_back('"');
+  for (char c : identifier) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+template <class M, class List = std::remove_cv_t<decltype(M::columns)>>
+struct Meta;
+
+/// The compile-time description of model M, from its `columns` declaration.
+template <class M, auto... Members>
+struct Meta<M, ColumnList<Members...>> {
+  static constexpr std::size_t count = sizeof...(Members);
+  static_assert(count > 0, "kith: a model must declare at least one column in `columns`");
+  static constexpr bool valid = (CheckColumn<M, Members>::ok && ...);
+
+  static constexpr std::array<std::string_view, count> properties{memberName<Members>...};
+  static constexpr std::array<std::string_view, count> columns{ColumnNameOf<M, Members>::column...};
+  static constexpr std::string_view table = TableNameOf<M>::value;
+
+  template <auto Member>
+  static constexpr std::size_t indexOf() {
+    std::size_t index = 0, found = count;
+    ((sameMember<Member, Members>() ? (found = index, ++index) : ++index), ...);
+    return found;
+  }
+
+  template <auto Member>
+  static constexpr bool has = indexOf<Member>() < count;
+
+  static constexpr std::size_t indexOfProperty(std::string_view property) {
+    for (std::size_t i = 0; i < count; ++i)
+      if (properties[i] == property) return i;
+    return count;
+  }
+
+  static constexpr bool noDuplicates = [] {
+    for (std::size_t i = 0; i < count; ++i)
+      for (std::size_t j = i + 1; j < count; ++j)
+        if (properties[i] == properties[j] || columns[i] == columns[j]) return false;
+    return true;
+  }();
+  static_assert(noDuplicates, "kith: this model's `columns` lists a member twice, or two members map to the same column name");
+
+  static constexpr std::size_t primaryKey = [] {
+    if constexpr (HasPrimaryKeyOverride<M>) return indexOf<M::primaryKey>();
+    else return indexOfProperty("id");
+  }();
+  static_assert(primaryKey < count,
+                "kith: this model has no primary key column; declare a member `id` in `columns`, or set "
+                "`static constexpr auto primaryKey = &Model::member;` to one that is");
+
+  /// Calls f.template operator()<Index, Member>() for each column, in declaration order.
+  template <class F>
+  static constexpr void forEach(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I, Members>(), ...); }(std::make_index_sequence<sizeof...(Members)>{});
+  }
+
+  /// Calls f.template operator()<Index, Member>() for column `index` (a run-time value).
+  template <class F>
+  static void visit(std::size_t index, F&& f) {
+    forEach([&]<std::size_t I, auto Member>() {
+      if (I == index) f.template operator()<I, Member>();
+    });
+  }
+};
+
+template <class M, std::size_t I>
+constexpr auto nthMember() {
+  return []<auto... Members>(ColumnList<Members...>) { return std::get<I>(std::tuple{Members...}); }(std::remove_cv_t<decltype(M::columns)>{});
+}
+
+template <class M>
+inline constexpr auto primaryKeyMember = nthMember<M, Meta<M>::primaryKey>();
+
+template <class M>
+using PrimaryKeyType = typename MemberPointer<std::remove_cv_t<decltype(primaryKeyMember<M>)>>::Type;
+
+/// An integer primary key is generated by the database when it is 0 on insert.
+template <class M>
+inline constexpr bool generatedKey = std::is_integral_v<PrimaryKeyType<M>> && !std::is_same_v<PrimaryKeyType<M>, bool>;
+
+template <auto Member>
+using ColumnType = typename MemberPointer<std::remove_cv_t<decltype(Member)>>::Type;
+
+/// The check behind every `where<&M::col>`, `orderBy<...>`, `select<...>`: the compiler shows the
+/// model and the member in the lines around this message.
+template <class M, auto Member>
+constexpr bool requireColumn() {
+  constexpr bool isColumn = Meta<M>::template has<Member>;
+  static_assert(isColumn,
+                "kith: this member is not a declared column of the model; add it to the model's "
+                "`static constexpr auto columns = kith::columns<...>` or name a column that is there");
+  return isColumn;
+}
+
+}  // namespace detail
+
+/// The persisted members of a model, by member pointer: `kith::columns<&User::id, &User::email>`.
+template <auto... Members>
+inline constexpr detail::ColumnList<Members...> columns{};
+
+}  // namespace kith

@@ -1,0 +1,392 @@
+// How a model's rows are read, inserted, updated and deleted; the state each model instance keeps.
+#pragma once
+
+#include <kith/connection.hpp>
+#include <kith/detail/meta.hpp>
+#include <kith/error.hpp>
+#include <kith/types.hpp>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kith::detail {
+
+/// What a model instance knows about its row. Held behind one pointer so that a model that was
+/// never saved costs nothing but that pointer.
+struct ModelState {
+  Connection connection;                 // where it was loaded from or saved through
+  std::shared_ptr<TxState> insertedIn;   // the transaction that inserted it, if any
+  std::shared_ptr<TxState> updatedIn;    // the transaction of its last UPDATE, if any
+  bool persisted = false;
+  bool deleted = false;
+  bool keyGenerated = false;             // the primary key came from the database
+
+  ModelState() = default;
+  ModelState(const ModelState&) = default;
+  ModelState& operator=(const ModelState&) = default;
+  virtual ~ModelState() = default;
+  virtual std::unique_ptr<ModelState> clone() const = 0;
+
+  /// Persisted, and not by an insert that was later rolled back.
+  bool exists() const noexcept { return persisted && !(insertedIn && insertedIn->undone()); }
+  /// An UPDATE was rolled back: the row may hold older values than the last save wrote.
+  bool stale() const noexcept { return updatedIn && updatedIn->undone(); }
+};
+
+/// Dirty tracking keeps a 64-bit hash of each column's value as last read or written, rather than
+/// a copy of the value: a model costs 8 bytes per column instead of a second copy of its strings.
+template <std::size_t N>
+struct ModelStateOf final : ModelState {
+  std::array<std::uint64_t, N> hashes{};
+  std::bitset<N> loaded;  // columns whose values came from the database or were written to it
+  std::unique_ptr<ModelState> clone() const override { return std::make_unique<ModelStateOf>(*this); }
+};
+
+inline std::shared_ptr<TxState> currentTransaction(const Backend& backend) {
+  return backend.transactions.empty() ? nullptr : backend.transactions.back();
+}
+
+inline std::string describe(const Value& v) {
+  switch (v.index()) {
+    case 0: return "NULL";
+    case 1: return std::to_string(std::get<1>(v));
+    case 2: return std::to_string(std::get<2>(v));
+    case 3: return "\"" + std::get<3>(v) + "\"";
+    default: return "<blob of " + std::to_string(std::get<4>(v).size()) + " bytes>";
+  }
+}
+
+/// The largest power of two not above n (n > 0).
+constexpr std::size_t floorPow2(std::size_t n) { return std::bit_floor(n); }
+
+/// Multi-row INSERTs hold at most this many rows; chunks are powers of two, so a model has at most
+/// nine INSERT statements per key mode in the cache.
+inline constexpr std::size_t maxRowsPerInsert = 256;
+
+/// SQL text built once per model.
+template <class M>
+struct Sql {
+  using Meta = detail::Meta<M>;
+
+  static const std::string& table() {
+    static const std::string s = quote(Meta::table);
+    return s;
+  }
+  static const std::string& column(std::size_t i) {
+    static const auto names = [] {
+      std::array<std::string, Meta::count> out;
+      for (std::size_t k = 0; k < Meta::count; ++k) out[k] = quote(Meta::columns[k]);
+      return out;
+    }();
+    return names[i];
+  }
+  static const std::string& selectList() {
+    static const std::string s = [] {
+      std::string out;
+      for (std::size_t k = 0; k < Meta::count; ++k) out += (k ? ", " : "") + column(k);
+      return out;
+    }();
+    return s;
+  }
+  static const std::string& find() {
+    static const std::string s = "SELECT " + selectList() + " FROM " + table() + " WHERE " + column(Meta::primaryKey) + " = ?";
+    return s;
+  }
+  static const std::string& remove() {
+    static const std::string s = "DELETE FROM " + table() + " WHERE " + column(Meta::primaryKey) + " = ?";
+    return s;
+  }
+  /// INSERT of `rows` rows (a power of two up to maxRowsPerInsert), with or without the key column.
+  static const std::string& insert(bool withKey, std::size_t rows) {
+    static const auto statements = [] {
+      std::array<std::array<std::string, std::bit_width(maxRowsPerInsert)>, 2> out;
+      for (int key = 0; key < 2; ++key) {
+        std::string head = "INSERT INTO " + table() + " (", tuple = "(";
+        bool first = true;
+        for (std::size_t k = 0; k < Meta::count; ++k) {
+          if (!key && k == Meta::primaryKey && generatedKey<M>) continue;
+          head += (first ? "" : ", ") + column(k);
+          tuple += first ? "?" : ", ?";
+          first = false;
+        }
+        head += ") VALUES ";
+        tuple += ")";
+        for (std::size_t p = 0; p < out[key].size(); ++p) {
+          std::string sql = head;
+          for (std::size_t r = 0; r < (std::size_t{1} << p); ++r) sql += (r ? ", " : "") + tuple;
+          out[key][p] = std::move(sql);
+        }
+      }
+      return out;
+    }();
+    return statements[withKey ? 1 : 0][static_cast<std::size_t>(std::countr_zero(rows))];
+  }
+};
+
+template <class M>
+struct Persist {
+  using Meta = detail::Meta<M>;
+  static constexpr std::size_t N = Meta::count;
+  using State = ModelStateOf<N>;
+  static constexpr auto key = primaryKeyMember<M>;
+  using Key = PrimaryKeyType<M>;
+
+  static State& state(M& m) {
+    if (!m.state_) m.state_ = std::make_unique<State>();
+    return static_cast<State&>(*m.state_);
+  }
+  static const State* stateIf(const M& m) noexcept { return static_cast<const State*>(m.state_.get()); }
+
+  static void hashAll(const M& m, State& s) {
+    Meta::forEach([&]<std::size_t I, auto Member>() { s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member); });
+  }
+
+  static std::bitset<N> dirtyColumns(const M& m) {
+    const State* s = stateIf(m);
+    std::bitset<N> dirty;
+    if (!s || !s->exists() || s->stale()) return dirty.set();
+    Meta::forEach([&]<std::size_t I, auto Member>() { dirty[I] = s->hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member); });
+    return dirty;
+  }
+
+  template <std::size_t I, auto Member>
+  static void readColumn(Statement& st, int column, M& m) {
+    try {
+      Codec<ColumnType<Member>>::read(st, column, m.*Member);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const Error& e) {
+      if (st.isNull(column))
+        throw Error("kith: column " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + " is NULL, but " +
+                    std::string(typeName<M>) + "::" + std::string(Meta::properties[I]) + " is not a std::optional");
+      throw Error("kith: reading " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + ": " + e.what());
+    }
+  }
+
+  /// Fills `m` from the current row. `selected` lists the model's column indices in result order;
+  /// empty means every column in declaration order.
+  static void read(Statement& st, std::span<const std::size_t> selected, M& m, const Connection& connection) {
+    State& s = state(m);
+    if (selected.empty()) {
+      Meta::forEach([&]<std::size_t I, auto Member>() {
+        if constexpr (!Codec<ColumnType<Member>>::nullable) {
+          if (st.isNull(static_cast<int>(I)))
+            throw Error("kith: column " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + " is NULL, but " +
+                        std::string(typeName<M>) + "::" + std::string(Meta::properties[I]) + " is not a std::optional");
+        }
+        readColumn<I, Member>(st, static_cast<int>(I), m);
+      });
+      s.loaded.set();
+    } else {
+      s.loaded.reset();
+      for (std::size_t column = 0; column < selected.size(); ++column) {
+        Meta::visit(selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m); });
+        s.loaded.set(selected[column]);
+      }
+    }
+    hashAll(m, s);
+    s.connection = connection;
+    s.persisted = true;
+    s.deleted = false;
+  }
+
+  static bool generatesKey(const M& m) {
+    if constexpr (generatedKey<M>) return m.*key == 0;
+    else return false;
+  }
+
+  /// The connection a model uses when none is passed; a clear error when it has none.
+  static Connection connectionOf(const M& m, const char* action) {
+    const State* s = stateIf(m);
+    if (!s || !s->connection.hasBackend())
+      throw UsageError(std::string("kith: cannot ") + action + " this " + std::string(typeName<M>) +
+                       ": it has no connection; pass one (save(db)), or load the model through a query");
+    return s->connection.live();
+  }
+
+  static void markInserted(M& m, const Connection& connection, std::shared_ptr<TxState> tx, bool keyGenerated) {
+    State& s = state(m);
+    hashAll(m, s);
+    s.loaded.set();
+    s.connection = connection;
+    s.insertedIn = std::move(tx);
+    s.updatedIn.reset();
+    s.persisted = true;
+    s.deleted = false;
+    s.keyGenerated = keyGenerated;
+  }
+
+  /// A key the database generated for an insert that was then rolled back is not the row's: forget it.
+  static void forgetUndoneKey(M& m) {
+    if constexpr (generatedKey<M>) {
+      if (auto* s = stateIf(m); s && s->keyGenerated && !s->exists()) m.*key = 0;
+    }
+  }
+
+  template <class R>
+  static void bindRow(R& run, int& index, const M& m, bool withKey) {
+    Meta::forEach([&]<std::size_t I, auto Member>() {
+      if (I == Meta::primaryKey && !withKey) return;
+      run.bind(++index, m.*Member);
+    });
+  }
+
+  static void insert(M& m, const Connection& connection) {
+    forgetUndoneKey(m);
+    auto& b = connection.backend();
+    const bool generated = generatesKey(m);
+    {
+      Run run(b, Sql<M>::insert(!generated, 1));
+      int index = 0;
+      bindRow(run, index, m, !generated);
+      run.finish();
+    }
+    if constexpr (generatedKey<M>) {
+      if (generated) m.*key = static_cast<Key>(b.lastInsertId());
+    }
+    markInserted(m, connection, currentTransaction(b), generated);
+  }
+
+  static void update(M& m, const Connection& connection) {
+    const auto dirty = dirtyColumns(m);
+    if (dirty.none()) return;
+    if (dirty[Meta::primaryKey])
+      throw UsageError("kith: the primary key of a saved " + std::string(typeName<M>) +
+                       " cannot change; create a new row instead, or update it with a query");
+    std::string sql = "UPDATE " + Sql<M>::table() + " SET ";
+    bool first = true;
+    for (std::size_t i = 0; i < N; ++i)
+      if (dirty[i]) {
+        sql += (first ? "" : ", ") + Sql<M>::column(i) + " = ?";
+        first = false;
+      }
+    sql += " WHERE " + Sql<M>::column(Meta::primaryKey) + " = ?";
+    auto& b = connection.backend();
+    {
+      Run run(b, sql);
+      int index = 0;
+      Meta::forEach([&]<std::size_t I, auto Member>() {
+        if (dirty[I]) run.bind(++index, m.*Member);
+      });
+      run.bind(++index, m.*key);
+      run.finish();
+    }
+    if (b.changes() == 0)
+      throw NotFound("kith: cannot save " + std::string(typeName<M>) + " with " + std::string(Meta::properties[Meta::primaryKey]) + " = " +
+                     describe(Codec<Key>::toValue(m.*key)) + ": its row no longer exists");
+    State& s = state(m);
+    Meta::forEach([&]<std::size_t I, auto Member>() {
+      if (dirty[I]) s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
+    });
+    if (s.stale()) hashAll(m, s);
+    s.loaded |= dirty;
+    s.connection = connection;
+    s.updatedIn = currentTransaction(b);
+  }
+
+  static void save(M& m, const Connection& connection) {
+    if (const State* s = stateIf(m); s && s->deleted)
+      throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
+    if (const State* s = stateIf(m); s && s->exists()) update(m, connection);
+    else insert(m, connection);
+  }
+
+  /// Inserts every row with multi-row INSERTs: rows whose key the database generates in chunks of
+  /// their own (their keys follow from last_insert_rowid), the others in theirs. Writes no key or
+  /// state into the models: the caller does that once the surrounding transaction has committed.
+  /// Returns the generated key of each row (unused for the others).
+  static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
+    auto& b = connection.backend();
+    std::vector<std::int64_t> keys(rows.size(), 0);
+    std::vector<std::size_t> generated, explicitKey;
+    for (std::size_t i = 0; i < rows.size(); ++i) (generatesKey(*rows[i]) ? generated : explicitKey).push_back(i);
+    const auto limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
+    auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
+      const std::size_t columns = (withKey || !generatedKey<M>) ? N : N - 1;
+      if (limit < columns)
+        throw UsageError("kith: " + std::string(typeName<M>) + " has more columns than the database allows parameters in one statement");
+      const std::size_t maxRows = floorPow2(std::min(maxRowsPerInsert, limit / columns));
+      for (std::size_t at = 0; at < group.size();) {
+        const std::size_t remaining = group.size() - at;
+        const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
+        {
+          Run run(b, Sql<M>::insert(withKey, chunk));
+          int index = 0;
+          for (std::size_t r = 0; r < chunk; ++r) bindRow(run, index, *rows[group[at + r]], withKey);
+          run.finish();
+        }
+        if (!withKey) {
+          const std::int64_t last = b.lastInsertId();
+          for (std::size_t r = 0; r < chunk; ++r) keys[group[at + r]] = last - static_cast<std::int64_t>(chunk - 1 - r);
+        }
+        at += chunk;
+      }
+    };
+    insertGroup(generated, false);
+    insertGroup(explicitKey, true);
+    return keys;
+  }
+
+  /// Applies what insertMany returned, once the rows are committed (or inside the caller's transaction).
+  static void markManyInserted(std::span<M* const> rows, const std::vector<std::int64_t>& keys, const Connection& connection,
+                               const std::shared_ptr<TxState>& tx) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const bool generated = generatesKey(*rows[i]);
+      if constexpr (generatedKey<M>) {
+        if (generated) rows[i]->*key = static_cast<Key>(keys[i]);
+      }
+      markInserted(*rows[i], connection, tx, generated);
+    }
+  }
+
+  static std::optional<M> find(const Connection& connection, const Key& id) {
+    auto& b = connection.backend();
+    Run run(b, Sql<M>::find());
+    run.bind(1, id);
+    if (!run.step()) return std::nullopt;
+    std::optional<M> m{std::in_place};
+    read(run.statement(), {}, *m, connection);
+    return m;
+  }
+
+  static std::string notFound(const Key& id) {
+    return "kith: no " + std::string(typeName<M>) + " with " + std::string(Meta::properties[Meta::primaryKey]) + " = " +
+           describe(Codec<Key>::toValue(id)) + " in table " + std::string(Meta::table);
+  }
+
+  static void refresh(M& m) {
+    const State* s = stateIf(m);
+    if (!s || !s->exists()) throw UsageError("kith: cannot refresh a " + std::string(typeName<M>) + " that was never saved");
+    const Connection connection = connectionOf(m, "refresh");
+    auto& b = connection.backend();
+    Run run(b, Sql<M>::find());
+    run.bind(1, m.*key);
+    if (!run.step()) throw NotFound(notFound(m.*key) + "; it was deleted");
+    read(run.statement(), {}, m, connection);
+    state(m).updatedIn.reset();
+  }
+
+  static void destroy(M& m) {
+    const State* s = stateIf(m);
+    if (!s || !s->exists()) throw UsageError("kith: cannot destroy a " + std::string(typeName<M>) + " that was never saved");
+    const Connection connection = connectionOf(m, "destroy");
+    {
+      Run run(connection.backend(), Sql<M>::remove());
+      run.bind(1, m.*key);
+      run.finish();
+    }
+    State& st = state(m);
+    st.persisted = false;
+    st.deleted = true;
+  }
+};
+
+}  // namespace kith::detail

@@ -1,0 +1,130 @@
+// kith::BaseModel: the base of every model, with persistence (save, destroy, refresh) and the
+// static entry points (query, find, create, createMany).
+#pragma once
+
+#include <kith/connection.hpp>
+#include <kith/detail/meta.hpp>
+#include <kith/detail/persist.hpp>
+#include <kith/error.hpp>
+#include <kith/query.hpp>
+
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string_view>
+#include <vector>
+
+namespace kith {
+
+/// The base of a model: `struct User : kith::BaseModel<User> { ... }`. It keeps the persistence
+/// state (persisted or not, what is dirty, the connection or transaction it belongs to) behind one
+/// pointer, so models stay aggregates: `User{.email = "a@b.c"}`.
+template <class Self>
+class BaseModel {
+ public:
+  BaseModel() = default;
+  BaseModel(const BaseModel& other) : state_(other.state_ ? other.state_->clone() : nullptr) {}
+  BaseModel(BaseModel&&) noexcept = default;
+  BaseModel& operator=(const BaseModel& other) {
+    if (this != &other) state_ = other.state_ ? other.state_->clone() : nullptr;
+    return *this;
+  }
+  BaseModel& operator=(BaseModel&&) noexcept = default;
+  ~BaseModel() = default;
+
+  /// True once the row exists: after a save, or when loaded. False again after destroy(), or
+  /// when the transaction that inserted it was rolled back.
+  bool isPersisted() const noexcept { return state_ && state_->exists(); }
+
+  /// True when save() would write something: a new model, or a column changed since it was read or saved.
+  bool isDirty() const { return detail::Persist<Self>::dirtyColumns(self()).any(); }
+
+  /// Property names of the columns save() would write.
+  std::vector<std::string_view> dirty() const {
+    const auto columns = detail::Persist<Self>::dirtyColumns(self());
+    std::vector<std::string_view> out;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      if (columns[i]) out.push_back(detail::Meta<Self>::properties[i]);
+    return out;
+  }
+
+  bool isDeleted() const noexcept { return state_ && state_->deleted; }
+
+  /// INSERT when new (the generated id is written back), else UPDATE of the dirty columns only;
+  /// no SQL when nothing changed. The model then remembers `connection` (or the transaction).
+  void save(const Connection& connection) { detail::Persist<Self>::save(self(), connection); }
+
+  /// save() through the connection or transaction the model came from.
+  void save() { detail::Persist<Self>::save(self(), detail::Persist<Self>::connectionOf(self(), "save")); }
+
+  /// DELETE of this row; the model is no longer persisted and cannot be saved again.
+  void destroy() { detail::Persist<Self>::destroy(self()); }
+
+  /// Reads the row again, replacing every column; kith::NotFound when it was deleted.
+  void refresh() { detail::Persist<Self>::refresh(self()); }
+
+  /// Binds the model to a connection or transaction for later calls that take none.
+  void useConnection(const Connection& connection) { detail::Persist<Self>::state(self()).connection = connection; }
+
+  /// The connection or transaction the model uses; kith::UsageError when it has none.
+  Connection connection() const { return detail::Persist<Self>::connectionOf(self(), "use"); }
+
+  static Query<Self> query(const Connection& connection) { return Query<Self>(connection); }
+
+  // S defers the key type until Self is complete (it is not while BaseModel<Self> is its base).
+  template <class S = Self>
+  static std::optional<S> find(const Connection& connection, const detail::PrimaryKeyType<S>& id) {
+    return detail::Persist<S>::find(connection, id);
+  }
+
+  /// find(), or kith::NotFound.
+  template <class S = Self>
+  static S findOrFail(const Connection& connection, const detail::PrimaryKeyType<S>& id) {
+    if (auto found = find<S>(connection, id)) return std::move(*found);
+    throw NotFound(detail::Persist<S>::notFound(id));
+  }
+
+  /// Inserts `values` and returns it persisted.
+  static Self create(const Connection& connection, Self values) {
+    values.save(connection);
+    return values;
+  }
+
+  /// Inserts every row with multi-row INSERTs in one transaction (a savepoint inside one already
+  /// open) and returns them persisted, in input order, with their ids. When any row fails, no row
+  /// is written and none is marked persisted.
+  static std::vector<Self> createMany(const Connection& connection, std::vector<Self> rows) {
+    std::vector<Self*> pointers;
+    pointers.reserve(rows.size());
+    for (auto& row : rows) pointers.push_back(&row);
+    insertMany(connection, pointers);
+    return rows;
+  }
+
+ protected:
+  template <class>
+  friend struct detail::Persist;
+
+  /// The batched insert behind createMany (and HasMany's createMany and saveMany).
+  static void insertMany(const Connection& connection, std::span<Self* const> rows) {
+    if (rows.empty()) return;
+    for (Self* row : rows)
+      if (row->isDeleted()) throw UsageError("kith: cannot save a " + std::string(detail::typeName<Self>) + " that was destroyed");
+    std::vector<std::int64_t> keys;
+    std::shared_ptr<detail::TxState> tx;
+    connection.transaction([&](Transaction& trx) {
+      for (Self* row : rows) detail::Persist<Self>::forgetUndoneKey(*row);
+      keys = detail::Persist<Self>::insertMany(rows, trx);
+      tx = trx.transactionState();
+    });
+    detail::Persist<Self>::markManyInserted(rows, keys, connection.live(), tx);
+  }
+
+ private:
+  Self& self() noexcept { return static_cast<Self&>(*this); }
+  const Self& self() const noexcept { return static_cast<const Self&>(*this); }
+
+  std::unique_ptr<detail::ModelState> state_;
+};
+
+}  // namespace kith

@@ -1,0 +1,191 @@
+// The SQLite adapter: kith::sqlite::open and the statements behind it. The only kith header that
+// includes <sqlite3.h>.
+#pragma once
+
+#include <kith/connection.hpp>
+#include <kith/error.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace kith::sqlite {
+
+enum class Synchronous { Default, Off, Normal, Full };
+
+struct Options {
+  /// Create the file when it does not exist.
+  bool create = true;
+  bool readOnly = false;
+  /// How long a statement waits for another connection's lock before failing with kith::BusyError.
+  std::chrono::milliseconds busyTimeout{5000};
+  /// Write-ahead logging: readers do not block the writer. Ignored for ":memory:".
+  bool wal = false;
+  Synchronous synchronous = Synchronous::Default;
+  /// PRAGMA foreign_keys; SQLite's own default is off.
+  bool foreignKeys = true;
+};
+
+namespace detail {
+
+inline std::string describeCode(int extendedCode) {
+  switch (extendedCode) {
+    case SQLITE_CONSTRAINT_NOTNULL: return "SQLITE_CONSTRAINT_NOTNULL";
+    case SQLITE_CONSTRAINT_UNIQUE: return "SQLITE_CONSTRAINT_UNIQUE";
+    case SQLITE_CONSTRAINT_PRIMARYKEY: return "SQLITE_CONSTRAINT_PRIMARYKEY";
+    case SQLITE_CONSTRAINT_CHECK: return "SQLITE_CONSTRAINT_CHECK";
+    case SQLITE_CONSTRAINT_FOREIGNKEY: return "SQLITE_CONSTRAINT_FOREIGNKEY";
+    default: return sqlite3_errstr(extendedCode);
+  }
+}
+
+[[noreturn]] inline void fail(sqlite3* db, int rc, std::string_view sql) {
+  const int extended = db ? sqlite3_extended_errcode(db) : rc;
+  const int primary = rc & 0xff;
+  std::string dbMessage = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  std::string what = "kith: " + dbMessage + " (" + describeCode(extended) + ", code " + std::to_string(primary) + "/" +
+                     std::to_string(extended) + ")";
+  if (!sql.empty()) what += " in: " + std::string(sql);
+  if (primary == SQLITE_CONSTRAINT) throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    what += "; another connection held the lock for longer than the busy timeout";
+    throw BusyError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
+  }
+  throw DatabaseError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
+}
+
+struct DatabaseCloser {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+
+class Statement final : public kith::detail::Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql, bool persistent) : kith::detail::Statement(std::string(sql)), db_(db) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw,
+                                      nullptr);
+    stmt_.reset(raw);
+    if (rc != SQLITE_OK) fail(db, rc, sql);
+  }
+
+  void bindNull(int i) override { check(sqlite3_bind_null(stmt_.get(), i)); }
+  void bindInteger(int i, std::int64_t v) override { check(sqlite3_bind_int64(stmt_.get(), i, v)); }
+  void bindReal(int i, double v) override { check(sqlite3_bind_double(stmt_.get(), i, v)); }
+  void bindText(int i, std::string_view v) override {
+    // A null pointer would bind NULL; an empty string must stay an empty string.
+    check(sqlite3_bind_text64(stmt_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
+  }
+  void bindBlob(int i, std::span<const std::byte> v) override {
+    if (v.empty()) check(sqlite3_bind_zeroblob(stmt_.get(), i, 0));
+    else check(sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_STATIC));
+  }
+
+  bool step() override {
+    const int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, rc, sql());
+  }
+
+  bool isNull(int c) override { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
+  std::int64_t integer(int c) override { return sqlite3_column_int64(stmt_.get(), c); }
+  double real(int c) override { return sqlite3_column_double(stmt_.get(), c); }
+  std::string_view text(int c) override {
+    const auto* p = sqlite3_column_text(stmt_.get(), c);
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c));
+    return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view{};
+  }
+  std::span<const std::byte> blob(int c) override {
+    const auto* p = static_cast<const std::byte*>(sqlite3_column_blob(stmt_.get(), c));
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(stmt_.get(), c));
+    return p ? std::span<const std::byte>(p, n) : std::span<const std::byte>{};
+  }
+
+ protected:
+  void resetStatement() noexcept override {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) fail(db_, rc, sql());
+  }
+
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
+};
+
+class Backend final : public kith::detail::Backend {
+ public:
+  Backend(std::unique_ptr<sqlite3, DatabaseCloser> db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+
+  std::unique_ptr<kith::detail::Statement> compile(std::string_view sql, bool persistent) override {
+    return std::make_unique<Statement>(db_.get(), sql, persistent);
+  }
+  std::int64_t lastInsertId() override { return sqlite3_last_insert_rowid(db_.get()); }
+  std::int64_t changes() override { return sqlite3_changes64(db_.get()); }
+  int variableLimit() override { return sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1); }
+  bool nativeTransactionActive() override { return sqlite3_get_autocommit(db_.get()) == 0; }
+  void closeHandle() noexcept override { db_.reset(); }
+  std::string describe() const override { return "\"" + path_ + "\""; }
+
+  sqlite3* handle() const noexcept { return db_.get(); }
+
+ private:
+  std::unique_ptr<sqlite3, DatabaseCloser> db_;
+  std::string path_;
+};
+
+inline void pragma(sqlite3* db, const std::string& sql) {
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  sqlite3_free(message);
+  if (rc != SQLITE_OK) fail(db, rc, sql);
+}
+
+}  // namespace detail
+
+/// Opens (and by default creates) a SQLite database; ":memory:" gives a private in-memory one.
+/// The connection is opened with SQLITE_OPEN_NOMUTEX: SQLite's per-call mutex is skipped, which is
+/// safe because a kith connection is used by one thread at a time. Extended result codes are on,
+/// and a busy timeout (5 s unless set) makes writers wait for each other instead of failing.
+inline Connection open(std::string_view path, const Options& options = {}) {
+  const std::string file(path);
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  flags |= options.readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0);
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &raw, flags, nullptr);
+  std::unique_ptr<sqlite3, detail::DatabaseCloser> db(raw);
+  if (rc != SQLITE_OK) {
+    const std::string dbMessage = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    throw DatabaseError("kith: cannot open database \"" + file + "\": " + dbMessage + "; check that its directory exists and is writable",
+                        "", rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, static_cast<int>(options.busyTimeout.count()));
+  if (options.foreignKeys) detail::pragma(raw, "PRAGMA foreign_keys = ON");
+  if (options.wal && !options.readOnly) detail::pragma(raw, "PRAGMA journal_mode = WAL");
+  switch (options.synchronous) {
+    case Synchronous::Default: break;
+    case Synchronous::Off: detail::pragma(raw, "PRAGMA synchronous = OFF"); break;
+    case Synchronous::Normal: detail::pragma(raw, "PRAGMA synchronous = NORMAL"); break;
+    case Synchronous::Full: detail::pragma(raw, "PRAGMA synchronous = FULL"); break;
+  }
+  return Connection(std::make_shared<detail::Backend>(std::move(db), file));
+}
+
+/// The raw sqlite3 handle behind a connection, for what kith does not wrap (sqlite3_limit, say).
+inline sqlite3* handle(const Connection& connection) {
+  auto* backend = dynamic_cast<detail::Backend*>(&connection.backend());
+  if (!backend) throw UsageError("kith: kith::sqlite::handle needs a connection opened by kith::sqlite::open");
+  return backend->handle();
+}
+
+}  // namespace kith::sqlite

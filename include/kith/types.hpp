@@ -1,0 +1,342 @@
+// Column types: how each C++ type is stored, bound and read back, and the customization point
+// (kith::column_traits) for a user's own types.
+#pragma once
+
+#include <kith/detail/statement.hpp>
+#include <kith/error.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace kith {
+
+/// A BLOB column.
+using Blob = std::vector<std::byte>;
+
+/// A value as the database sees it; what the query hook reports for each binding.
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string, Blob>;
+
+/// The customization point for a user's own column type: specialize it with a `storage` type
+/// (one of std::int64_t, double, std::string, kith::Blob) and two conversions.
+///
+///     template <> struct kith::column_traits<Money> {
+///       using storage = std::int64_t;
+///       static storage to(const Money& m) { return m.cents; }
+///       static Money from(storage cents) { return Money{cents}; }
+///     };
+template <class T>
+struct column_traits;
+
+enum class SqlType { Integer, Real, Text, Blob };
+
+namespace detail {
+
+constexpr std::uint64_t mix(std::uint64_t h) noexcept {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+inline std::uint64_t hashBytes(const void* data, std::size_t size) noexcept {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ size;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+  }
+  std::uint64_t tail = 0;
+  std::memcpy(&tail, bytes + i, size - i);
+  return mix(h ^ tail);
+}
+
+inline constexpr std::uint64_t nullHash = 0x6b43a9b5f3c1d2e7ULL;
+
+template <class T>
+concept UserColumnType = requires { typename column_traits<T>::storage; };
+
+template <class T>
+struct Codec;
+
+template <class T>
+concept SupportedColumnType = requires { Codec<T>::type; };
+
+template <std::integral T>
+T narrowInteger(std::int64_t v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v != 0;
+  } else {
+    if (std::in_range<T>(v)) return static_cast<T>(v);
+    throw Error("kith: the stored integer " + std::to_string(v) + " does not fit the column's C++ type");
+  }
+}
+
+template <class T>
+  requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>))
+struct Codec<T> {
+  using Int = std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+  static constexpr SqlType type = SqlType::Integer;
+  static constexpr bool nullable = false;
+
+  static std::int64_t widen(const T& v) {
+    const auto i = static_cast<Int>(v);
+    if constexpr (std::is_unsigned_v<Int> && sizeof(Int) == 8) {
+      if (i > static_cast<Int>(std::numeric_limits<std::int64_t>::max()))
+        throw Error("kith: the unsigned value " + std::to_string(i) + " does not fit SQLite's 64-bit signed INTEGER");
+    }
+    return static_cast<std::int64_t>(i);
+  }
+  static void bind(Statement& s, int i, const T& v) { s.bindInteger(i, widen(v)); }
+  static void read(Statement& s, int c, T& out) { out = static_cast<T>(narrowInteger<Int>(s.integer(c))); }
+  static Value toValue(const T& v) { return widen(v); }
+  static std::uint64_t hash(const T& v) { return mix(static_cast<std::uint64_t>(static_cast<Int>(v)) + 1); }
+};
+
+template <std::floating_point T>
+  requires(!UserColumnType<T>)
+struct Codec<T> {
+  static constexpr SqlType type = SqlType::Real;
+  static constexpr bool nullable = false;
+  static void bind(Statement& s, int i, const T& v) { s.bindReal(i, static_cast<double>(v)); }
+  static void read(Statement& s, int c, T& out) { out = static_cast<T>(s.real(c)); }
+  static Value toValue(const T& v) { return static_cast<double>(v); }
+  static std::uint64_t hash(const T& v) { return hashBytes(&v, sizeof v); }
+};
+
+template <>
+struct Codec<std::string> {
+  static constexpr SqlType type = SqlType::Text;
+  static constexpr bool nullable = false;
+  static void bind(Statement& s, int i, const std::string& v) { s.bindText(i, v); }
+  static void read(Statement& s, int c, std::string& out) { out.assign(s.text(c)); }
+  static Value toValue(const std::string& v) { return v; }
+  static std::uint64_t hash(const std::string& v) { return hashBytes(v.data(), v.size()); }
+};
+
+template <>
+struct Codec<Blob> {
+  static constexpr SqlType type = SqlType::Blob;
+  static constexpr bool nullable = false;
+  static void bind(Statement& s, int i, const Blob& v) { s.bindBlob(i, v); }
+  static void read(Statement& s, int c, Blob& out) {
+    const auto b = s.blob(c);
+    out.assign(b.begin(), b.end());
+  }
+  static Value toValue(const Blob& v) { return v; }
+  static std::uint64_t hash(const Blob& v) { return hashBytes(v.data(), v.size()) ^ 0x5bd1e995; }
+};
+
+template <SupportedColumnType T>
+struct Codec<std::optional<T>> {
+  static constexpr SqlType type = Codec<T>::type;
+  static constexpr bool nullable = true;
+  static void bind(Statement& s, int i, const std::optional<T>& v) {
+    if (v) Codec<T>::bind(s, i, *v);
+    else s.bindNull(i);
+  }
+  static void read(Statement& s, int c, std::optional<T>& out) {
+    if (s.isNull(c)) {
+      out.reset();
+    } else {
+      if (!out) out.emplace();
+      Codec<T>::read(s, c, *out);
+    }
+  }
+  static Value toValue(const std::optional<T>& v) { return v ? Codec<T>::toValue(*v) : Value{nullptr}; }
+  static std::uint64_t hash(const std::optional<T>& v) { return v ? Codec<T>::hash(*v) : nullHash; }
+};
+
+/// Timestamps are stored as UTC text, "YYYY-MM-DD HH:MM:SS[.fraction]", which sorts correctly and
+/// which SQLite's own date functions read.
+template <class Duration>
+struct Codec<std::chrono::sys_time<Duration>> {
+  using TimePoint = std::chrono::sys_time<Duration>;
+  static constexpr SqlType type = SqlType::Text;
+  static constexpr bool nullable = false;
+
+  static std::string format(const TimePoint& tp) {
+    using namespace std::chrono;
+    const auto day = floor<days>(tp);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{floor<Duration>(tp - day)};
+    char buf[48];
+    auto put = [&](std::size_t at, long long v, int width) {
+      for (int w = width - 1; w >= 0; --w, v /= 10) buf[at + static_cast<std::size_t>(w)] = static_cast<char>('0' + v % 10);
+    };
+    std::size_t n = 0;
+    int y = static_cast<int>(ymd.year());
+    if (y < 0) {
+      buf[n++] = '-';
+      y = -y;
+    }
+    const int yearWidth = y > 9999 ? 5 : 4;
+    put(n, y, yearWidth);
+    n += static_cast<std::size_t>(yearWidth);
+    buf[n++] = '-';
+    put(n, static_cast<unsigned>(ymd.month()), 2);
+    n += 2;
+    buf[n++] = '-';
+    put(n, static_cast<unsigned>(ymd.day()), 2);
+    n += 2;
+    buf[n++] = ' ';
+    put(n, hms.hours().count(), 2);
+    n += 2;
+    buf[n++] = ':';
+    put(n, hms.minutes().count(), 2);
+    n += 2;
+    buf[n++] = ':';
+    put(n, hms.seconds().count(), 2);
+    n += 2;
+    constexpr int width = decltype(hms)::fractional_width;
+    if constexpr (width > 0) {
+      buf[n++] = '.';
+      put(n, hms.subseconds().count(), width);
+      n += width;
+    }
+    return std::string(buf, n);
+  }
+
+  static TimePoint parse(std::string_view s) {
+    using namespace std::chrono;
+    std::size_t at = 0;
+    bool ok = true;
+    auto number = [&](std::size_t digits) {
+      long long v = 0;
+      for (std::size_t k = 0; k < digits; ++k, ++at) {
+        if (at >= s.size() || s[at] < '0' || s[at] > '9') {
+          ok = false;
+          return 0LL;
+        }
+        v = v * 10 + (s[at] - '0');
+      }
+      return v;
+    };
+    auto expect = [&](char c1, char c2) {
+      if (at < s.size() && (s[at] == c1 || s[at] == c2)) ++at;
+      else ok = false;
+    };
+    const bool negative = !s.empty() && s[0] == '-';
+    if (negative) ++at;
+    std::size_t yearDigits = 0;
+    while (at + yearDigits < s.size() && s[at + yearDigits] >= '0' && s[at + yearDigits] <= '9') ++yearDigits;
+    const auto y = number(yearDigits < 4 ? 4 : yearDigits);
+    expect('-', '-');
+    const auto mo = number(2);
+    expect('-', '-');
+    const auto d = number(2);
+    expect(' ', 'T');
+    const auto h = number(2);
+    expect(':', ':');
+    const auto mi = number(2);
+    expect(':', ':');
+    const auto sec = number(2);
+    nanoseconds fraction{0};
+    if (ok && at < s.size() && s[at] == '.') {
+      ++at;
+      long long scale = 100'000'000;
+      while (at < s.size() && s[at] >= '0' && s[at] <= '9') {
+        fraction += nanoseconds{(s[at] - '0') * scale};
+        scale /= 10;
+        ++at;
+      }
+    }
+    if (ok && at < s.size() && s[at] == 'Z') ++at;
+    const year_month_day ymd{year{static_cast<int>(negative ? -y : y)}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ok || at != s.size() || !ymd.ok() || h > 23 || mi > 59 || sec > 60)
+      throw Error("kith: \"" + std::string(s) + "\" is not a timestamp; kith stores them as \"YYYY-MM-DD HH:MM:SS[.fraction]\" in UTC");
+    const auto total = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + fraction;
+    return floor<Duration>(total);
+  }
+
+  static void bind(Statement& s, int i, const TimePoint& v) { s.bindText(i, s.keep(format(v))); }
+  static void read(Statement& s, int c, TimePoint& out) { out = parse(s.text(c)); }
+  static Value toValue(const TimePoint& v) { return format(v); }
+  static std::uint64_t hash(const TimePoint& v) { return mix(static_cast<std::uint64_t>(v.time_since_epoch().count()) ^ 0x7f4a7c15); }
+};
+
+template <UserColumnType T>
+struct Codec<T> {
+  using Traits = column_traits<T>;
+  using Storage = typename Traits::storage;
+  static_assert(std::is_same_v<Storage, std::int64_t> || std::is_same_v<Storage, double> || std::is_same_v<Storage, std::string> ||
+                    std::is_same_v<Storage, Blob>,
+                "kith: column_traits<T>::storage must be one of std::int64_t, double, std::string, kith::Blob");
+  static constexpr SqlType type = Codec<Storage>::type;
+  static constexpr bool nullable = false;
+
+  static void bind(Statement& s, int i, const T& v) {
+    if constexpr (std::is_same_v<Storage, std::string>) {
+      s.bindText(i, s.keep(Traits::to(v)));
+    } else if constexpr (std::is_same_v<Storage, Blob>) {
+      s.bindBlob(i, s.keep(Traits::to(v)));
+    } else {
+      Codec<Storage>::bind(s, i, Traits::to(v));
+    }
+  }
+  static void read(Statement& s, int c, T& out) {
+    Storage stored{};
+    Codec<Storage>::read(s, c, stored);
+    out = Traits::from(std::move(stored));
+  }
+  static Value toValue(const T& v) { return Value{Traits::to(v)}; }
+  static std::uint64_t hash(const T& v) { return Codec<Storage>::hash(Traits::to(v)); }
+};
+
+/// Binds one Value; used for values collected by the query builder.
+inline void bindValue(Statement& s, int i, const Value& v) {
+  switch (v.index()) {
+    case 0: s.bindNull(i); break;
+    case 1: s.bindInteger(i, std::get<1>(v)); break;
+    case 2: s.bindReal(i, std::get<2>(v)); break;
+    case 3: s.bindText(i, std::get<3>(v)); break;
+    default: s.bindBlob(i, std::get<4>(v)); break;
+  }
+}
+
+template <class>
+inline constexpr bool alwaysFalse = false;
+
+/// A parameter without a column to say its type (whereRaw, execute): column types as usual, and
+/// anything that converts to std::string_view as text.
+template <class A>
+Value parameterValue(const A& arg) {
+  if constexpr (SupportedColumnType<A>) {
+    return Codec<A>::toValue(arg);
+  } else if constexpr (std::is_same_v<A, std::nullptr_t> || std::is_same_v<A, std::nullopt_t>) {
+    return Value{nullptr};
+  } else if constexpr (std::is_convertible_v<const A&, std::string_view>) {
+    return std::string(std::string_view(arg));
+  } else {
+    static_assert(alwaysFalse<A>, "kith: this parameter's type cannot be bound; pass a column type (integer, double, string, blob, ...)");
+    return Value{nullptr};
+  }
+}
+
+/// Converts a user's argument to a Value the way the column type `T` would store it.
+template <class T, class Arg>
+Value toValueAs(Arg&& arg) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<Arg>, std::nullptr_t> || std::is_same_v<std::remove_cvref_t<Arg>, std::nullopt_t>) {
+    return Value{nullptr};
+  } else if constexpr (std::is_same_v<std::remove_cvref_t<Arg>, T>) {
+    return Codec<T>::toValue(arg);
+  } else {
+    return Codec<T>::toValue(T(std::forward<Arg>(arg)));
+  }
+}
+
+}  // namespace detail
+}  // namespace kith
