@@ -143,12 +143,14 @@ class Run {
     if constexpr (SupportedColumnType<T>) {
       Codec<T>::bind(*statement_, index, value);
       if (backend_.hook) recorded_.push_back(Codec<T>::toValue(value));
+    } else if constexpr (std::is_same_v<T, std::nullptr_t> || std::is_same_v<T, std::nullopt_t>) {
+      bindValue(index, Value{nullptr});
     } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
       const std::string_view text(value);  // the caller's argument outlives this statement's run
       statement_->bindText(index, text);
       if (backend_.hook) recorded_.emplace_back(std::string(text));
     } else {
-      bindValue(index, parameterValue(value));  // NULL, or a readable error for what cannot be bound
+      bindValue(index, parameterValue(value));  // a readable error for what cannot be bound
     }
   }
 
@@ -200,7 +202,8 @@ class Connection {
   /// when destroyed without commit().
   Transaction begin() const;
 
-  /// Runs `fn(trx)` in a transaction: commits when it returns, rolls back and rethrows when it throws.
+  /// Runs `fn(trx)` in a transaction: commits when it returns (unless fn called trx.rollback()),
+  /// rolls back and rethrows when it throws.
   template <class F>
   auto transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&>;
 
@@ -326,10 +329,10 @@ auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transactio
   Transaction trx = begin();
   if constexpr (std::is_void_v<std::invoke_result_t<F, Transaction&>>) {
     std::invoke(std::forward<F>(fn), trx);
-    trx.commit();
+    if (trx.isActive()) trx.commit();  // fn may have rolled back on purpose
   } else {
     auto result = std::invoke(std::forward<F>(fn), trx);
-    trx.commit();
+    if (trx.isActive()) trx.commit();
     return result;
   }
 }

@@ -5,6 +5,7 @@
 #include <kith/connection.hpp>
 #include <kith/error.hpp>
 
+#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -46,9 +47,8 @@ inline std::string describeCode(int extendedCode) {
   const int extended = db ? sqlite3_extended_errcode(db) : rc;
   const int primary = rc & 0xff;
   std::string dbMessage = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string what = "kith: " + dbMessage + " (" + describeCode(extended) + ", code " + std::to_string(primary) + "/" +
-                     std::to_string(extended) + ")";
-  if (!sql.empty()) what += " in: " + std::string(sql);
+  std::string what = fmt::format("kith: {} ({}, code {}/{})", dbMessage, describeCode(extended), primary, extended);
+  if (!sql.empty()) what += fmt::format(" in: {}", sql);
   if (primary == SQLITE_CONSTRAINT) throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     what += "; another connection held the lock for longer than the busy timeout";
@@ -165,8 +165,8 @@ inline Connection open(std::string_view path, const Options& options = {}) {
   std::unique_ptr<sqlite3, detail::DatabaseCloser> db(raw);
   if (rc != SQLITE_OK) {
     const std::string dbMessage = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    throw DatabaseError("kith: cannot open database \"" + file + "\": " + dbMessage + "; check that its directory exists and is writable",
-                        "", rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
+    throw DatabaseError(fmt::format("kith: cannot open database \"{}\": {}; check that its directory exists and is writable", file, dbMessage), "",
+                        rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(options.busyTimeout.count()));

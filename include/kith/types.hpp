@@ -88,7 +88,7 @@ T narrowInteger(std::int64_t v) {
 template <class T>
   requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>))
 struct Codec<T> {
-  using Int = std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+  using Int = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
   static constexpr SqlType type = SqlType::Integer;
   static constexpr bool nullable = false;
 

@@ -6,6 +6,8 @@
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -57,10 +59,10 @@ inline std::shared_ptr<TxState> currentTransaction(const Backend& backend) {
 inline std::string describe(const Value& v) {
   switch (v.index()) {
     case 0: return "NULL";
-    case 1: return std::to_string(std::get<1>(v));
-    case 2: return std::to_string(std::get<2>(v));
-    case 3: return "\"" + std::get<3>(v) + "\"";
-    default: return "<blob of " + std::to_string(std::get<4>(v).size()) + " bytes>";
+    case 1: return fmt::format("{}", std::get<1>(v));
+    case 2: return fmt::format("{}", std::get<2>(v));
+    case 3: return fmt::format("\"{}\"", std::get<3>(v));
+    default: return fmt::format("<blob of {} bytes>", std::get<4>(v).size());
   }
 }
 
@@ -152,9 +154,15 @@ struct Persist {
   static std::bitset<N> dirtyColumns(const M& m) {
     const State* s = stateIf(m);
     std::bitset<N> dirty;
-    if (!s || !s->exists() || s->stale()) return dirty.set();
+    if (!s || !s->exists()) return dirty.set();
+    if (s->stale()) return dirty.set().reset(Meta::primaryKey);  // an UPDATE was rolled back: rewrite every column
     Meta::forEach([&]<std::size_t I, auto Member>() { dirty[I] = s->hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member); });
     return dirty;
+  }
+
+  static std::string nullColumn(std::size_t i) {
+    return fmt::format("kith: column {}.{} is NULL, but {}::{} is not a std::optional", Meta::table, Meta::columns[i], typeName<M>,
+                       Meta::properties[i]);
   }
 
   template <std::size_t I, auto Member>
@@ -165,9 +173,8 @@ struct Persist {
       throw;
     } catch (const Error& e) {
       if (st.isNull(column))
-        throw Error("kith: column " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + " is NULL, but " +
-                    std::string(typeName<M>) + "::" + std::string(Meta::properties[I]) + " is not a std::optional");
-      throw Error("kith: reading " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + ": " + e.what());
+        throw Error(nullColumn(I));
+      throw Error(fmt::format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
     }
   }
 
@@ -179,8 +186,7 @@ struct Persist {
       Meta::forEach([&]<std::size_t I, auto Member>() {
         if constexpr (!Codec<ColumnType<Member>>::nullable) {
           if (st.isNull(static_cast<int>(I)))
-            throw Error("kith: column " + std::string(Meta::table) + "." + std::string(Meta::columns[I]) + " is NULL, but " +
-                        std::string(typeName<M>) + "::" + std::string(Meta::properties[I]) + " is not a std::optional");
+            throw Error(nullColumn(I));
         }
         readColumn<I, Member>(st, static_cast<int>(I), m);
       });
@@ -207,8 +213,8 @@ struct Persist {
   static Connection connectionOf(const M& m, const char* action) {
     const State* s = stateIf(m);
     if (!s || !s->connection.hasBackend())
-      throw UsageError(std::string("kith: cannot ") + action + " this " + std::string(typeName<M>) +
-                       ": it has no connection; pass one (save(db)), or load the model through a query");
+      throw UsageError(fmt::format("kith: cannot {} this {}: it has no connection; pass one (save(db)), or load the model through a query",
+                                   action, typeName<M>));
     return s->connection.live();
   }
 
@@ -280,8 +286,8 @@ struct Persist {
       run.finish();
     }
     if (b.changes() == 0)
-      throw NotFound("kith: cannot save " + std::string(typeName<M>) + " with " + std::string(Meta::properties[Meta::primaryKey]) + " = " +
-                     describe(Codec<Key>::toValue(m.*key)) + ": its row no longer exists");
+      throw NotFound(fmt::format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>,
+                                 Meta::properties[Meta::primaryKey], describe(Codec<Key>::toValue(m.*key))));
     State& s = state(m);
     Meta::forEach([&]<std::size_t I, auto Member>() {
       if (dirty[I]) s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
@@ -299,8 +305,8 @@ struct Persist {
     else insert(m, connection);
   }
 
-  /// Inserts every row with multi-row INSERTs: rows whose key the database generates in chunks of
-  /// their own (their keys follow from last_insert_rowid), the others in theirs. Writes no key or
+  /// Inserts every row with multi-row INSERTs: rows that bring their own key in chunks of their
+  /// own, then rows whose key the database generates (their keys follow from last_insert_rowid). Writes no key or
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
@@ -330,8 +336,9 @@ struct Persist {
         at += chunk;
       }
     };
-    insertGroup(generated, false);
+    // Explicit keys first, so generated ones follow them as they would row by row.
     insertGroup(explicitKey, true);
+    insertGroup(generated, false);
     return keys;
   }
 
@@ -358,8 +365,8 @@ struct Persist {
   }
 
   static std::string notFound(const Key& id) {
-    return "kith: no " + std::string(typeName<M>) + " with " + std::string(Meta::properties[Meta::primaryKey]) + " = " +
-           describe(Codec<Key>::toValue(id)) + " in table " + std::string(Meta::table);
+    return fmt::format("kith: no {} with {} = {} in table {}", typeName<M>, Meta::properties[Meta::primaryKey],
+                       describe(Codec<Key>::toValue(id)), Meta::table);
   }
 
   static void refresh(M& m) {

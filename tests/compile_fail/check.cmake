@@ -1,0 +1,21 @@
+# Runs the compiler on SOURCE. A file with `// expect: <regex>` lines must fail with output matching
+# each; a file without must compile.
+file(STRINGS ${SOURCE} expectations REGEX "^// expect: ")
+execute_process(COMMAND ${COMPILER} -std=c++20 -fsyntax-only -I${INCLUDE} ${SOURCE}
+                RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(APPEND out "${err}")
+if(NOT expectations)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "expected ${SOURCE} to compile, but it failed:\n${out}")
+  endif()
+  return()
+endif()
+if(result EQUAL 0)
+  message(FATAL_ERROR "expected ${SOURCE} to fail to compile, but it compiled")
+endif()
+foreach(line IN LISTS expectations)
+  string(REGEX REPLACE "^// expect: " "" pattern "${line}")
+  if(NOT out MATCHES "${pattern}")
+    message(FATAL_ERROR "compiler output for ${SOURCE} lacks /${pattern}/:\n${out}")
+  endif()
+endforeach()

@@ -1,0 +1,53 @@
+// createTables: the DDL it sends, NOT NULL and keys as declared, and that it never touches an
+// existing table.
+#include "support.hpp"
+
+namespace schema {
+enum class Status { Draft, Published };
+struct Article : kith::BaseModel<Article> {
+  std::int64_t id{};
+  std::string title;
+  std::optional<std::string> subtitle;
+  double score{};
+  bool pinned{};
+  Status status{};
+  kith::Blob cover;
+  static constexpr auto columns =
+      kith::columns<&Article::id, &Article::title, &Article::subtitle, &Article::score, &Article::pinned, &Article::status, &Article::cover>;
+};
+}  // namespace schema
+
+using schema::Article;
+
+TEST_CASE("createTables sends CREATE TABLE IF NOT EXISTS from the declarations, in one transaction", "[schema]") {
+  auto db = kith::sqlite::open(":memory:");
+  test::StatementLog log(db);
+  kith::createTables<Article, test::User>(db);
+  CHECK(log.sql() == std::vector<std::string>{
+                         "BEGIN IMMEDIATE",
+                         R"(CREATE TABLE IF NOT EXISTS "articles" ("id" INTEGER PRIMARY KEY, "title" TEXT NOT NULL, "subtitle" TEXT, )"
+                         R"("score" REAL NOT NULL, "pinned" INTEGER NOT NULL, "status" INTEGER NOT NULL, "cover" BLOB NOT NULL))",
+                         R"(CREATE TABLE IF NOT EXISTS "users" ("id" INTEGER PRIMARY KEY, "email" TEXT NOT NULL, "name" TEXT))",
+                         "COMMIT"});
+}
+
+TEST_CASE("the tables created enforce NOT NULL and generate integer ids", "[schema]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Article>(db);
+  CHECK_THROWS_AS(db.execute("INSERT INTO articles (title, score, pinned, status, cover) VALUES (NULL, 0, 0, 0, x'')"),
+                  kith::ConstraintError);
+  Article a{{}, 0, "Hello", std::nullopt, 4.5, true, schema::Status::Published, {}};
+  a.save(db);
+  CHECK(a.id == 1);
+  CHECK(Article::findOrFail(db, 1).status == schema::Status::Published);
+}
+
+TEST_CASE("createTables never drops or rewrites an existing table", "[schema]") {
+  auto db = kith::sqlite::open(":memory:");
+  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, legacy TEXT)");
+  db.execute("INSERT INTO users (email, legacy) VALUES ('kept@b', 'old')");
+  kith::createTables<test::User>(db);
+  kith::createTables<test::User>(db);
+  CHECK(test::rows(db, "users") == 1);
+  CHECK(db.execute("UPDATE users SET legacy = 'still here'") == 1);  // the legacy column survived
+}

@@ -1,0 +1,233 @@
+// Every column type round-trips exactly, including extremes and awkward text; bad stored values
+// are clear errors.
+#include "support.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace types {
+
+enum class Color : std::uint8_t { Red = 1, Green = 2, Blue = 200 };
+
+/// A user type stored through kith::column_traits.
+struct Money {
+  std::int64_t cents = 0;
+  friend bool operator==(const Money&, const Money&) = default;
+};
+
+}  // namespace types
+
+template <>
+struct kith::column_traits<types::Money> {
+  using storage = std::int64_t;
+  static storage to(const types::Money& m) { return m.cents; }
+  static types::Money from(storage cents) { return types::Money{cents}; }
+};
+
+namespace types {
+
+/// A point stored as text "x,y", to prove custom text storage keeps its bound value alive.
+struct Point {
+  int x = 0, y = 0;
+  friend bool operator==(const Point&, const Point&) = default;
+};
+
+}  // namespace types
+
+template <>
+struct kith::column_traits<types::Point> {
+  using storage = std::string;
+  static storage to(const types::Point& p) { return std::to_string(p.x) + "," + std::to_string(p.y); }
+  static types::Point from(const storage& s) {
+    const auto comma = s.find(',');
+    return {std::stoi(s.substr(0, comma)), std::stoi(s.substr(comma + 1))};
+  }
+};
+
+namespace types {
+
+using Millis = std::chrono::sys_time<std::chrono::milliseconds>;
+
+struct Sample : kith::BaseModel<Sample> {
+  std::int64_t id{};
+  bool flag{};
+  std::int8_t i8{};
+  std::uint8_t u8{};
+  std::int16_t i16{};
+  std::uint16_t u16{};
+  std::int32_t i32{};
+  std::uint32_t u32{};
+  std::int64_t i64{};
+  std::uint64_t u64{};
+  float f{};
+  double d{};
+  std::string text;
+  kith::Blob blob;
+  std::optional<std::string> maybeText;
+  std::optional<std::int32_t> maybeInt;
+  Color color{Color::Red};
+  Millis at{};
+  std::chrono::sys_seconds day{};
+  Money price{};
+  Point where{};
+  Point there{};
+
+  static constexpr auto columns =
+      kith::columns<&Sample::id, &Sample::flag, &Sample::i8, &Sample::u8, &Sample::i16, &Sample::u16, &Sample::i32, &Sample::u32, &Sample::i64,
+                    &Sample::u64, &Sample::f, &Sample::d, &Sample::text, &Sample::blob, &Sample::maybeText, &Sample::maybeInt, &Sample::color,
+                    &Sample::at, &Sample::day, &Sample::price, &Sample::where, &Sample::there>;
+};
+
+kith::Blob everyByte() {
+  kith::Blob b;
+  for (int i = 0; i < 256; ++i) b.push_back(static_cast<std::byte>(i));
+  return b;
+}
+
+std::string rawText(const kith::Connection& db, const std::string& sql) {
+  std::string out = "<none>";
+  sqlite3_exec(
+      kith::sqlite::handle(db), sql.c_str(),
+      [](void* o, int, char** v, char**) {
+        *static_cast<std::string*>(o) = v[0] ? v[0] : "NULL";
+        return 0;
+      },
+      &out, nullptr);
+  return out;
+}
+
+}  // namespace types
+
+using namespace types;
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+
+TEST_CASE("every column type round-trips exactly", "[types]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.flag = true;
+  s.i8 = std::numeric_limits<std::int8_t>::min();
+  s.u8 = 255;
+  s.i16 = -32768;
+  s.u16 = 65535;
+  s.i32 = std::numeric_limits<std::int32_t>::min();
+  s.u32 = std::numeric_limits<std::uint32_t>::max();
+  s.i64 = std::numeric_limits<std::int64_t>::min();
+  s.u64 = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  s.f = 1.5f;
+  s.d = -std::numeric_limits<double>::infinity();
+  s.text = "it's \"quoted\"; DROP TABLE samples; --\0after NUL ünïcødé \xff\xfe"s;  // NUL, UTF-8 and invalid UTF-8
+  s.blob = everyByte();
+  s.maybeText = std::nullopt;
+  s.maybeInt = 0;
+  s.color = Color::Blue;
+  s.at = Millis{std::chrono::sys_days{2026y / 11 / 25} + 6h + 10min + 3s + 45ms};
+  s.day = std::chrono::sys_days{1969y / 7 / 20} + 20h + 17min;
+  s.price = Money{-1999};
+  s.where = Point{3, -4};
+  s.there = Point{10, 20};
+  s.save(db);
+
+  const auto back = Sample::findOrFail(db, s.id);
+  CHECK(back.flag == s.flag);
+  CHECK(back.i8 == s.i8);
+  CHECK(back.u8 == s.u8);
+  CHECK(back.i16 == s.i16);
+  CHECK(back.u16 == s.u16);
+  CHECK(back.i32 == s.i32);
+  CHECK(back.u32 == s.u32);
+  CHECK(back.i64 == s.i64);
+  CHECK(back.u64 == s.u64);
+  CHECK(back.f == s.f);
+  CHECK(back.d == s.d);
+  CHECK(back.text == s.text);
+  CHECK(back.text.find('\0') == 37);
+  CHECK(back.blob == s.blob);
+  CHECK_FALSE(back.maybeText.has_value());
+  CHECK(back.maybeInt == std::optional<std::int32_t>(0));
+  CHECK(back.color == Color::Blue);
+  CHECK(back.at == s.at);
+  CHECK(back.day == s.day);
+  CHECK(back.price == s.price);
+  CHECK(back.where == s.where);
+  CHECK(back.there == s.there);
+  CHECK_FALSE(back.isDirty());
+
+  // How values are stored, as another program reading the file would see them.
+  CHECK(rawText(db, "SELECT color FROM samples") == "200");
+  CHECK(rawText(db, "SELECT at FROM samples") == "2026-11-25 06:10:03.045");
+  CHECK(rawText(db, "SELECT day FROM samples") == "1969-07-20 20:17:00");
+  CHECK(rawText(db, "SELECT typeof(maybe_text) FROM samples") == "null");
+  CHECK(rawText(db, "SELECT \"where\" FROM samples") == "3,-4");
+  CHECK(rawText(db, "SELECT i64 FROM samples") == "-9223372036854775808");
+}
+
+TEST_CASE("empty text and empty blobs stay empty, not NULL", "[types]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.maybeText = "";
+  s.save(db);
+  CHECK(rawText(db, "SELECT typeof(text) || ',' || typeof(blob) || ',' || typeof(maybe_text) FROM samples") == "text,blob,text");
+  const auto back = Sample::findOrFail(db, s.id);
+  CHECK(back.text.empty());
+  CHECK(back.blob.empty());
+  CHECK(back.maybeText == std::optional<std::string>(""));
+}
+
+TEST_CASE("an unsigned value above INT64_MAX is refused before anything is written", "[types][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.u64 = std::numeric_limits<std::uint64_t>::max();
+  CHECK_THROWS_WITH(s.save(db), test::Contains("does not fit SQLite's 64-bit signed INTEGER"));
+  CHECK_FALSE(s.isPersisted());
+  CHECK(s.id == 0);
+  CHECK(test::rows(db, "samples") == 0);
+}
+
+TEST_CASE("NaN is stored as NULL by SQLite, so a NOT NULL double refuses it", "[types][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.d = std::nan("");
+  CHECK_THROWS_AS(s.save(db), kith::ConstraintError);
+  CHECK_FALSE(s.isPersisted());
+  CHECK(test::rows(db, "samples") == 0);
+}
+
+TEST_CASE("stored values that do not fit the C++ type are errors naming the column", "[types][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.save(db);
+
+  db.execute("UPDATE samples SET i8 = 300");
+  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id), test::Contains("reading samples.i8") &&
+                                                       test::Contains("300 does not fit"));
+
+  db.execute("UPDATE samples SET i8 = 0, at = 'yesterday'");
+  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id), test::Contains("reading samples.at") &&
+                                                       test::Contains("\"yesterday\" is not a timestamp"));
+}
+
+TEST_CASE("NULL in a column whose member is not optional is an error naming both", "[types][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)");
+  db.execute("INSERT INTO users (email) VALUES (NULL)");
+  CHECK_THROWS_WITH(test::User::query(db).all(),
+                    "kith: column users.email is NULL, but User::email is not a std::optional");
+}
+
+TEST_CASE("timestamps accept SQLite's own datetime text", "[types]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Sample>(db);
+  Sample s;
+  s.save(db);
+  db.execute("UPDATE samples SET day = datetime(0, 'unixepoch'), at = '2000-02-29T23:59:59.5Z'");
+  const auto back = Sample::findOrFail(db, s.id);
+  CHECK(back.day == std::chrono::sys_seconds{});
+  CHECK(back.at == Millis{std::chrono::sys_days{2000y / 2 / 29} + 23h + 59min + 59s + 500ms});
+}
