@@ -40,8 +40,9 @@ TEST_CASE("open creates a file database with the documented defaults", "[connect
 
 TEST_CASE("open with WAL and synchronous=NORMAL", "[connection]") {
   TempDir dir;
-  auto db = kith::sqlite::open((dir.path / "wal.db").string(),
-                               {.busyTimeout = std::chrono::milliseconds(250), .wal = true, .synchronous = kith::sqlite::Synchronous::Normal});
+  auto db =
+      kith::sqlite::open((dir.path / "wal.db").string(),
+                         {.busyTimeout = std::chrono::milliseconds(250), .wal = true, .synchronous = kith::sqlite::Synchronous::Normal});
   CHECK(scalarText(db, "PRAGMA journal_mode") == "wal");
   CHECK(scalarText(db, "PRAGMA synchronous") == "1");
   CHECK(scalarText(db, "PRAGMA busy_timeout") == "250");
@@ -108,8 +109,9 @@ TEST_CASE("constraint violations are ConstraintError with SQLite's codes, messag
     CHECK(e.extendedCode() == SQLITE_CONSTRAINT_UNIQUE);
     CHECK(e.dbMessage() == "UNIQUE constraint failed: users.email");
     CHECK(e.sql() == R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))");
-    CHECK(std::string(e.what()) ==
-          R"(kith: UNIQUE constraint failed: users.email (SQLITE_CONSTRAINT_UNIQUE, code 19/2067) in: INSERT INTO "users" ("email", "name") VALUES (?, ?))");
+    CHECK(
+        std::string(e.what()) ==
+        R"(kith: UNIQUE constraint failed: users.email (SQLITE_CONSTRAINT_UNIQUE, code 19/2067) in: INSERT INTO "users" ("email", "name") VALUES (?, ?))");
   }
   CHECK_FALSE(dup.isPersisted());
   CHECK(dup.id == 0);

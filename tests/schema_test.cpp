@@ -12,8 +12,8 @@ struct Article : kith::BaseModel<Article> {
   bool pinned{};
   Status status{};
   kith::Blob cover;
-  static constexpr auto columns =
-      kith::columns<&Article::id, &Article::title, &Article::subtitle, &Article::score, &Article::pinned, &Article::status, &Article::cover>;
+  static constexpr auto columns = kith::columns<&Article::id, &Article::title, &Article::subtitle, &Article::score, &Article::pinned,
+                                                &Article::status, &Article::cover>;
 };
 }  // namespace schema
 
@@ -27,8 +27,7 @@ TEST_CASE("createTables sends CREATE TABLE IF NOT EXISTS from the declarations, 
                          "BEGIN IMMEDIATE",
                          R"(CREATE TABLE IF NOT EXISTS "articles" ("id" INTEGER PRIMARY KEY, "title" TEXT NOT NULL, "subtitle" TEXT, )"
                          R"("score" REAL NOT NULL, "pinned" INTEGER NOT NULL, "status" INTEGER NOT NULL, "cover" BLOB NOT NULL))",
-                         R"(CREATE TABLE IF NOT EXISTS "users" ("id" INTEGER PRIMARY KEY, "email" TEXT NOT NULL, "name" TEXT))",
-                         "COMMIT"});
+                         R"(CREATE TABLE IF NOT EXISTS "users" ("id" INTEGER PRIMARY KEY, "email" TEXT NOT NULL, "name" TEXT))", "COMMIT"});
 }
 
 TEST_CASE("the tables created enforce NOT NULL and generate integer ids", "[schema]") {

@@ -76,7 +76,8 @@ struct Post : kith::BaseModel<Post> {
 inline kith::Connection blogDatabase() {
   auto db = kith::sqlite::open(":memory:");
   db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT)");
-  db.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL CHECK (title <> ''), body TEXT NOT NULL)");
+  db.execute(
+      "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL CHECK (title <> ''), body TEXT NOT NULL)");
   return db;
 }
 

@@ -74,9 +74,9 @@ struct Sample : kith::BaseModel<Sample> {
   Point there{};
 
   static constexpr auto columns =
-      kith::columns<&Sample::id, &Sample::flag, &Sample::i8, &Sample::u8, &Sample::i16, &Sample::u16, &Sample::i32, &Sample::u32, &Sample::i64,
-                    &Sample::u64, &Sample::f, &Sample::d, &Sample::text, &Sample::blob, &Sample::maybeText, &Sample::maybeInt, &Sample::color,
-                    &Sample::at, &Sample::day, &Sample::price, &Sample::where, &Sample::there>;
+      kith::columns<&Sample::id, &Sample::flag, &Sample::i8, &Sample::u8, &Sample::i16, &Sample::u16, &Sample::i32, &Sample::u32,
+                    &Sample::i64, &Sample::u64, &Sample::f, &Sample::d, &Sample::text, &Sample::blob, &Sample::maybeText, &Sample::maybeInt,
+                    &Sample::color, &Sample::at, &Sample::day, &Sample::price, &Sample::where, &Sample::there>;
 };
 
 kith::Blob everyByte() {
@@ -205,20 +205,18 @@ TEST_CASE("stored values that do not fit the C++ type are errors naming the colu
   s.save(db);
 
   db.execute("UPDATE samples SET i8 = 300");
-  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id), test::Contains("reading samples.i8") &&
-                                                       test::Contains("300 does not fit"));
+  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id), test::Contains("reading samples.i8") && test::Contains("300 does not fit"));
 
   db.execute("UPDATE samples SET i8 = 0, at = 'yesterday'");
-  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id), test::Contains("reading samples.at") &&
-                                                       test::Contains("\"yesterday\" is not a timestamp"));
+  CHECK_THROWS_WITH(Sample::findOrFail(db, s.id),
+                    test::Contains("reading samples.at") && test::Contains("\"yesterday\" is not a timestamp"));
 }
 
 TEST_CASE("NULL in a column whose member is not optional is an error naming both", "[types][bad-input]") {
   auto db = kith::sqlite::open(":memory:");
   db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)");
   db.execute("INSERT INTO users (email) VALUES (NULL)");
-  CHECK_THROWS_WITH(test::User::query(db).all(),
-                    "kith: column users.email is NULL, but User::email is not a std::optional");
+  CHECK_THROWS_WITH(test::User::query(db).all(), "kith: column users.email is NULL, but User::email is not a std::optional");
 }
 
 TEST_CASE("timestamps accept SQLite's own datetime text", "[types]") {

@@ -31,11 +31,7 @@ class NotFound : public Error {
 class DatabaseError : public Error {
  public:
   DatabaseError(std::string what, std::string sql, int code, int extendedCode, std::string dbMessage)
-      : Error(std::move(what)),
-        sql_(std::move(sql)),
-        dbMessage_(std::move(dbMessage)),
-        code_(code),
-        extendedCode_(extendedCode) {}
+      : Error(std::move(what)), sql_(std::move(sql)), dbMessage_(std::move(dbMessage)), code_(code), extendedCode_(extendedCode) {}
 
   const std::string& sql() const noexcept { return sql_; }
   int code() const noexcept { return code_; }

@@ -66,15 +66,9 @@ class Query {
 
   /// A parenthesized group: `where([](auto& q) { q.template where<&User::a>(1).template orWhere<&User::b>(2); })`.
   template <class F>
-    requires std::invocable<F&, Query&>
-  Query& where(F&& group) {
-    return addGroup(false, std::forward<F>(group));
-  }
+  requires std::invocable<F&, Query&> Query& where(F&& group) { return addGroup(false, std::forward<F>(group)); }
   template <class F>
-    requires std::invocable<F&, Query&>
-  Query& orWhere(F&& group) {
-    return addGroup(true, std::forward<F>(group));
-  }
+  requires std::invocable<F&, Query&> Query& orWhere(F&& group) { return addGroup(true, std::forward<F>(group)); }
 
   template <auto Member, std::ranges::input_range R>
   Query& whereIn(const R& values) {
@@ -216,7 +210,8 @@ class Query {
   /// The SELECT this query runs, with `?` for each bound value.
   std::string toSql() const {
     std::string columns;
-    if (selected_.empty()) columns = Sql::selectList();
+    if (selected_.empty())
+      columns = Sql::selectList();
     else
       for (std::size_t i = 0; i < selected_.size(); ++i) columns += (i ? ", " : "") + Sql::column(selected_[i]);
     return "SELECT " + columns + " FROM " + Sql::table() + whereClause() + order_ + paging();
@@ -285,8 +280,10 @@ class Query {
         sql += n++ ? ", ?" : "?";
         bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
       }
-      if (n == 0) append(isOr, negate ? "1 = 1" : "1 = 0");  // IN () is not SQL; an empty list matches nothing
-      else append(isOr, sql + ")");
+      if (n == 0)
+        append(isOr, negate ? "1 = 1" : "1 = 0");  // IN () is not SQL; an empty list matches nothing
+      else
+        append(isOr, sql + ")");
     }
     return *this;
   }
@@ -329,7 +326,8 @@ class Query {
 
   void rejectPaging(const char* action) const {
     if (limit_ || offset_ || !order_.empty())
-      throw UsageError(std::string("kith: ") + action + "() applies to every matching row; remove limit(), offset() and orderBy() from this query");
+      throw UsageError(std::string("kith: ") + action +
+                       "() applies to every matching row; remove limit(), offset() and orderBy() from this query");
   }
 
   void bindConditions(detail::Run& run, int& index) const {

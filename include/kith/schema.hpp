@@ -12,10 +12,14 @@ namespace detail {
 
 constexpr std::string_view sqlTypeName(SqlType type) {
   switch (type) {
-    case SqlType::Integer: return "INTEGER";
-    case SqlType::Real: return "REAL";
-    case SqlType::Text: return "TEXT";
-    case SqlType::Blob: return "BLOB";
+    case SqlType::Integer:
+      return "INTEGER";
+    case SqlType::Real:
+      return "REAL";
+    case SqlType::Text:
+      return "TEXT";
+    case SqlType::Blob:
+      return "BLOB";
   }
   return "BLOB";
 }
@@ -27,8 +31,10 @@ std::string createTableSql() {
   Meta::forEach([&]<std::size_t I, auto Member>() {
     using C = Codec<ColumnType<Member>>;
     sql += (I ? ", " : "") + Sql<M>::column(I) + " " + std::string(sqlTypeName(C::type));
-    if (I == Meta::primaryKey) sql += generatedKey<M> ? " PRIMARY KEY" : " NOT NULL PRIMARY KEY";  // INTEGER PRIMARY KEY is the rowid
-    else if (!C::nullable) sql += " NOT NULL";
+    if (I == Meta::primaryKey)
+      sql += generatedKey<M> ? " PRIMARY KEY" : " NOT NULL PRIMARY KEY";  // INTEGER PRIMARY KEY is the rowid
+    else if (!C::nullable)
+      sql += " NOT NULL";
   });
   return sql + ")";
 }

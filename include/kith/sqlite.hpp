@@ -34,12 +34,18 @@ namespace detail {
 
 inline std::string describeCode(int extendedCode) {
   switch (extendedCode) {
-    case SQLITE_CONSTRAINT_NOTNULL: return "SQLITE_CONSTRAINT_NOTNULL";
-    case SQLITE_CONSTRAINT_UNIQUE: return "SQLITE_CONSTRAINT_UNIQUE";
-    case SQLITE_CONSTRAINT_PRIMARYKEY: return "SQLITE_CONSTRAINT_PRIMARYKEY";
-    case SQLITE_CONSTRAINT_CHECK: return "SQLITE_CONSTRAINT_CHECK";
-    case SQLITE_CONSTRAINT_FOREIGNKEY: return "SQLITE_CONSTRAINT_FOREIGNKEY";
-    default: return sqlite3_errstr(extendedCode);
+    case SQLITE_CONSTRAINT_NOTNULL:
+      return "SQLITE_CONSTRAINT_NOTNULL";
+    case SQLITE_CONSTRAINT_UNIQUE:
+      return "SQLITE_CONSTRAINT_UNIQUE";
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      return "SQLITE_CONSTRAINT_PRIMARYKEY";
+    case SQLITE_CONSTRAINT_CHECK:
+      return "SQLITE_CONSTRAINT_CHECK";
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      return "SQLITE_CONSTRAINT_FOREIGNKEY";
+    default:
+      return sqlite3_errstr(extendedCode);
   }
 }
 
@@ -68,8 +74,8 @@ class Statement final : public kith::detail::Statement {
  public:
   Statement(sqlite3* db, std::string_view sql, bool persistent) : kith::detail::Statement(std::string(sql)), db_(db) {
     sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw,
-                                      nullptr);
+    const int rc =
+        sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw, nullptr);
     stmt_.reset(raw);
     if (rc != SQLITE_OK) fail(db, rc, sql);
   }
@@ -82,8 +88,10 @@ class Statement final : public kith::detail::Statement {
     check(sqlite3_bind_text64(stmt_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
   }
   void bindBlob(int i, std::span<const std::byte> v) override {
-    if (v.empty()) check(sqlite3_bind_zeroblob(stmt_.get(), i, 0));
-    else check(sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_STATIC));
+    if (v.empty())
+      check(sqlite3_bind_zeroblob(stmt_.get(), i, 0));
+    else
+      check(sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_STATIC));
   }
 
   bool step() override {
@@ -165,18 +173,26 @@ inline Connection open(std::string_view path, const Options& options = {}) {
   std::unique_ptr<sqlite3, detail::DatabaseCloser> db(raw);
   if (rc != SQLITE_OK) {
     const std::string dbMessage = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    throw DatabaseError(fmt::format("kith: cannot open database \"{}\": {}; check that its directory exists and is writable", file, dbMessage), "",
-                        rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
+    throw DatabaseError(
+        fmt::format("kith: cannot open database \"{}\": {}; check that its directory exists and is writable", file, dbMessage), "",
+        rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(options.busyTimeout.count()));
   if (options.foreignKeys) detail::pragma(raw, "PRAGMA foreign_keys = ON");
   if (options.wal && !options.readOnly) detail::pragma(raw, "PRAGMA journal_mode = WAL");
   switch (options.synchronous) {
-    case Synchronous::Default: break;
-    case Synchronous::Off: detail::pragma(raw, "PRAGMA synchronous = OFF"); break;
-    case Synchronous::Normal: detail::pragma(raw, "PRAGMA synchronous = NORMAL"); break;
-    case Synchronous::Full: detail::pragma(raw, "PRAGMA synchronous = FULL"); break;
+    case Synchronous::Default:
+      break;
+    case Synchronous::Off:
+      detail::pragma(raw, "PRAGMA synchronous = OFF");
+      break;
+    case Synchronous::Normal:
+      detail::pragma(raw, "PRAGMA synchronous = NORMAL");
+      break;
+    case Synchronous::Full:
+      detail::pragma(raw, "PRAGMA synchronous = FULL");
+      break;
   }
   return Connection(std::make_shared<detail::Backend>(std::move(db), file));
 }

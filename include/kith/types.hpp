@@ -67,13 +67,26 @@ inline std::uint64_t hashBytes(const void* data, std::size_t size) noexcept {
 inline constexpr std::uint64_t nullHash = 0x6b43a9b5f3c1d2e7ULL;
 
 template <class T>
-concept UserColumnType = requires { typename column_traits<T>::storage; };
+concept UserColumnType = requires {
+  typename column_traits<T>::storage;
+};
+
+/// How a column type is bound, read and hashed. The primary template stands for types kith cannot
+/// store: the model's declaration check reports them once, and this silent stand-in keeps the
+/// compiler from adding errors about them elsewhere.
+template <class T>
+struct Codec {
+  static constexpr bool supported = false;
+  static constexpr SqlType type = SqlType::Blob;
+  static constexpr bool nullable = false;
+  static void bind(Statement&, int, const T&) {}
+  static void read(Statement&, int, T&) {}
+  static Value toValue(const T&) { return nullptr; }
+  static std::uint64_t hash(const T&) { return 0; }
+};
 
 template <class T>
-struct Codec;
-
-template <class T>
-concept SupportedColumnType = requires { Codec<T>::type; };
+concept SupportedColumnType = Codec<T>::supported;
 
 template <std::integral T>
 T narrowInteger(std::int64_t v) {
@@ -86,9 +99,9 @@ T narrowInteger(std::int64_t v) {
 }
 
 template <class T>
-  requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>))
-struct Codec<T> {
+requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>)) struct Codec<T> {
   using Int = typename std::conditional_t<std::is_enum_v<T>, std::underlying_type<T>, std::type_identity<T>>::type;
+  static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Integer;
   static constexpr bool nullable = false;
 
@@ -107,8 +120,8 @@ struct Codec<T> {
 };
 
 template <std::floating_point T>
-  requires(!UserColumnType<T>)
-struct Codec<T> {
+requires(!UserColumnType<T>) struct Codec<T> {
+  static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Real;
   static constexpr bool nullable = false;
   static void bind(Statement& s, int i, const T& v) { s.bindReal(i, static_cast<double>(v)); }
@@ -119,6 +132,7 @@ struct Codec<T> {
 
 template <>
 struct Codec<std::string> {
+  static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Text;
   static constexpr bool nullable = false;
   static void bind(Statement& s, int i, const std::string& v) { s.bindText(i, v); }
@@ -129,6 +143,7 @@ struct Codec<std::string> {
 
 template <>
 struct Codec<Blob> {
+  static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Blob;
   static constexpr bool nullable = false;
   static void bind(Statement& s, int i, const Blob& v) { s.bindBlob(i, v); }
@@ -142,11 +157,14 @@ struct Codec<Blob> {
 
 template <SupportedColumnType T>
 struct Codec<std::optional<T>> {
+  static constexpr bool supported = true;
   static constexpr SqlType type = Codec<T>::type;
   static constexpr bool nullable = true;
   static void bind(Statement& s, int i, const std::optional<T>& v) {
-    if (v) Codec<T>::bind(s, i, *v);
-    else s.bindNull(i);
+    if (v)
+      Codec<T>::bind(s, i, *v);
+    else
+      s.bindNull(i);
   }
   static void read(Statement& s, int c, std::optional<T>& out) {
     if (s.isNull(c)) {
@@ -165,6 +183,7 @@ struct Codec<std::optional<T>> {
 template <class Duration>
 struct Codec<std::chrono::sys_time<Duration>> {
   using TimePoint = std::chrono::sys_time<Duration>;
+  static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Text;
   static constexpr bool nullable = false;
 
@@ -226,8 +245,10 @@ struct Codec<std::chrono::sys_time<Duration>> {
       return v;
     };
     auto expect = [&](char c1, char c2) {
-      if (at < s.size() && (s[at] == c1 || s[at] == c2)) ++at;
-      else ok = false;
+      if (at < s.size() && (s[at] == c1 || s[at] == c2))
+        ++at;
+      else
+        ok = false;
     };
     const bool negative = !s.empty() && s[0] == '-';
     if (negative) ++at;
@@ -275,6 +296,7 @@ struct Codec<T> {
   static_assert(std::is_same_v<Storage, std::int64_t> || std::is_same_v<Storage, double> || std::is_same_v<Storage, std::string> ||
                     std::is_same_v<Storage, Blob>,
                 "kith: column_traits<T>::storage must be one of std::int64_t, double, std::string, kith::Blob");
+  static constexpr bool supported = true;
   static constexpr SqlType type = Codec<Storage>::type;
   static constexpr bool nullable = false;
 
@@ -299,11 +321,21 @@ struct Codec<T> {
 /// Binds one Value; used for values collected by the query builder.
 inline void bindValue(Statement& s, int i, const Value& v) {
   switch (v.index()) {
-    case 0: s.bindNull(i); break;
-    case 1: s.bindInteger(i, std::get<1>(v)); break;
-    case 2: s.bindReal(i, std::get<2>(v)); break;
-    case 3: s.bindText(i, std::get<3>(v)); break;
-    default: s.bindBlob(i, std::get<4>(v)); break;
+    case 0:
+      s.bindNull(i);
+      break;
+    case 1:
+      s.bindInteger(i, std::get<1>(v));
+      break;
+    case 2:
+      s.bindReal(i, std::get<2>(v));
+      break;
+    case 3:
+      s.bindText(i, std::get<3>(v));
+      break;
+    default:
+      s.bindBlob(i, std::get<4>(v));
+      break;
   }
 }
 

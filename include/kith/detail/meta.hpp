@@ -39,20 +39,28 @@ struct MemberPointer<T C::*> {
 
 template <auto A, auto B>
 constexpr bool sameMember() {
-  if constexpr (std::is_same_v<decltype(A), decltype(B)>) return A == B;
-  else return false;
+  if constexpr (std::is_same_v<decltype(A), decltype(B)>)
+    return A == B;
+  else
+    return false;
 }
 
 template <class M>
 concept HasTableOverride = requires {
   { M::table } -> std::convertible_to<std::string_view>;
-} && !std::is_member_object_pointer_v<decltype(&M::table)>;
+}
+&&!std::is_member_object_pointer_v<decltype(&M::table)>;
 
 template <class M>
-concept HasColumnNameOverrides = requires { M::columnNames[0].property; };
+concept HasColumnNameOverrides = requires {
+  M::columnNames[0].property;
+};
 
 template <class M>
-concept HasPrimaryKeyOverride = requires { M::primaryKey; } && std::is_member_object_pointer_v<std::remove_cv_t<decltype(M::primaryKey)>>;
+concept HasPrimaryKeyOverride = requires {
+  M::primaryKey;
+}
+&&std::is_member_object_pointer_v<std::remove_cv_t<decltype(M::primaryKey)>>;
 
 template <class M>
 constexpr std::string_view columnNameOverride(std::string_view property) {
@@ -93,8 +101,10 @@ template <class M>
 struct TableNameOf {
   static constexpr auto buffer = tableNameFor<2 * typeName<M>.size() + 4>(typeName<M>);
   static constexpr std::string_view value = [] {
-    if constexpr (HasTableOverride<M>) return std::string_view{M::table};
-    else return buffer.view();
+    if constexpr (HasTableOverride<M>)
+      return std::string_view{M::table};
+    else
+      return buffer.view();
   }();
 };
 
@@ -119,6 +129,7 @@ struct Meta<M, ColumnList<Members...>> {
   static constexpr std::size_t count = sizeof...(Members);
   static_assert(count > 0, "kith: a model must declare at least one column in `columns`");
   static constexpr bool valid = (CheckColumn<M, Members>::ok && ...);
+  static_assert(valid, "kith: this model's `columns` declaration is invalid; see the first error above");
 
   static constexpr std::array<std::string_view, count> properties{memberName<Members>...};
   static constexpr std::array<std::string_view, count> columns{ColumnNameOf<M, Members>::column...};
@@ -149,8 +160,10 @@ struct Meta<M, ColumnList<Members...>> {
   static_assert(noDuplicates, "kith: this model's `columns` lists a member twice, or two members map to the same column name");
 
   static constexpr std::size_t primaryKey = [] {
-    if constexpr (HasPrimaryKeyOverride<M>) return indexOf<M::primaryKey>();
-    else return indexOfProperty("id");
+    if constexpr (HasPrimaryKeyOverride<M>)
+      return indexOf<M::primaryKey>();
+    else
+      return indexOfProperty("id");
   }();
   static_assert(primaryKey < count,
                 "kith: this model has no primary key column; declare a member `id` in `columns`, or set "
@@ -159,7 +172,9 @@ struct Meta<M, ColumnList<Members...>> {
   /// Calls f.template operator()<Index, Member>() for each column, in declaration order.
   template <class F>
   static constexpr void forEach(F&& f) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I, Members>(), ...); }(std::make_index_sequence<sizeof...(Members)>{});
+    if constexpr (valid)  // an invalid model has had its error; say nothing more about it
+      [&]<std::size_t... I>(std::index_sequence<I...>) { (f.template operator()<I, Members>(), ...); }
+    (std::make_index_sequence<sizeof...(Members)>{});
   }
 
   /// Calls f.template operator()<Index, Member>() for column `index` (a run-time value).
@@ -173,7 +188,8 @@ struct Meta<M, ColumnList<Members...>> {
 
 template <class M, std::size_t I>
 constexpr auto nthMember() {
-  return []<auto... Members>(ColumnList<Members...>) { return std::get<I>(std::tuple{Members...}); }(std::remove_cv_t<decltype(M::columns)>{});
+  return []<auto... Members>(ColumnList<Members...>) { return std::get<I>(std::tuple{Members...}); }
+  (std::remove_cv_t<decltype(M::columns)>{});
 }
 
 template <class M>

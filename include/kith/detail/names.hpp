@@ -45,9 +45,12 @@ constexpr NameBuffer<Capacity> unqualified(std::string_view qualified) {
   NameBuffer<Capacity> stripped;
   int depth = 0;
   for (char c : qualified) {
-    if (c == '<') ++depth;
-    else if (c == '>') --depth;
-    else if (depth == 0 && c != ' ') stripped.push(c);
+    if (c == '<')
+      ++depth;
+    else if (c == '>')
+      --depth;
+    else if (depth == 0 && c != ' ')
+      stripped.push(c);
   }
   const auto view = stripped.view();
   const auto colon = view.rfind("::");
@@ -165,8 +168,10 @@ struct Wrapper {
 };
 }  // namespace name_probe
 static_assert(typeName<name_probe::BlogPost> == "BlogPost", "kith: this compiler prints type names in an unsupported format");
-static_assert(typeName<name_probe::Wrapper<name_probe::BlogPost>::Inner> == "Inner", "kith: this compiler prints nested type names in an unsupported format");
-static_assert(memberName<&name_probe::BlogPost::authorId> == "authorId", "kith: this compiler prints member pointers in an unsupported format");
+static_assert(typeName<name_probe::Wrapper<name_probe::BlogPost>::Inner> == "Inner",
+              "kith: this compiler prints nested type names in an unsupported format");
+static_assert(memberName<&name_probe::BlogPost::authorId> == "authorId",
+              "kith: this compiler prints member pointers in an unsupported format");
 static_assert(snakeCase<16>("userId").view() == "user_id");
 static_assert(snakeCase<16>("HTTPServer").view() == "http_server");
 static_assert(tableNameFor<16>("BlogPost").view() == "blog_posts");

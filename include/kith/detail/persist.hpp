@@ -24,12 +24,12 @@ namespace kith::detail {
 /// What a model instance knows about its row. Held behind one pointer so that a model that was
 /// never saved costs nothing but that pointer.
 struct ModelState {
-  Connection connection;                 // where it was loaded from or saved through
-  std::shared_ptr<TxState> insertedIn;   // the transaction that inserted it, if any
-  std::shared_ptr<TxState> updatedIn;    // the transaction of its last UPDATE, if any
+  Connection connection;                // where it was loaded from or saved through
+  std::shared_ptr<TxState> insertedIn;  // the transaction that inserted it, if any
+  std::shared_ptr<TxState> updatedIn;   // the transaction of its last UPDATE, if any
   bool persisted = false;
   bool deleted = false;
-  bool keyGenerated = false;             // the primary key came from the database
+  bool keyGenerated = false;  // the primary key came from the database
 
   ModelState() = default;
   ModelState(const ModelState&) = default;
@@ -58,11 +58,16 @@ inline std::shared_ptr<TxState> currentTransaction(const Backend& backend) {
 
 inline std::string describe(const Value& v) {
   switch (v.index()) {
-    case 0: return "NULL";
-    case 1: return fmt::format("{}", std::get<1>(v));
-    case 2: return fmt::format("{}", std::get<2>(v));
-    case 3: return fmt::format("\"{}\"", std::get<3>(v));
-    default: return fmt::format("<blob of {} bytes>", std::get<4>(v).size());
+    case 0:
+      return "NULL";
+    case 1:
+      return fmt::format("{}", std::get<1>(v));
+    case 2:
+      return fmt::format("{}", std::get<2>(v));
+    case 3:
+      return fmt::format("\"{}\"", std::get<3>(v));
+    default:
+      return fmt::format("<blob of {} bytes>", std::get<4>(v).size());
   }
 }
 
@@ -172,8 +177,7 @@ struct Persist {
     } catch (const UsageError&) {
       throw;
     } catch (const Error& e) {
-      if (st.isNull(column))
-        throw Error(nullColumn(I));
+      if (st.isNull(column)) throw Error(nullColumn(I));
       throw Error(fmt::format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
     }
   }
@@ -185,8 +189,7 @@ struct Persist {
     if (selected.empty()) {
       Meta::forEach([&]<std::size_t I, auto Member>() {
         if constexpr (!Codec<ColumnType<Member>>::nullable) {
-          if (st.isNull(static_cast<int>(I)))
-            throw Error(nullColumn(I));
+          if (st.isNull(static_cast<int>(I))) throw Error(nullColumn(I));
         }
         readColumn<I, Member>(st, static_cast<int>(I), m);
       });
@@ -194,7 +197,8 @@ struct Persist {
     } else {
       s.loaded.reset();
       for (std::size_t column = 0; column < selected.size(); ++column) {
-        Meta::visit(selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m); });
+        Meta::visit(
+            selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m); });
         s.loaded.set(selected[column]);
       }
     }
@@ -205,8 +209,10 @@ struct Persist {
   }
 
   static bool generatesKey(const M& m) {
-    if constexpr (generatedKey<M>) return m.*key == 0;
-    else return false;
+    if constexpr (generatedKey<M>)
+      return m.*key == 0;
+    else
+      return false;
   }
 
   /// The connection a model uses when none is passed; a clear error when it has none.
@@ -301,8 +307,10 @@ struct Persist {
   static void save(M& m, const Connection& connection) {
     if (const State* s = stateIf(m); s && s->deleted)
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
-    if (const State* s = stateIf(m); s && s->exists()) update(m, connection);
-    else insert(m, connection);
+    if (const State* s = stateIf(m); s && s->exists())
+      update(m, connection);
+    else
+      insert(m, connection);
   }
 
   /// Inserts every row with multi-row INSERTs: rows that bring their own key in chunks of their

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what kith's build needs from Debian/Ubuntu packages (skips what is already there).
+set -euo pipefail
+packages=(cmake g++ clang libsqlite3-dev libfmt-dev catch2 clang-format ccache)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
