@@ -60,7 +60,7 @@ inline std::uint64_t hashBytes(const void* data, std::size_t size) noexcept {
     h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
   }
   std::uint64_t tail = 0;
-  std::memcpy(&tail, bytes + i, size - i);
+  if (size > i) std::memcpy(&tail, bytes + i, size - i);  // an empty vector's data() may be null
   return mix(h ^ tail);
 }
 
@@ -358,15 +358,21 @@ Value parameterValue(const A& arg) {
   }
 }
 
-/// Converts a user's argument to a Value the way the column type `T` would store it.
+/// Converts a user's argument to a Value the way the column type `T` would store it. Implicit
+/// conversions, and explicit ones to class types (std::string from std::string_view); never a cast
+/// that would turn a pointer into an integer.
 template <class T, class Arg>
 Value toValueAs(Arg&& arg) {
-  if constexpr (std::is_same_v<std::remove_cvref_t<Arg>, std::nullptr_t> || std::is_same_v<std::remove_cvref_t<Arg>, std::nullopt_t>) {
+  using A = std::remove_cvref_t<Arg>;
+  if constexpr (std::is_same_v<A, std::nullptr_t> || std::is_same_v<A, std::nullopt_t>) {
     return Value{nullptr};
-  } else if constexpr (std::is_same_v<std::remove_cvref_t<Arg>, T>) {
+  } else if constexpr (std::is_same_v<A, T>) {
     return Codec<T>::toValue(arg);
-  } else {
+  } else if constexpr (std::is_convertible_v<Arg&&, T> || (std::is_class_v<T> && std::is_constructible_v<T, Arg&&>)) {
     return Codec<T>::toValue(T(std::forward<Arg>(arg)));
+  } else {
+    static_assert(alwaysFalse<A>, "kith: this value cannot be stored in the column's type; pass a value of the column's type");
+    return Value{nullptr};
   }
 }
 
