@@ -16,6 +16,11 @@
 
 namespace kith {
 
+namespace detail {
+template <class Parent, auto Relation>
+class RelatedClient;
+}  // namespace detail
+
 /// The base of a model: `struct User : kith::BaseModel<User> { ... }`. It keeps the persistence
 /// state (persisted or not, what is dirty, the connection or transaction it belongs to) behind one
 /// pointer, so models stay aggregates: `User{.email = "a@b.c"}`.
@@ -69,6 +74,24 @@ class BaseModel {
   /// The connection or transaction the model uses; kith::UsageError when it has none.
   Connection connection() const { return detail::Persist<Self>::connectionOf(self(), "use"); }
 
+  /// The client of one relation of this model: `user.related<&User::posts>().createMany({...})`.
+  /// Writes go through the model's own connection or transaction, or through `connection`.
+  template <auto Relation>
+  detail::RelatedClient<Self, Relation> related() {
+    return detail::RelatedClient<Self, Relation>(self(), nullptr);
+  }
+  template <auto Relation>
+  detail::RelatedClient<Self, Relation> related(const Connection& connection) {
+    return detail::RelatedClient<Self, Relation>(self(), &connection);
+  }
+
+  /// Loads a relation of this one model with one query, optionally constrained like preload.
+  template <auto Relation, class F = detail::NoConstraint>
+  void load(F constraint = {}) {
+    if (!isPersisted()) throw UsageError("kith: cannot lazy load relationship for an unpersisted model instance; save it first");
+    detail::preloadRelation<Relation>(std::span<Self>(&self(), 1), connection(), constraint);
+  }
+
   static Query<Self> query(const Connection& connection) { return Query<Self>(connection); }
 
   // S defers the key type until Self is complete (it is not while BaseModel<Self> is its base).
@@ -108,8 +131,6 @@ class BaseModel {
   /// The batched insert behind createMany (and HasMany's createMany and saveMany).
   static void insertMany(const Connection& connection, std::span<Self* const> rows) {
     if (rows.empty()) return;
-    for (Self* row : rows)
-      if (row->isDeleted()) throw UsageError("kith: cannot save a " + std::string(detail::typeName<Self>) + " that was destroyed");
     std::vector<std::int64_t> keys;
     std::shared_ptr<detail::TxState> tx;
     connection.transaction([&](Transaction& trx) {
@@ -128,3 +149,5 @@ class BaseModel {
 };
 
 }  // namespace kith
+
+#include <kith/has_many.hpp>  // completes BaseModel::related and load

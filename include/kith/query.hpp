@@ -8,6 +8,8 @@
 #include <kith/types.hpp>
 
 #include <concepts>
+#include <functional>
+#include <span>
 #include <cstdint>
 #include <optional>
 #include <ranges>
@@ -27,6 +29,18 @@ template <auto Member>
 struct Assignment {
   Value value;
 };
+
+/// Loads relation `Relation` for `parents` (defined with the relation types, kith/has_many.hpp).
+template <auto Relation, class M, class F>
+void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint);
+
+/// A preload without a constraint callback.
+struct NoConstraint {
+  template <class Q>
+  void operator()(Q&) const {}
+};
+
+struct QueryAccess;
 }  // namespace detail
 
 /// One column assignment for Query::update: `q.update(kith::set<&Post::title>("New"))`.
@@ -134,6 +148,18 @@ class Query {
     return *this;
   }
 
+  /// Eager-loads a relation of every row this query returns, with one more query per relation
+  /// (and per level when nested): `User::query(db).preload<&User::posts>()`. The optional callback
+  /// constrains the related query: where, orderBy, select (the foreign key is added when missing),
+  /// and nested preload.
+  template <auto Relation, class F = detail::NoConstraint>
+  Query& preload(F constraint = {}) {
+    preloads_.push_back([constraint = std::move(constraint)](std::span<M> parents, const Connection& connection) {
+      detail::preloadRelation<Relation>(parents, connection, constraint);
+    });
+    return *this;
+  }
+
   Query& limit(std::int64_t n) {
     limit_ = n;
     return *this;
@@ -144,11 +170,8 @@ class Query {
   }
 
   std::vector<M> all() const {
-    const std::string sql = toSql();
-    detail::Run run(connection_.backend(), sql);
-    bindAll(run, true);
-    std::vector<M> rows;
-    while (run.step()) detail::Persist<M>::read(run.statement(), selected_, rows.emplace_back(), connection_);
+    auto rows = fetch();
+    runPreloads(rows);
     return rows;
   }
 
@@ -242,6 +265,20 @@ class Query {
  private:
   template <class>
   friend class Query;
+  friend struct detail::QueryAccess;
+
+  std::vector<M> fetch() const {
+    const std::string sql = toSql();
+    detail::Run run(connection_.backend(), sql);
+    bindAll(run, true);
+    std::vector<M> rows;
+    while (run.step()) detail::Persist<M>::read(run.statement(), selected_, rows.emplace_back(), connection_);
+    return rows;
+  }
+
+  void runPreloads(std::span<M> rows) const {
+    for (const auto& load : preloads_) load(rows, connection_);
+  }
 
   void append(bool isOr, std::string_view sql) {
     if (!where_.empty()) where_ += isOr ? " OR " : " AND ";
@@ -360,6 +397,7 @@ class Query {
   std::string order_;
   std::optional<std::int64_t> limit_;
   std::optional<std::int64_t> offset_;
+  std::vector<std::function<void(std::span<M>, const Connection&)>> preloads_;
 };
 
 }  // namespace kith

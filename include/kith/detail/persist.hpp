@@ -318,6 +318,9 @@ struct Persist {
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
+    for (const M* row : rows)
+      if (const State* s = stateIf(*row); s && s->deleted)
+        throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
     auto& b = connection.backend();
     std::vector<std::int64_t> keys(rows.size(), 0);
     std::vector<std::size_t> generated, explicitKey;
@@ -360,6 +363,17 @@ struct Persist {
       }
       markInserted(*rows[i], connection, tx, generated);
     }
+  }
+
+  /// What a failed write must put back: the model's state, its key.
+  struct Snapshot {
+    std::unique_ptr<ModelState> state;
+    Key key;
+  };
+  static Snapshot take(const M& m) { return {m.state_ ? m.state_->clone() : nullptr, m.*key}; }
+  static void restore(M& m, Snapshot&& snapshot) {
+    m.state_ = std::move(snapshot.state);
+    m.*key = std::move(snapshot.key);
   }
 
   static std::optional<M> find(const Connection& connection, const Key& id) {
