@@ -14,9 +14,9 @@ struct User : kith::BaseModel<User> {
   std::int64_t id{};
   std::string email;
   std::optional<std::int64_t> parentId;
-  kith::HasMany<Post> posts;                                                 // Post::userId -> User::id
-  kith::HasMany<Post, kith::keys{.foreignKey = "editorId"}> editedPosts;     // a second relation to Post
-  kith::HasMany<User, kith::keys{.foreignKey = "parentId"}> children;        // a self relation
+  kith::HasMany<Post> posts;                                              // Post::userId -> User::id
+  kith::HasMany<Post, kith::keys{.foreignKey = "editorId"}> editedPosts;  // a second relation to Post
+  kith::HasMany<User, kith::keys{.foreignKey = "parentId"}> children;     // a self relation
 
   static constexpr auto columns = kith::columns<&User::id, &User::email, &User::parentId>;
 };

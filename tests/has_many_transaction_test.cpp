@@ -16,7 +16,8 @@ std::vector<std::string> titlesOf(const kith::Connection& db) {
 }
 }  // namespace
 
-TEST_CASE("a write through a parent bound to a transaction runs in a savepoint and leaves that transaction open", "[has-many][transaction]") {
+TEST_CASE("a write through a parent bound to a transaction runs in a savepoint and leaves that transaction open",
+          "[has-many][transaction]") {
   auto db = database();
   test::StatementLog log(db);
   auto trx = db.begin();
@@ -24,10 +25,9 @@ TEST_CASE("a write through a parent bound to a transaction runs in a savepoint a
   u.save(trx);
   u.related<&User::posts>().create(post("Inside"));
   CHECK(trx.isActive());
-  CHECK(log.sql() == std::vector<std::string>{"BEGIN IMMEDIATE", R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))",
-                                              "SAVEPOINT kith_2",
-                                              R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))",
-                                              "RELEASE kith_2"});
+  CHECK(log.sql() ==
+        std::vector<std::string>{"BEGIN IMMEDIATE", R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))", "SAVEPOINT kith_2",
+                                 R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))", "RELEASE kith_2"});
   trx.rollback();  // kith committed nothing of the caller's transaction
   CHECK(test::rows(db, "posts") == 0);
   CHECK(test::rows(db, "users") == 0);
@@ -79,7 +79,9 @@ TEST_CASE("concurrent relation writes on one parent object, each thread with its
   {
     auto setup = kith::sqlite::open(file, {.wal = true});
     setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent_id INTEGER)");
-    setup.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL, body TEXT NOT NULL)");
+    setup.execute(
+        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL, body TEXT NOT "
+        "NULL)");
   }
   auto main = kith::sqlite::open(file, {.wal = true});
   auto u = User::create(main, user("shared@b"));

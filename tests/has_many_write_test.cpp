@@ -26,9 +26,9 @@ TEST_CASE("createMany: one transaction, one multi-row INSERT, foreign key forced
   CHECK(posts[1].userId == u.id);
   CHECK(posts[0].isPersisted());
   CHECK_FALSE(posts[1].isDirty());
-  CHECK(log.sql() == std::vector<std::string>{"BEGIN IMMEDIATE",
-                                              R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))",
-                                              "COMMIT"});
+  CHECK(log.sql() == std::vector<std::string>{
+                         "BEGIN IMMEDIATE",
+                         R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
   CHECK(Post::query(db).where<&Post::userId>(u.id).count() == 2);
 }
 
@@ -73,7 +73,8 @@ TEST_CASE("children created through the relation are appended to an already load
   CHECK_FALSE(unloaded.posts.isLoaded());
 }
 
-TEST_CASE("a constraint violation on the 7th of 10 rows leaves no row, and no object claims to be persisted", "[has-many][write][bad-input]") {
+TEST_CASE("a constraint violation on the 7th of 10 rows leaves no row, and no object claims to be persisted",
+          "[has-many][write][bad-input]") {
   auto db = database();
   auto u = user("new@b");
   std::vector<Post> rows;
@@ -120,9 +121,9 @@ TEST_CASE("saveMany: new rows in one multi-row INSERT, persisted ones updated, i
     CHECK(p.isPersisted());
     CHECK(p.userId == u.id);
   }
-  CHECK(log.sql() ==
-        std::vector<std::string>{"BEGIN IMMEDIATE", R"(UPDATE "posts" SET "user_id" = ?, "title" = ? WHERE "id" = ?)",
-                                 R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
+  CHECK(log.sql() == std::vector<std::string>{
+                         "BEGIN IMMEDIATE", R"(UPDATE "posts" SET "user_id" = ?, "title" = ? WHERE "id" = ?)",
+                         R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
   CHECK(titles(db) == std::vector<std::string>{"Old, edited", "Adonis 101", "NodeJS 101"});
 }
 
@@ -160,7 +161,8 @@ TEST_CASE("firstOrCreate returns the match untouched, or inserts the payload", "
   auto created = u.related<&User::posts>().firstOrCreate<&Post::title>(post("Lucid 101", "first"));
   CHECK(created.userId == u.id);
   CHECK(created.body == "first");
-  CHECK(log.sql()[1] == R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" = ?) AND ("user_id" = ?) LIMIT ?)");
+  CHECK(log.sql()[1] ==
+        R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" = ?) AND ("user_id" = ?) LIMIT ?)");
   CHECK(log.sql()[2].starts_with("INSERT"));
   log.clear();
   auto found = u.related<&User::posts>().firstOrCreate<&Post::title>(post("Lucid 101", "second"));
@@ -197,10 +199,11 @@ TEST_CASE("fetchOrCreateMany: one SELECT, inserts for the rest, payload order, r
   CHECK(result[0].body == "Lorem Ipsum is simply dummy text");
   CHECK(result[2].userId == u.id);
   for (const auto& p : result) CHECK(p.isPersisted());
-  CHECK(log.sql() == std::vector<std::string>{
-                         "BEGIN IMMEDIATE",
-                         R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" IN (?, ?, ?, ?)) AND ("user_id" = ?))",
-                         R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
+  CHECK(log.sql() ==
+        std::vector<std::string>{
+            "BEGIN IMMEDIATE",
+            R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" IN (?, ?, ?, ?)) AND ("user_id" = ?))",
+            R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
   CHECK(test::rows(db, "posts") == 3);
 }
 

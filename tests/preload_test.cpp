@@ -80,8 +80,9 @@ TEST_CASE("the constraint callback filters, orders and selects; the foreign key 
                             q.template orderBy<&Post::id>(kith::desc).template select<&Post::id, &Post::title>();
                           })
                           .all();
-  CHECK(log.entries[1].sql ==
-        R"(SELECT "id", "title", "user_id" FROM "posts" WHERE ("title" like ? OR "title" like ?) AND ("user_id" IN (?, ?)) ORDER BY "id" DESC)");
+  CHECK(
+      log.entries[1].sql ==
+      R"(SELECT "id", "title", "user_id" FROM "posts" WHERE ("title" like ? OR "title" like ?) AND ("user_id" IN (?, ?)) ORDER BY "id" DESC)");
   REQUIRE(loaded[0].posts.size() == 2);
   CHECK(loaded[0].posts[0].title == "u0@b post 2");
   CHECK(loaded[0].posts[1].title == "u0@b post 1");
@@ -147,7 +148,8 @@ TEST_CASE("duplicate parent keys are sent once and each parent gets the children
 
 TEST_CASE("a preload callback that throws fails the query and loads nothing", "[preload][bad-input]") {
   auto db = seeded(2, 1);
-  CHECK_THROWS_WITH(User::query(db).preload<&User::posts>([](auto&) { throw std::runtime_error("bad constraint"); }).all(), "bad constraint");
+  CHECK_THROWS_WITH(User::query(db).preload<&User::posts>([](auto&) { throw std::runtime_error("bad constraint"); }).all(),
+                    "bad constraint");
   CHECK_FALSE(db.inTransaction());
 }
 

@@ -106,14 +106,16 @@ struct CheckRelationKeys {
 };
 
 template <auto Relation>
-struct CheckIsRelation {
+constexpr bool isRelationMember() {
   using Pointer = MemberPointer<std::remove_cv_t<decltype(Relation)>>;
-  static constexpr bool ok = [] {
-    if constexpr (Pointer::valid) return isHasMany<typename Pointer::Type>;
-    else return false;
-  }();
-  static_assert(ok, "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>; this member is not one");
-};
+  if constexpr (Pointer::valid)
+    return isHasMany<typename Pointer::Type>;
+  else
+    return false;
+}
+
+#define KITH_NOT_A_RELATION \
+  "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>; this member is not one"
 
 /// Everything kith knows about one HasMany member at compile time.
 template <auto Relation>
@@ -170,8 +172,10 @@ struct HasManyInfo {
 
   static void setForeignKey(Related& child, const KeyType& key) { child.*foreignMember = key; }
   static std::optional<KeyType> foreignKeyOf(const Related& child) {
-    if constexpr (std::is_same_v<ForeignType, KeyType>) return child.*foreignMember;
-    else return child.*foreignMember;
+    if constexpr (std::is_same_v<ForeignType, KeyType>)
+      return child.*foreignMember;
+    else
+      return child.*foreignMember;
   }
 
   static const std::string& foreignColumn() { return Sql<Related>::column(foreignIndex); }
@@ -212,9 +216,14 @@ struct QueryAccess {
 inline void appendSignature(std::string& out, const Value& v) {
   out.push_back(static_cast<char>('0' + v.index()));
   switch (v.index()) {
-    case 0: break;
-    case 1: out.append(reinterpret_cast<const char*>(&std::get<1>(v)), sizeof(std::int64_t)); break;
-    case 2: out.append(reinterpret_cast<const char*>(&std::get<2>(v)), sizeof(double)); break;
+    case 0:
+      break;
+    case 1:
+      out.append(reinterpret_cast<const char*>(&std::get<1>(v)), sizeof(std::int64_t));
+      break;
+    case 2:
+      out.append(reinterpret_cast<const char*>(&std::get<2>(v)), sizeof(double));
+      break;
     case 3: {
       const auto& s = std::get<3>(v);
       const auto n = s.size();
@@ -231,8 +240,8 @@ inline void appendSignature(std::string& out, const Value& v) {
 
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint) {
-  static_assert(CheckIsRelation<Relation>::ok);
-  if constexpr (CheckIsRelation<Relation>::ok) {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  if constexpr (isRelationMember<Relation>()) {
     using Info = HasManyInfo<Relation>;
     static_assert(std::is_same_v<typename Info::Parent, M>, "kith: preload<...>() names a relation of another model");
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M>) {
@@ -277,8 +286,10 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         Query<Related> chunk = base;
         chunk.scope(in + ")", std::move(values));
         auto rows = QueryAccess::fetch(chunk);
-        if (children.empty()) children = std::move(rows);
-        else children.insert(children.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+        if (children.empty())
+          children = std::move(rows);
+        else
+          children.insert(children.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
         at += n;
       }
       QueryAccess::runPreloads(base, std::span<Related>(children));
@@ -295,8 +306,10 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       for (std::size_t i = 0; i < parents.size(); ++i) {
         const std::size_t g = parentGroup[i];
         auto& relation = parents[i].*Relation;
-        if (--parentsLeft[g] == 0) RelationAccess::setLoaded(relation, std::move(grouped[g]));
-        else RelationAccess::setLoaded(relation, grouped[g]);  // parents sharing a key each get a copy
+        if (--parentsLeft[g] == 0)
+          RelationAccess::setLoaded(relation, std::move(grouped[g]));
+        else
+          RelationAccess::setLoaded(relation, grouped[g]);  // parents sharing a key each get a copy
       }
     }
   }
@@ -308,10 +321,10 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
 /// row behind and every object as it was.
 template <class Parent, auto Relation>
 class RelatedClient {
-  static_assert(CheckIsRelation<Relation>::ok);
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
   using Info = HasManyInfo<Relation>;
   static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
-  static_assert(Info::ok);
+  static_assert(Info::ok, "kith: this relation's keys are wrong; see the first error above");
 
  public:
   using Related = typename Info::Related;
@@ -350,7 +363,7 @@ class RelatedClient {
   /// save() for each model of a range, in place: new ones with multi-row INSERTs, persisted ones
   /// with an UPDATE of what changed.
   template <std::ranges::range R>
-    requires std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>, Related>
+  requires std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>, Related>
   void saveMany(R&& children) {
     std::vector<Related*> all;
     for (auto& child : children) all.push_back(&child);
@@ -366,8 +379,10 @@ class RelatedClient {
       insertAll(fresh, [&](Transaction& trx, const Key& key) {
         for (Related* child : all) {
           Info::setForeignKey(*child, key);
-          if (child->isPersisted()) Persist<Related>::save(*child, trx);
-          else fresh.push_back(child);
+          if (child->isPersisted())
+            Persist<Related>::save(*child, trx);
+          else
+            fresh.push_back(child);
         }
       });
     } catch (...) {
@@ -381,8 +396,10 @@ class RelatedClient {
       auto& items = RelationAccess::items(relation);
       for (Related* child : all) {
         const auto sameRow = [&](const Related& item) { return item.*Persist<Related>::key == (*child).*Persist<Related>::key; };
-        if (auto it = std::find_if(items.begin(), items.end(), sameRow); it != items.end()) *it = *child;
-        else items.push_back(*child);
+        if (auto it = std::find_if(items.begin(), items.end(), sameRow); it != items.end())
+          *it = *child;
+        else
+          items.push_back(*child);
       }
     }
   }
@@ -419,8 +436,8 @@ class RelatedClient {
     if (connection_.hasBackend()) return connection_;
     const auto* state = Persist<Parent>::stateIf(parent_);
     if (!state || !state->connection.hasBackend())
-      throw UsageError(fmt::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)", action,
-                                   Info::name, typeName<Parent>));
+      throw UsageError(fmt::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)",
+                                   action, Info::name, typeName<Parent>));
     return state->connection.live();
   }
 
@@ -454,7 +471,8 @@ class RelatedClient {
     std::vector<std::int64_t> generated;
     std::shared_ptr<TxState> tx;
     write([&](Transaction& trx, const Key& key) {
-      if constexpr (std::is_invocable_v<Prepare&, Transaction&, const Key&>) prepare(trx, key);
+      if constexpr (std::is_invocable_v<Prepare&, Transaction&, const Key&>)
+        prepare(trx, key);
       else
         for (Related* row : fresh) Info::setForeignKey(*row, key);
       for (Related* row : fresh) Persist<Related>::forgetUndoneKey(*row);
@@ -523,7 +541,8 @@ class RelatedClient {
       const auto missing = [&]<auto Member>() {
         if constexpr (Codec<ColumnType<Member>>::nullable) {
           if (!(row.*Member))
-            throw UsageError(fmt::format("kith: value for the \"{}\" is null or undefined inside \"{}\" payload", memberName<Member>, method));
+            throw UsageError(
+                fmt::format("kith: value for the \"{}\" is null or undefined inside \"{}\" payload", memberName<Member>, method));
         }
       };
       (missing.template operator()<Search>(), ...);
@@ -592,3 +611,13 @@ class RelatedClient {
 
 }  // namespace detail
 }  // namespace kith
+
+// The definition of BaseModel::makeRelated, which needs the checks above.
+template <class Self>
+template <auto Relation>
+auto kith::BaseModel<Self>::makeRelated(const Connection* connection) {
+  static_assert(detail::isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  if constexpr (detail::isRelationMember<Relation>()) return detail::RelatedClient<Self, Relation>(self(), connection);
+}
+
+#undef KITH_NOT_A_RELATION

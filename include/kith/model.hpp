@@ -77,12 +77,12 @@ class BaseModel {
   /// The client of one relation of this model: `user.related<&User::posts>().createMany({...})`.
   /// Writes go through the model's own connection or transaction, or through `connection`.
   template <auto Relation>
-  detail::RelatedClient<Self, Relation> related() {
-    return detail::RelatedClient<Self, Relation>(self(), nullptr);
+  auto related() {
+    return makeRelated<Relation>(nullptr);
   }
   template <auto Relation>
-  detail::RelatedClient<Self, Relation> related(const Connection& connection) {
-    return detail::RelatedClient<Self, Relation>(self(), &connection);
+  auto related(const Connection& connection) {
+    return makeRelated<Relation>(&connection);
   }
 
   /// Loads a relation of this one model with one query, optionally constrained like preload.
@@ -142,6 +142,11 @@ class BaseModel {
   }
 
  private:
+  // Checks the member before the client type is named, so that a wrong member gives one error
+  // (defined in kith/has_many.hpp).
+  template <auto Relation>
+  auto makeRelated(const Connection* connection);
+
   Self& self() noexcept { return static_cast<Self&>(*this); }
   const Self& self() const noexcept { return static_cast<const Self&>(*this); }
 

@@ -8,11 +8,11 @@
 #include <kith/types.hpp>
 
 #include <concepts>
-#include <functional>
-#include <span>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>

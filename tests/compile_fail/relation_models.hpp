@@ -1,0 +1,11 @@
+// Models for the relation compile-fail tests. KITH_POST_FOREIGN_KEY and friends vary per test.
+#pragma once
+#include <kith/kith.hpp>
+
+struct Post;
+struct Author : kith::BaseModel<Author> {
+  std::int64_t id{};
+  std::string email;
+  kith::HasMany<Post> posts;
+  static constexpr auto columns = kith::columns<&Author::id, &Author::email>;
+};
