@@ -1,5 +1,6 @@
 # Runs the compiler on SOURCE. A file with `// expect: <regex>` lines must fail with output matching
 # each; a file without must compile.
+cmake_minimum_required(VERSION 3.20)
 file(STRINGS ${SOURCE} expectations REGEX "^// expect: ")
 execute_process(COMMAND ${COMPILER} -std=c++20 -fsyntax-only -I${INCLUDE} ${SOURCE}
                 RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)

@@ -1,4 +1,5 @@
 # Configures, builds and runs the consumer in tests/package one way (MODE).
+cmake_minimum_required(VERSION 3.20)
 file(REMOVE_RECURSE ${BINARY})
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE} -B ${BINARY} -DCMAKE_CXX_COMPILER=${COMPILER} -DKITH_CONSUME=${MODE}
                         -DKITH_SOURCE=${KITH_SOURCE} -DCMAKE_PREFIX_PATH=${PREFIX}
