@@ -1,14 +1,18 @@
-// A blog in a SQLite file: users and their posts, written and read back through kith.
+// A blog in a SQLite file: a user writes posts through the relation, and every user is read back
+// with their posts in two queries.
 #include <kith/kith.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
+struct Post;
+
 struct User : kith::BaseModel<User> {
   std::int64_t id{};
   std::string email;
-  std::optional<std::string> name;
+  std::optional<std::string> name;  // NULL-able column
+  kith::HasMany<Post> posts;        // foreign key Post::userId -> User::id
 
   static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
 };
@@ -34,16 +38,18 @@ int main() {
   db.onQuery([&](const kith::QueryEvent&) { ++statements; });
 
   User virk{.email = "virk@adonisjs.com", .name = "Virk"};
-  virk.save(db);
-  Post::createMany(db, {
-                           {.userId = virk.id, .title = "Adonis 101", .body = "Lorem Ipsum is simply dummy text"},
-                           {.userId = virk.id, .title = "NodeJS 101", .body = "Lorem Ipsum is simply dummy text"},
-                       });
+  virk.related<&User::posts>(db).createMany({
+      {.title = "Adonis 101", .body = "Lorem Ipsum is simply dummy text"},
+      {.title = "NodeJS 101", .body = "Lorem Ipsum is simply dummy text"},
+  });  // one transaction: INSERT the user, then both posts in one multi-row INSERT
+  User romain{.email = "romain@adonisjs.com"};
+  romain.related<&User::posts>(db).create({.title = "Lucid 101", .body = "..."});
 
-  for (const auto& user : User::query(db).orderBy<&User::id>().all()) {
+  std::printf("wrote 2 users and 3 posts with %d statements\n", statements);
+  statements = 0;
+  for (const auto& user : User::query(db).orderBy<&User::id>().preload<&User::posts>().all()) {
     std::printf("%s <%s>\n", user.name.value_or("(no name)").c_str(), user.email.c_str());
-    for (const auto& post : Post::query(db).where<&Post::userId>(user.id).orderBy<&Post::id>().all())
-      std::printf("  #%lld %s\n", static_cast<long long>(post.id), post.title.c_str());
+    for (const auto& post : user.posts) std::printf("  #%lld %s\n", static_cast<long long>(post.id), post.title.c_str());
   }
-  std::printf("%d statements, database at %s\n", statements, file.c_str());
+  std::printf("read them back with %d statements; database at %s\n", statements, file.c_str());
 }

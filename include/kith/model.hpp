@@ -77,13 +77,19 @@ class BaseModel {
   /// The client of one relation of this model: `user.related<&User::posts>().createMany({...})`.
   /// Writes go through the model's own connection or transaction, or through `connection`.
   template <auto Relation>
-  auto related() {
+  auto related() & {
     return makeRelated<Relation>(nullptr);
   }
   template <auto Relation>
-  auto related(const Connection& connection) {
+  auto related(const Connection& connection) & {
     return makeRelated<Relation>(&connection);
   }
+  // The client refers to this model (it saves it, reads its key, appends to its lists): a
+  // temporary would be gone before the client is used.
+  template <auto Relation>
+  auto related() && = delete;
+  template <auto Relation>
+  auto related(const Connection&) && = delete;
 
   /// Loads a relation of this one model with one query, optionally constrained like preload.
   template <auto Relation, class F = detail::NoConstraint>
