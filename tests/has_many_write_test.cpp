@@ -61,7 +61,8 @@ TEST_CASE("a new parent is saved first, in the same transaction; a dirty one is 
 
 TEST_CASE("children created through the relation are appended to an already loaded list", "[has-many][write]") {
   auto db = database();
-  User::create(db, user("a@b")).related<&User::posts>().create(post("Existing"));
+  auto author = User::create(db, user("a@b"));
+  author.related<&User::posts>().create(post("Existing"));
   auto u = User::query(db).preload<&User::posts>().firstOrFail();
   REQUIRE(u.posts.size() == 1);
   u.related<&User::posts>().createMany({post("New 1"), post("New 2")});

@@ -50,3 +50,35 @@ TEST_CASE("createTables never drops or rewrites an existing table", "[schema]") 
   CHECK(test::rows(db, "users") == 1);
   CHECK(db.execute("UPDATE users SET legacy = 'still here'") == 1);  // the legacy column survived
 }
+
+namespace schema {
+struct Note;
+struct Author : kith::BaseModel<Author> {
+  std::int64_t id{};
+  kith::HasMany<Note> notes;
+  static constexpr auto columns = kith::columns<&Author::id>;
+  static constexpr auto relations = kith::relations<&Author::notes>;
+};
+struct Note : kith::BaseModel<Note> {
+  std::int64_t id{};
+  std::int64_t authorId{};
+  static constexpr auto columns = kith::columns<&Note::id, &Note::authorId>;
+};
+}  // namespace schema
+
+TEST_CASE("createTables indexes the foreign key of each relation a model lists", "[schema]") {
+  auto db = kith::sqlite::open(":memory:");
+  test::StatementLog log(db);
+  kith::createTables<schema::Author, schema::Note>(db);
+  CHECK(log.sql()[3] == R"(CREATE INDEX IF NOT EXISTS "notes_author_id_index" ON "notes" ("author_id"))");
+  std::string plan;
+  sqlite3_exec(
+      kith::sqlite::handle(db), "EXPLAIN QUERY PLAN SELECT * FROM notes WHERE author_id = 1",
+      [](void* out, int n, char** values, char**) {
+        *static_cast<std::string*>(out) += values[n - 1];
+        return 0;
+      },
+      &plan, nullptr);
+  CHECK(plan.find("INDEX notes_author_id_index (author_id=?)") != std::string::npos);
+  kith::createTables<schema::Author, schema::Note>(db);  // again: nothing changes, nothing fails
+}
