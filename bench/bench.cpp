@@ -10,14 +10,18 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
+
+struct Post;
 
 struct User : kith::BaseModel<User> {
   std::int64_t id{};
   std::string email;
   std::string name;
+  kith::HasMany<Post> posts;
   static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
 };
 
@@ -107,6 +111,57 @@ __attribute__((noinline)) std::int64_t workload_w3_kith(const kith::Connection& 
   return sum;
 }
 
+// W2: every user with their posts, in two queries. Returns the number of posts loaded plus the sum
+// of their ids.
+struct RawPost {
+  std::int64_t id = 0, userId = 0;
+  std::string title, body;
+};
+struct RawUser {
+  std::int64_t id = 0;
+  std::string email, name;
+  std::vector<RawPost> posts;
+};
+
+__attribute__((noinline)) std::int64_t workload_w2_raw(sqlite3* db) {
+  std::vector<RawUser> users;
+  std::unordered_map<std::int64_t, std::size_t> byId;
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v3(db, "SELECT id, email, name FROM users", -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    RawUser& u = users.emplace_back();
+    u.id = sqlite3_column_int64(s, 0);
+    u.email.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)), static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
+    u.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
+    byId.emplace(u.id, users.size() - 1);
+  }
+  sqlite3_finalize(s);
+  std::string sql = "SELECT id, user_id, title, body FROM posts WHERE user_id IN (";
+  for (std::size_t i = 0; i < users.size(); ++i) sql += i ? ", ?" : "?";
+  sql += ")";
+  sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  for (std::size_t i = 0; i < users.size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, users[i].id);
+  std::int64_t sum = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    RawPost p;
+    p.id = sqlite3_column_int64(s, 0);
+    p.userId = sqlite3_column_int64(s, 1);
+    p.title.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
+    p.body.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)), static_cast<std::size_t>(sqlite3_column_bytes(s, 3)));
+    sum += p.id + 1;
+    users[byId[p.userId]].posts.push_back(std::move(p));
+  }
+  sqlite3_finalize(s);
+  return sum;
+}
+
+__attribute__((noinline)) std::int64_t workload_w2_kith(const kith::Connection& db) {
+  std::int64_t sum = 0;
+  for (const auto& user : User::query(db).preload<&User::posts>().all())
+    for (const auto& post : user.posts) sum += post.id + 1;
+  return sum;
+}
+
 struct Result {
   double medianMs;
   std::int64_t checksum;
@@ -151,6 +206,19 @@ int main(int argc, char** argv) {
                  auto db = freshDatabase();
                  return workload_w1_kith(db, posts);
                }));
+
+  {
+    const int w2Users = smoke ? 20 : 1000;
+    auto db = freshDatabase();
+    for (int i = 1; i < w2Users; ++i)
+      db.execute("INSERT INTO users (email, name) VALUES (?, ?)", "w2user" + std::to_string(i) + "@example.com", "Name");
+    std::vector<Post> all;
+    for (int u = 1; u <= w2Users; ++u)
+      for (int k = 0; k < 10; ++k) all.push_back(Post{{}, 0, u, title, body});
+    Post::createMany(db, std::move(all));
+    ok &= report("W2", measure(repeats, [&] { return workload_w2_raw(kith::sqlite::handle(db)); }),
+                 measure(repeats, [&] { return workload_w2_kith(db); }));
+  }
 
   auto db = freshDatabase();
   for (int i = 1; i < users; ++i)
