@@ -3,13 +3,12 @@
 #pragma once
 
 #include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/persist.hpp>
 #include <kith/error.hpp>
 #include <kith/model.hpp>
 #include <kith/query.hpp>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -150,7 +149,7 @@ struct HasManyInfo {
                         (localFound < ParentMeta::count), std::is_same_v<KeyType, typename Unwrap<ForeignType>::type>>::ok;
 
   static std::string undefinedKey(std::string_view action) {
-    return fmt::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, name, typeName<Parent>, localKey);
+    return detail::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, name, typeName<Parent>, localKey);
   }
 
   /// The parent's local key, or Lucid's error when it has none: not selected, NULL, or a key the
@@ -436,8 +435,8 @@ class RelatedClient {
     if (connection_.hasBackend()) return connection_;
     const auto* state = Persist<Parent>::stateIf(parent_);
     if (!state || !state->connection.hasBackend())
-      throw UsageError(fmt::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)",
-                                   action, Info::name, typeName<Parent>));
+      throw UsageError(detail::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)",
+                                      action, Info::name, typeName<Parent>));
     return state->connection.live();
   }
 
@@ -542,7 +541,7 @@ class RelatedClient {
         if constexpr (Codec<ColumnType<Member>>::nullable) {
           if (!(row.*Member))
             throw UsageError(
-                fmt::format("kith: value for the \"{}\" is null or undefined inside \"{}\" payload", memberName<Member>, method));
+                detail::format("kith: value for the \"{}\" is null or undefined inside \"{}\" payload", memberName<Member>, method));
         }
       };
       (missing.template operator()<Search>(), ...);

@@ -3,9 +3,9 @@
 #pragma once
 
 #include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
 #include <kith/error.hpp>
 
-#include <fmt/core.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -53,8 +53,8 @@ inline std::string describeCode(int extendedCode) {
   const int extended = db ? sqlite3_extended_errcode(db) : rc;
   const int primary = rc & 0xff;
   std::string dbMessage = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string what = fmt::format("kith: {} ({}, code {}/{})", dbMessage, describeCode(extended), primary, extended);
-  if (!sql.empty()) what += fmt::format(" in: {}", sql);
+  std::string what = kith::detail::format("kith: {} ({}, code {}/{})", dbMessage, describeCode(extended), primary, extended);
+  if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
   if (primary == SQLITE_CONSTRAINT) throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     what += "; another connection held the lock for longer than the busy timeout";
@@ -174,7 +174,7 @@ inline Connection open(std::string_view path, const Options& options = {}) {
   if (rc != SQLITE_OK) {
     const std::string dbMessage = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
     throw DatabaseError(
-        fmt::format("kith: cannot open database \"{}\": {}; check that its directory exists and is writable", file, dbMessage), "",
+        kith::detail::format("kith: cannot open database \"{}\": {}; check that its directory exists and is writable", file, dbMessage), "",
         rc & 0xff, raw ? sqlite3_extended_errcode(raw) : rc, dbMessage);
   }
   sqlite3_extended_result_codes(raw, 1);

@@ -2,11 +2,10 @@
 #pragma once
 
 #include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <array>
@@ -61,13 +60,13 @@ inline std::string describe(const Value& v) {
     case 0:
       return "NULL";
     case 1:
-      return fmt::format("{}", std::get<1>(v));
+      return format("{}", std::get<1>(v));
     case 2:
-      return fmt::format("{}", std::get<2>(v));
+      return format("{}", std::get<2>(v));
     case 3:
-      return fmt::format("\"{}\"", std::get<3>(v));
+      return format("\"{}\"", std::get<3>(v));
     default:
-      return fmt::format("<blob of {} bytes>", std::get<4>(v).size());
+      return format("<blob of {} bytes>", std::get<4>(v).size());
   }
 }
 
@@ -166,8 +165,8 @@ struct Persist {
   }
 
   static std::string nullColumn(std::size_t i) {
-    return fmt::format("kith: column {}.{} is NULL, but {}::{} is not a std::optional", Meta::table, Meta::columns[i], typeName<M>,
-                       Meta::properties[i]);
+    return format("kith: column {}.{} is NULL, but {}::{} is not a std::optional", Meta::table, Meta::columns[i], typeName<M>,
+                  Meta::properties[i]);
   }
 
   template <std::size_t I, auto Member>
@@ -178,7 +177,7 @@ struct Persist {
       throw;
     } catch (const Error& e) {
       if (st.isNull(column)) throw Error(nullColumn(I));
-      throw Error(fmt::format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
+      throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
     }
   }
 
@@ -219,8 +218,8 @@ struct Persist {
   static Connection connectionOf(const M& m, const char* action) {
     const State* s = stateIf(m);
     if (!s || !s->connection.hasBackend())
-      throw UsageError(fmt::format("kith: cannot {} this {}: it has no connection; pass one (save(db)), or load the model through a query",
-                                   action, typeName<M>));
+      throw UsageError(format("kith: cannot {} this {}: it has no connection; pass one (save(db)), or load the model through a query",
+                              action, typeName<M>));
     return s->connection.live();
   }
 
@@ -292,8 +291,8 @@ struct Persist {
       run.finish();
     }
     if (b.changes() == 0)
-      throw NotFound(fmt::format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>,
-                                 Meta::properties[Meta::primaryKey], describe(Codec<Key>::toValue(m.*key))));
+      throw NotFound(format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>, Meta::properties[Meta::primaryKey],
+                            describe(Codec<Key>::toValue(m.*key))));
     State& s = state(m);
     Meta::forEach([&]<std::size_t I, auto Member>() {
       if (dirty[I]) s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
@@ -387,8 +386,8 @@ struct Persist {
   }
 
   static std::string notFound(const Key& id) {
-    return fmt::format("kith: no {} with {} = {} in table {}", typeName<M>, Meta::properties[Meta::primaryKey],
-                       describe(Codec<Key>::toValue(id)), Meta::table);
+    return format("kith: no {} with {} = {} in table {}", typeName<M>, Meta::properties[Meta::primaryKey],
+                  describe(Codec<Key>::toValue(id)), Meta::table);
   }
 
   static void refresh(M& m) {
