@@ -229,3 +229,11 @@ TEST_CASE("timestamps accept SQLite's own datetime text", "[types]") {
   CHECK(back.day == std::chrono::sys_seconds{});
   CHECK(back.at == Millis{std::chrono::sys_days{2000y / 2 / 29} + 23h + 59min + 59s + 500ms});
 }
+
+TEST_CASE("NULL in a non-optional column is an error with select<...>() too", "[types][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)");
+  db.execute("INSERT INTO users (email) VALUES (NULL)");
+  CHECK_THROWS_WITH(test::User::query(db).select<&test::User::email>().all(),
+                    "kith: column users.email is NULL, but User::email is not a std::optional");
+}

@@ -171,12 +171,12 @@ struct Persist {
 
   template <std::size_t I, auto Member>
   static void readColumn(Statement& st, int column, M& m) {
+    if constexpr (!Codec<ColumnType<Member>>::nullable) {
+      if (st.isNull(column)) throw Error(nullColumn(I));  // a codec would read NULL as 0 or ""
+    }
     try {
       Codec<ColumnType<Member>>::read(st, column, m.*Member);
-    } catch (const UsageError&) {
-      throw;
     } catch (const Error& e) {
-      if (st.isNull(column)) throw Error(nullColumn(I));
       throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
     }
   }
@@ -186,12 +186,7 @@ struct Persist {
   static void read(Statement& st, std::span<const std::size_t> selected, M& m, const Connection& connection) {
     State& s = state(m);
     if (selected.empty()) {
-      Meta::forEach([&]<std::size_t I, auto Member>() {
-        if constexpr (!Codec<ColumnType<Member>>::nullable) {
-          if (st.isNull(static_cast<int>(I))) throw Error(nullColumn(I));
-        }
-        readColumn<I, Member>(st, static_cast<int>(I), m);
-      });
+      Meta::forEach([&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(I), m); });
       s.loaded.set();
     } else {
       s.loaded.reset();
