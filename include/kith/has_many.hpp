@@ -351,7 +351,9 @@ class RelatedClient {
     if (rows.empty()) return rows;
     std::vector<Related*> pointers;
     for (auto& row : rows) pointers.push_back(&row);
-    insertAll(pointers, [](Related&) {});
+    insertAll(pointers, [&](Transaction&, const Key& key) {
+      for (Related* row : pointers) Info::setForeignKey(*row, key);
+    });
     appendLoaded(rows);
     return rows;
   }
@@ -447,9 +449,9 @@ class RelatedClient {
   }
 
   /// Runs `body(trx, parentKey)` in one transaction after saving the parent; puts the parent back as
-  /// it was when anything fails.
+  /// it was when anything fails. Returns the connection the write went through.
   template <class Body>
-  void write(Body&& body) {
+  Connection write(Body&& body) {
     const Connection connection = connectionFor("persist");
     auto before = Persist<Parent>::take(parent_);
     try {
@@ -461,24 +463,23 @@ class RelatedClient {
       Persist<Parent>::restore(parent_, std::move(before));
       throw;
     }
+    return connection;
   }
 
-  /// write() that ends with a multi-row INSERT of `fresh` (which `prepare` may fill), marking the
-  /// rows persisted only once the transaction has committed.
+  /// write() that runs `prepare(trx, parentKey)`, which sets the foreign key of the rows in `fresh`
+  /// (and may add rows to it), then inserts `fresh` with multi-row INSERTs, marking the rows
+  /// persisted only once the transaction has committed.
   template <class Prepare>
   void insertAll(std::vector<Related*>& fresh, Prepare&& prepare) {
     std::vector<std::int64_t> generated;
     std::shared_ptr<TxState> tx;
-    write([&](Transaction& trx, const Key& key) {
-      if constexpr (std::is_invocable_v<Prepare&, Transaction&, const Key&>)
-        prepare(trx, key);
-      else
-        for (Related* row : fresh) Info::setForeignKey(*row, key);
+    const Connection connection = write([&](Transaction& trx, const Key& key) {
+      prepare(trx, key);
       for (Related* row : fresh) Persist<Related>::forgetUndoneKey(*row);
       generated = Persist<Related>::insertMany(fresh, trx);
       tx = trx.transactionState();
     });
-    Persist<Related>::markManyInserted(fresh, generated, connectionFor("persist"), tx);
+    Persist<Related>::markManyInserted(fresh, generated, connection, tx);
   }
 
   void appendLoaded(const std::vector<Related>& rows) {
