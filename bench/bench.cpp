@@ -1,232 +1,412 @@
-// kith against hand-written sqlite3 code, in one process. Prints median times and the ratio
-// kith/raw per workload; `--smoke` runs each once at a tiny size and checks the checksums agree.
-// Instruction counts: run under `valgrind --tool=callgrind --toggle-collect='*workload*'`.
-#include <kith/kith.hpp>
+// kith against hand-written sqlite3 code, SQLiteCpp and SOCI, in one process and one run.
+//
+//   kith_bench                      median times of every workload and implementation
+//   kith_bench --smoke              each workload once at a tiny size; fails when checksums differ
+//   kith_bench --count              for valgrind --tool=callgrind --collect-atstart=no: each workload
+//                                   once, its instructions dumped under "W1 kith" and so on
+//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2 run, in bytes
+//   kith_bench --ir F --heap-in H   the timing run, with counts and peaks from the runs above
+//
+// bench/run.sh does all of it in one command.
+#include "bench.hpp"
+
+#include <malloc.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <new>
 #include <random>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#define CALLGRIND_DUMP_STATS_AT(label)
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Heap accounting: every operator new and every SQLite allocation, while `tracking` is on.
+
+namespace heap {
+bool tracking = false;
+std::int64_t current = 0;
+std::int64_t peak = 0;
+
+void add(void* p) {
+  if (tracking && p) {
+    current += static_cast<std::int64_t>(malloc_usable_size(p));
+    peak = std::max(peak, current);
+  }
+}
+void remove(void* p) {
+  if (tracking && p) current -= static_cast<std::int64_t>(malloc_usable_size(p));
+}
+
+void* sqliteMalloc(int n) {
+  void* p = std::malloc(static_cast<std::size_t>(n));
+  add(p);
+  return p;
+}
+void sqliteFree(void* p) {
+  remove(p);
+  std::free(p);
+}
+void* sqliteRealloc(void* p, int n) {
+  remove(p);
+  void* q = std::realloc(p, static_cast<std::size_t>(n));
+  add(q ? q : p);
+  return q;
+}
+int sqliteSize(void* p) { return static_cast<int>(malloc_usable_size(p)); }
+int sqliteRoundup(int n) { return (n + 7) & ~7; }
+int sqliteInit(void*) { return SQLITE_OK; }
+void sqliteShutdown(void*) {}
+
+/// Routes SQLite's allocations through the counters; must run before SQLite is first used.
+void countSqlite() {
+  static sqlite3_mem_methods methods{sqliteMalloc,  sqliteFree, sqliteRealloc,  sqliteSize,
+                                     sqliteRoundup, sqliteInit, sqliteShutdown, nullptr};
+  sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+}
+}  // namespace heap
+
+// These replace the global allocation functions: GCC sees free() on memory from operator new.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  heap::add(p);
+  return p;
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept {
+  heap::remove(p);
+  std::free(p);
+}
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+
+namespace bench {
+
+#ifdef KITH_BENCH_NO_SQLITECPP
+std::unique_ptr<Impl> makeSqliteCpp(const Target&) { return nullptr; }
+#endif
+#ifdef KITH_BENCH_NO_SOCI
+std::unique_ptr<Impl> makeSoci(const Target&) { return nullptr; }
+#endif
 
 namespace {
 
-struct Post;
+// ---------------------------------------------------------------------------------------------
+// Workloads
 
-struct User : kith::BaseModel<User> {
-  std::int64_t id{};
-  std::string email;
-  std::string name;
-  kith::HasMany<Post> posts;
-  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
+enum class Mode { Time, Smoke, Count, Heap };
+
+struct Sizes {
+  int posts;          // W1, W1f, W4
+  int users;          // W2 users (10 posts each)
+  int lookupUsers;    // W3 table size and number of lookups
+  int fetchOrCreate;  // W5 payload rows, half existing
 };
 
-struct Post : kith::BaseModel<Post> {
-  std::int64_t id{};
-  std::int64_t userId{};
-  std::string title;
-  std::string body;
-  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
-};
+void exec(sqlite3* db, const std::string& sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    std::fprintf(stderr, "setup failed: %s\n  in: %s\n", error, sql.c_str());
+    std::exit(2);
+  }
+}
 
-const std::string title(20, 't');
+std::string title(int i) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "Post title #%08d", i);  // 20 characters
+  return buffer;
+}
 const std::string body(100, 'b');
 
-kith::Connection freshDatabase() {
-  auto db = kith::sqlite::open(":memory:");
-  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)");
-  db.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL)");
-  db.execute("CREATE INDEX posts_user_id ON posts (user_id)");
-  db.execute("INSERT INTO users (email, name) VALUES ('a@b', 'A')");
-  return db;
+std::vector<PostData> postsFor(std::int64_t userId, int n) {
+  std::vector<PostData> rows;
+  for (int i = 0; i < n; ++i) rows.push_back({userId, title(i), body});
+  return rows;
 }
 
-// W1: n posts for one user. Returns the sum of the ids written, as a checksum.
-__attribute__((noinline)) std::int64_t workload_w1_raw(sqlite3* db, int n) {
-  constexpr int perStatement = 100;
-  std::string sql = "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)";
-  for (int i = 1; i < perStatement; ++i) sql += ", (?, ?, ?)";
-  sqlite3_stmt* many = nullptr;
-  sqlite3_stmt* one = nullptr;
-  sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &many, nullptr);
-  sqlite3_prepare_v3(db, "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)", -1, SQLITE_PREPARE_PERSISTENT, &one, nullptr);
-  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-  std::int64_t sum = 0;
-  int done = 0;
-  while (done < n) {
-    const int rows = n - done >= perStatement ? perStatement : 1;
-    sqlite3_stmt* s = rows == perStatement ? many : one;
-    for (int r = 0; r < rows; ++r) {
-      sqlite3_bind_int64(s, 3 * r + 1, 1);
-      sqlite3_bind_text(s, 3 * r + 2, title.data(), static_cast<int>(title.size()), SQLITE_STATIC);
-      sqlite3_bind_text(s, 3 * r + 3, body.data(), static_cast<int>(body.size()), SQLITE_STATIC);
-    }
+/// Inserts `rows` with plain sqlite3 calls (setup, not measured).
+void fill(sqlite3* db, const std::vector<PostData>& rows) {
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)", -1, &s, nullptr);
+  for (const auto& r : rows) {
+    sqlite3_bind_int64(s, 1, r.userId);
+    sqlite3_bind_text(s, 2, r.title.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, r.body.c_str(), -1, SQLITE_STATIC);
     sqlite3_step(s);
     sqlite3_reset(s);
-    const auto last = sqlite3_last_insert_rowid(db);
-    for (int r = 0; r < rows; ++r) sum += last - (rows - 1 - r);
-    done += rows;
-  }
-  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_finalize(many);
-  sqlite3_finalize(one);
-  return sum;
-}
-
-__attribute__((noinline)) std::int64_t workload_w1_kith(const kith::Connection& db, int n) {
-  std::vector<Post> posts(static_cast<std::size_t>(n), Post{{}, 0, 1, title, body});
-  std::int64_t sum = 0;
-  for (const auto& p : Post::createMany(db, std::move(posts))) sum += p.id;
-  return sum;
-}
-
-// W3: n lookups by random primary key. Returns the sum of the email lengths read.
-__attribute__((noinline)) std::int64_t workload_w3_raw(sqlite3* db, const std::vector<std::int64_t>& keys) {
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v3(db, "SELECT id, email, name FROM users WHERE id = ?", -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-  std::int64_t sum = 0;
-  for (auto key : keys) {
-    sqlite3_bind_int64(s, 1, key);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-      User u;
-      u.id = sqlite3_column_int64(s, 0);
-      u.email.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)), static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
-      u.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
-      sum += static_cast<std::int64_t>(u.email.size());
-    }
-    sqlite3_reset(s);
   }
   sqlite3_finalize(s);
-  return sum;
 }
 
-__attribute__((noinline)) std::int64_t workload_w3_kith(const kith::Connection& db, const std::vector<std::int64_t>& keys) {
-  std::int64_t sum = 0;
-  for (auto key : keys)
-    if (auto u = User::find(db, key)) sum += static_cast<std::int64_t>(u->email.size());
-  return sum;
+void addUsers(sqlite3* db, int n) {
+  exec(db, "BEGIN");
+  for (int i = 1; i <= n; ++i) exec(db, "INSERT INTO users (email, name) VALUES ('user" + std::to_string(i) + "@example.com', 'Name')");
+  exec(db, "COMMIT");
 }
 
-// W2: every user with their posts, in two queries. Returns the number of posts loaded plus the sum
-// of their ids.
-struct RawPost {
-  std::int64_t id = 0, userId = 0;
-  std::string title, body;
-};
-struct RawUser {
-  std::int64_t id = 0;
-  std::string email, name;
-  std::vector<RawPost> posts;
+struct Workload {
+  std::string id;
+  std::string what;
+  bool walFile = false;
+  int rows = 0;                         // rows the workload handles, for instructions per row
+  std::function<void(sqlite3*)> setup;  // after the schema
+  std::vector<PostData> input;          // given to prepareInsert
+  std::function<std::optional<Checksum>(Impl&)> run;
 };
 
-__attribute__((noinline)) std::int64_t workload_w2_raw(sqlite3* db) {
-  std::vector<RawUser> users;
-  std::unordered_map<std::int64_t, std::size_t> byId;
-  sqlite3_stmt* s = nullptr;
-  sqlite3_prepare_v3(db, "SELECT id, email, name FROM users", -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    RawUser& u = users.emplace_back();
-    u.id = sqlite3_column_int64(s, 0);
-    u.email.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)), static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
-    u.name.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
-    byId.emplace(u.id, users.size() - 1);
+std::vector<Workload> workloads(const Sizes& n) {
+  std::vector<Workload> out;
+  const auto oneUser = [](sqlite3* db) { addUsers(db, 1); };
+  out.push_back(
+      {"W1", "createMany of posts for one user", false, n.posts, oneUser, postsFor(1, n.posts), [](Impl& i) { return i.insertMany(); }});
+  out.push_back({"W1f", "W1 on a WAL file, synchronous=NORMAL", true, n.posts, oneUser, postsFor(1, n.posts),
+                 [](Impl& i) { return i.insertMany(); }});
+  out.push_back({"W2",
+                 "preload users x 10 posts",
+                 false,
+                 n.users * 10,
+                 [n](sqlite3* db) {
+                   addUsers(db, n.users);
+                   exec(db, "BEGIN");
+                   for (int u = 1; u <= n.users; ++u) fill(db, postsFor(u, 10));
+                   exec(db, "COMMIT");
+                 },
+                 {},
+                 [](Impl& i) { return i.preload(); }});
+  std::mt19937_64 random(42);
+  std::vector<std::int64_t> keys(static_cast<std::size_t>(n.lookupUsers));
+  for (auto& k : keys) k = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(n.lookupUsers)) + 1;
+  out.push_back({"W3",
+                 "find users by random primary key",
+                 false,
+                 n.lookupUsers,
+                 [n](sqlite3* db) { addUsers(db, n.lookupUsers); },
+                 {},
+                 [keys](Impl& i) { return i.find(keys); }});
+  out.push_back({"W4", "save() of new posts, one transaction", false, n.posts, oneUser, postsFor(1, n.posts),
+                 [](Impl& i) { return i.insertEach(); }});
+  out.push_back({"W5", "fetchOrCreateMany, half existing", false, n.fetchOrCreate,
+                 [n](sqlite3* db) {
+                   addUsers(db, 2);
+                   std::vector<PostData> existing;
+                   for (const auto& p : postsFor(1, n.fetchOrCreate))
+                     if (existing.size() < static_cast<std::size_t>(n.fetchOrCreate / 2)) existing.push_back(p);
+                   exec(db, "BEGIN");
+                   fill(db, existing);
+                   fill(db, postsFor(2, n.fetchOrCreate));  // the same titles under another user must not match
+                   exec(db, "COMMIT");
+                 },
+                 postsFor(1, n.fetchOrCreate), [](Impl& i) { return i.fetchOrCreate(); }});
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+struct Implementation {
+  std::string name;
+  Factory make;
+  const char* package;
+};
+
+const std::vector<Implementation> implementations = {
+    {"raw", makeRaw, nullptr},
+    {"raw_row", makeRawRow, nullptr},
+    {"kith", makeKith, nullptr},
+    {"sqlitecpp", makeSqliteCpp, "libsqlitecpp-dev"},
+    {"soci", makeSoci, "libsoci-dev and libboost-dev"},
+};
+
+struct Run {
+  std::vector<double> ms;
+  Checksum checksum = 0;
+};
+
+class Scratch {
+ public:
+  Scratch() {
+    char pattern[] = "/tmp/kith-bench-XXXXXX";
+    dir_ = mkdtemp(pattern);
   }
-  sqlite3_finalize(s);
-  std::string sql = "SELECT id, user_id, title, body FROM posts WHERE user_id IN (";
-  for (std::size_t i = 0; i < users.size(); ++i) sql += i ? ", ?" : "?";
-  sql += ")";
-  sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
-  for (std::size_t i = 0; i < users.size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, users[i].id);
-  std::int64_t sum = 0;
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    RawPost p;
-    p.id = sqlite3_column_int64(s, 0);
-    p.userId = sqlite3_column_int64(s, 1);
-    p.title.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 2)), static_cast<std::size_t>(sqlite3_column_bytes(s, 2)));
-    p.body.assign(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)), static_cast<std::size_t>(sqlite3_column_bytes(s, 3)));
-    sum += p.id + 1;
-    users[byId[p.userId]].posts.push_back(std::move(p));
+  ~Scratch() { std::filesystem::remove_all(dir_); }
+  std::string fresh() {
+    const auto path = dir_ + "/w1f.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    return path;
   }
-  sqlite3_finalize(s);
-  return sum;
-}
 
-__attribute__((noinline)) std::int64_t workload_w2_kith(const kith::Connection& db) {
-  std::int64_t sum = 0;
-  for (const auto& user : User::query(db).preload<&User::posts>().all())
-    for (const auto& post : user.posts) sum += post.id + 1;
-  return sum;
-}
-
-struct Result {
-  double medianMs;
-  std::int64_t checksum;
+ private:
+  std::string dir_;
 };
 
-Result measure(int repeats, const std::function<std::int64_t()>& run) {
-  std::vector<double> times;
-  std::int64_t checksum = 0;
-  for (int i = 0; i < repeats; ++i) {
+/// One run of one workload by one implementation on a fresh database. Returns nothing when the
+/// implementation does not take part.
+std::optional<Checksum> once(const Workload& w, const Implementation& impl, Scratch& scratch, Mode mode, double& ms) {
+  Target target;
+  if (w.walFile) target = {scratch.fresh(), true};
+  auto i = impl.make(target);
+  exec(i->handle(), schema);
+  w.setup(i->handle());
+  if (!w.input.empty()) i->prepareInsert(w.input);
+  std::optional<Checksum> result;
+  const auto label = w.id + " " + impl.name;
+  if (mode == Mode::Heap) {
+    heap::current = heap::peak = 0;
+    heap::tracking = true;
+    result = w.run(*i);
+    heap::tracking = false;
+  } else if (mode == Mode::Count) {
+    CALLGRIND_TOGGLE_COLLECT;
+    result = w.run(*i);
+    CALLGRIND_TOGGLE_COLLECT;
+    if (result) CALLGRIND_DUMP_STATS_AT(label.c_str());
+  } else {
     const auto start = std::chrono::steady_clock::now();
-    checksum = run();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    result = w.run(*i);
+    ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
-  std::sort(times.begin(), times.end());
-  return {times[times.size() / 2], checksum};
+  return result;
 }
 
-bool report(const char* workload, const Result& raw, const Result& kith) {
-  std::printf("%-4s raw  %9.3f ms  checksum %lld\n", workload, raw.medianMs, static_cast<long long>(raw.checksum));
-  std::printf("%-4s kith %9.3f ms  checksum %lld\n", workload, kith.medianMs, static_cast<long long>(kith.checksum));
-  std::printf("ratio %s kith/raw time=%.2f\n", workload, kith.medianMs / raw.medianMs);
-  if (raw.checksum != kith.checksum) std::printf("MISMATCH in %s: raw and kith disagree\n", workload);
-  return raw.checksum == kith.checksum;
+std::map<std::string, double> readPairs(const char* path) {
+  std::map<std::string, double> out;
+  if (!path) return out;
+  std::ifstream in(path);
+  std::string workload, impl;
+  double value = 0;
+  while (in >> workload >> impl >> value) out[workload + " " + impl] = value;
+  return out;
+}
+
+std::string fmtRatio(double r) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f", r);
+  return buffer;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 }  // namespace
+}  // namespace bench
 
 int main(int argc, char** argv) {
-  const bool smoke = argc > 1 && std::strcmp(argv[1], "--smoke") == 0;
-  const int repeats = smoke ? 1 : 5;
-  const int posts = smoke ? 250 : 10'000;
-  const int users = smoke ? 50 : 10'000;
-  bool ok = true;
+  using namespace bench;
+  Mode mode = Mode::Time;
+  const char* irFile = nullptr;
+  const char* heapFile = nullptr;
+  int repeats = 7;
+  for (int a = 1; a < argc; ++a) {
+    const std::string arg = argv[a];
+    if (arg == "--smoke")
+      mode = Mode::Smoke;
+    else if (arg == "--count")
+      mode = Mode::Count;
+    else if (arg == "--heap")
+      mode = Mode::Heap;
+    else if (arg == "--ir" && a + 1 < argc)
+      irFile = argv[++a];
+    else if (arg == "--heap-in" && a + 1 < argc)
+      heapFile = argv[++a];
+    else if (arg == "--repeats" && a + 1 < argc)
+      repeats = std::max(1, std::atoi(argv[++a]));
+    else {
+      std::fprintf(stderr, "usage: kith_bench [--smoke | --count | --heap | --ir FILE --heap-in FILE --repeats N]\n");
+      return 2;
+    }
+  }
+  if (mode == Mode::Heap) heap::countSqlite();
+  if (mode != Mode::Time || RUNNING_ON_VALGRIND) repeats = 1;
+  const Sizes sizes = mode == Mode::Smoke ? Sizes{250, 20, 50, 40} : Sizes{10'000, 1'000, 10'000, 1'000};
 
-  ok &= report("W1",
-               measure(repeats,
-                       [&] {
-                         auto db = freshDatabase();
-                         return workload_w1_raw(kith::sqlite::handle(db), posts);
-                       }),
-               measure(repeats, [&] {
-                 auto db = freshDatabase();
-                 return workload_w1_kith(db, posts);
-               }));
-
-  {
-    const int w2Users = smoke ? 20 : 1000;
-    auto db = freshDatabase();
-    for (int i = 1; i < w2Users; ++i)
-      db.execute("INSERT INTO users (email, name) VALUES (?, ?)", "w2user" + std::to_string(i) + "@example.com", "Name");
-    std::vector<Post> all;
-    for (int u = 1; u <= w2Users; ++u)
-      for (int k = 0; k < 10; ++k) all.push_back(Post{{}, 0, u, title, body});
-    Post::createMany(db, std::move(all));
-    ok &= report("W2", measure(repeats, [&] { return workload_w2_raw(kith::sqlite::handle(db)); }),
-                 measure(repeats, [&] { return workload_w2_kith(db); }));
+  std::vector<const Implementation*> present;
+  for (const auto& impl : implementations) {
+    if (impl.make(Target{})) {
+      present.push_back(&impl);
+    } else {
+      std::printf("skip %s: %s was not found when kith_bench was configured\n", impl.name.c_str(), impl.package);
+    }
   }
 
-  auto db = freshDatabase();
-  for (int i = 1; i < users; ++i)
-    db.execute("INSERT INTO users (email, name) VALUES (?, ?)", "user" + std::to_string(i) + "@example.com", "Name");
-  std::mt19937_64 random(42);
-  std::vector<std::int64_t> keys(static_cast<std::size_t>(users));
-  for (auto& k : keys) k = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(users)) + 1;
-  ok &= report("W3", measure(repeats, [&] { return workload_w3_raw(kith::sqlite::handle(db), keys); }),
-               measure(repeats, [&] { return workload_w3_kith(db, keys); }));
+  Scratch scratch;
+  bool ok = true;
+  std::map<std::string, Run> runs;  // "W1 kith"
+  const auto all = workloads(sizes);
+  for (const auto& w : all) {
+    if (mode == Mode::Heap && w.id != "W2") continue;
+    for (int r = 0; r < repeats; ++r) {
+      for (const auto* impl : present) {  // interleaved, so drift hits every implementation alike
+        double ms = 0;
+        const auto result = once(w, *impl, scratch, mode, ms);
+        if (!result) continue;
+        auto& run = runs[w.id + " " + impl->name];
+        run.ms.push_back(ms);
+        run.checksum = *result;
+        if (mode == Mode::Heap) std::printf("%s %s %lld\n", w.id.c_str(), impl->name.c_str(), static_cast<long long>(heap::peak));
+      }
+    }
+    const auto reference = runs.find(w.id + " raw");
+    for (const auto* impl : present) {
+      auto it = runs.find(w.id + " " + impl->name);
+      if (it != runs.end() && reference != runs.end() && it->second.checksum != reference->second.checksum) {
+        std::printf("MISMATCH in %s: %s checksum %lld, raw %lld\n", w.id.c_str(), impl->name.c_str(),
+                    static_cast<long long>(it->second.checksum), static_cast<long long>(reference->second.checksum));
+        ok = false;
+      }
+    }
+  }
+  if (mode == Mode::Heap || mode == Mode::Count) return ok ? 0 : 1;
+
+  const auto ir = readPairs(irFile);
+  const auto peaks = readPairs(heapFile);
+  const auto ratio = [](double a, double b) { return a > 0 && b > 0 ? fmtRatio(a / b) : std::string("n/a"); };
+  std::printf("\n%-4s %-10s %10s %13s %8s %11s  %s\n", "", "", "median ms", "instructions", "Ir/row", "heap peak", "checksum");
+  std::vector<std::string> ratios;
+  for (const auto& w : all) {
+    for (const auto* impl : present) {
+      const auto key = w.id + " " + impl->name;
+      auto it = runs.find(key);
+      if (it == runs.end()) continue;
+      const double time = median(it->second.ms);
+      const double count = ir.count(key) ? ir.at(key) : 0;
+      const double peak = peaks.count(key) ? peaks.at(key) : 0;
+      std::printf("%-4s %-10s %10.3f %13.0f %8.0f %11.0f  %lld\n", w.id.c_str(), impl->name.c_str(), time, count, count / w.rows, peak,
+                  static_cast<long long>(it->second.checksum));
+      if (impl->name.rfind("raw", 0) == 0) continue;
+      for (const std::string base : {"raw_row", "raw"}) {
+        const auto baseKey = w.id + " " + base;
+        if (!runs.count(baseKey)) continue;
+        std::string line = "ratio " + w.id + " " + impl->name + "/" + base + " ir=" + ratio(count, ir.count(baseKey) ? ir.at(baseKey) : 0) +
+                           " time=" + ratio(time, median(runs.at(baseKey).ms));
+        if (peak > 0) line += " heap=" + ratio(peak, peaks.count(baseKey) ? peaks.at(baseKey) : 0);
+        ratios.push_back(line);
+      }
+    }
+  }
+  std::printf("\n");
+  for (const auto& line : ratios) std::printf("%s\n", line.c_str());
   return ok ? 0 : 1;
 }

@@ -1,0 +1,70 @@
+// What every implementation in the benchmark shares: the schema, the data, and the interface each
+// implementation (raw sqlite3, kith, SQLiteCpp, SOCI) fills in. Setup runs through the same raw
+// sqlite3 code for all of them; only the workload itself is timed and counted.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;  // not <sqlite3.h>: SOCI includes it inside a namespace of its own
+
+namespace bench {
+
+/// One row of posts as the workloads' inputs carry it (each implementation converts it to its own
+/// objects before the clock starts).
+struct PostData {
+  std::int64_t userId = 0;
+  std::string title;  // ~20 characters
+  std::string body;   // ~100 characters
+};
+
+/// A database opened by one implementation: ":memory:" or a WAL file with synchronous=NORMAL.
+struct Target {
+  std::string path = ":memory:";
+  bool walFile = false;
+};
+
+/// What each workload returns: a checksum that every implementation must agree on.
+using Checksum = std::int64_t;
+
+/// An implementation of the workloads. Each returns a checksum or nothing when it does not take
+/// part (raw_row only inserts). Methods run only the workload; prepare() builds its input.
+class Impl {
+ public:
+  virtual ~Impl() = default;
+  /// The underlying handle, for the shared setup.
+  virtual sqlite3* handle() = 0;
+
+  // Inputs are converted before the clock starts.
+  virtual void prepareInsert(const std::vector<PostData>& rows) = 0;
+  virtual std::optional<Checksum> insertMany() = 0;                                 // W1 / W1f: one call for all rows
+  virtual std::optional<Checksum> insertEach() = 0;                                 // W4: one save per row, one transaction
+  virtual std::optional<Checksum> preload() = 0;                                    // W2: users with their posts
+  virtual std::optional<Checksum> find(const std::vector<std::int64_t>& keys) = 0;  // W3
+  virtual std::optional<Checksum> fetchOrCreate() = 0;                              // W5: rows matched on title
+};
+
+using Factory = std::unique_ptr<Impl> (*)(const Target&);
+
+struct Registered {
+  const char* name;
+  Factory make;
+};
+
+// The implementations; each lives in its own translation unit.
+std::unique_ptr<Impl> makeRaw(const Target&);
+std::unique_ptr<Impl> makeRawRow(const Target&);
+std::unique_ptr<Impl> makeKith(const Target&);
+/// Null when the library was not found at configure time.
+std::unique_ptr<Impl> makeSqliteCpp(const Target&);
+std::unique_ptr<Impl> makeSoci(const Target&);
+
+inline constexpr const char* schema =
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL);"
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);"
+    "CREATE INDEX posts_user_id ON posts (user_id);";
+
+}  // namespace bench

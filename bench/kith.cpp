@@ -1,0 +1,88 @@
+// kith, used as a user would: models, the relation client, preload, find.
+#include <kith/kith.hpp>
+
+#include "bench.hpp"
+
+namespace bench {
+namespace {
+
+struct Post;
+
+struct User : kith::BaseModel<User> {
+  std::int64_t id{};
+  std::string email;
+  std::string name;
+  kith::HasMany<Post> posts;
+  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
+};
+
+struct Post : kith::BaseModel<Post> {
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string title;
+  std::string body;
+  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
+};
+
+class Kith final : public Impl {
+ public:
+  explicit Kith(const Target& target)
+      : db_(target.walFile ? kith::sqlite::open(target.path, {.wal = true, .synchronous = kith::sqlite::Synchronous::Normal})
+                           : kith::sqlite::open(target.path)) {}
+  sqlite3* handle() override { return kith::sqlite::handle(db_); }
+
+  void prepareInsert(const std::vector<PostData>& rows) override {
+    input_.clear();
+    input_.reserve(rows.size());
+    for (const auto& r : rows) input_.push_back(Post{{}, 0, r.userId, r.title, r.body});
+    user_ = User::find(db_, rows.front().userId);
+  }
+
+  std::optional<Checksum> insertMany() override {
+    Checksum sum = 0;
+    for (const auto& p : user_->related<&User::posts>().createMany(std::move(input_))) sum += p.id;
+    return sum;
+  }
+
+  std::optional<Checksum> insertEach() override {
+    return db_.transaction([&](kith::Transaction& trx) {
+      Checksum sum = 0;
+      for (auto& p : input_) {
+        p.save(trx);
+        sum += p.id;
+      }
+      return sum;
+    });
+  }
+
+  std::optional<Checksum> preload() override {
+    Checksum sum = 0;
+    for (const auto& u : User::query(db_).preload<&User::posts>().all())
+      for (const auto& p : u.posts) sum += p.id + static_cast<Checksum>(p.title.size() + u.email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
+    Checksum sum = 0;
+    for (auto key : keys)
+      if (auto u = User::find(db_, key)) sum += u->id + static_cast<Checksum>(u->email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> fetchOrCreate() override {
+    Checksum sum = 0;
+    for (const auto& p : user_->related<&User::posts>().fetchOrCreateMany<&Post::title>(std::move(input_))) sum += p.id;
+    return sum;
+  }
+
+ private:
+  kith::Connection db_;
+  std::vector<Post> input_;
+  std::optional<User> user_;
+};
+
+}  // namespace
+
+std::unique_ptr<Impl> makeKith(const Target& target) { return std::make_unique<Kith>(target); }
+
+}  // namespace bench

@@ -1,0 +1,180 @@
+// SOCI 4 with its SQLite3 backend (libsoci-dev), written the way its documentation shows:
+// prepared statements with into()/use() variables, bulk use() of vectors for the many-row insert.
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bench.hpp"
+
+namespace bench {
+namespace {
+
+struct SociPost {
+  long long id = 0, userId = 0;
+  std::string title, body;
+};
+struct SociUser {
+  long long id = 0;
+  std::string email, name;
+  std::vector<SociPost> posts;
+};
+
+std::string placeholders(std::size_t n, std::size_t first = 0) {
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += (i ? ", :p" : ":p") + std::to_string(first + i);
+  return out;
+}
+
+class Soci final : public Impl {
+ public:
+  explicit Soci(const Target& target) : sql_(soci::sqlite3, "db=" + target.path) {
+    if (target.walFile) {
+      sql_ << "PRAGMA journal_mode = WAL";
+      sql_ << "PRAGMA synchronous = NORMAL";
+    }
+  }
+  sqlite3* handle() override {
+    // SOCI declares sqlite3 inside its own namespace; it is the same handle.
+    return reinterpret_cast<sqlite3*>(static_cast<soci::sqlite3_session_backend*>(sql_.get_backend())->conn_);
+  }
+  void prepareInsert(const std::vector<PostData>& rows) override { input_ = &rows; }
+
+  std::optional<Checksum> insertMany() override {
+    std::vector<long long> userIds;
+    std::vector<std::string> titles, bodies;
+    for (const auto& r : *input_) {
+      userIds.push_back(r.userId);
+      titles.push_back(r.title);
+      bodies.push_back(r.body);
+    }
+    soci::transaction trx(sql_);
+    sql_ << "INSERT INTO posts (user_id, title, body) VALUES (:u, :t, :b)", soci::use(userIds), soci::use(titles), soci::use(bodies);
+    long long last = 0;
+    sql_.get_last_insert_id("posts", last);
+    trx.commit();
+    const auto n = static_cast<long long>(input_->size());
+    return n * last - n * (n - 1) / 2;  // ids last-n+1 .. last
+  }
+
+  std::optional<Checksum> insertEach() override {
+    soci::transaction trx(sql_);
+    std::vector<long long> ids;
+    insertRows(*input_, ids);
+    trx.commit();
+    Checksum sum = 0;
+    for (auto id : ids) sum += id;
+    return sum;
+  }
+
+  std::optional<Checksum> preload() override {
+    std::vector<SociUser> users;
+    std::unordered_map<long long, std::size_t> byId;
+    {
+      SociUser u;
+      soci::statement all =
+          (sql_.prepare << "SELECT id, email, name FROM users", soci::into(u.id), soci::into(u.email), soci::into(u.name));
+      all.execute();
+      while (all.fetch()) {
+        byId.emplace(u.id, users.size());
+        users.push_back(u);
+      }
+    }
+    std::vector<long long> keys;
+    for (const auto& u : users) keys.push_back(u.id);
+    SociPost p;
+    soci::statement posts(sql_);
+    for (auto& k : keys) posts.exchange(soci::use(k));
+    posts.exchange(soci::into(p.id));
+    posts.exchange(soci::into(p.userId));
+    posts.exchange(soci::into(p.title));
+    posts.exchange(soci::into(p.body));
+    posts.alloc();
+    posts.prepare("SELECT id, user_id, title, body FROM posts WHERE user_id IN (" + placeholders(keys.size()) + ")");
+    posts.define_and_bind();
+    posts.execute();
+    while (posts.fetch()) users[byId[p.userId]].posts.push_back(p);
+    Checksum sum = 0;
+    for (const auto& u : users)
+      for (const auto& q : u.posts) sum += q.id + static_cast<Checksum>(q.title.size() + u.email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
+    long long key = 0;
+    SociUser u;
+    soci::statement s = (sql_.prepare << "SELECT id, email, name FROM users WHERE id = :id", soci::into(u.id), soci::into(u.email),
+                         soci::into(u.name), soci::use(key));
+    Checksum sum = 0;
+    for (auto k : keys) {
+      key = k;
+      if (s.execute(true)) sum += u.id + static_cast<Checksum>(u.email.size());
+    }
+    return sum;
+  }
+
+  std::optional<Checksum> fetchOrCreate() override {
+    const auto& input = *input_;
+    soci::transaction trx(sql_);
+    std::unordered_map<std::string, SociPost> found;
+    long long userId = input.front().userId;
+    std::vector<std::string> titles;
+    for (const auto& r : input) titles.push_back(r.title);
+    SociPost p;
+    soci::statement s(sql_);
+    s.exchange(soci::use(userId));
+    for (auto& t : titles) s.exchange(soci::use(t));
+    s.exchange(soci::into(p.id));
+    s.exchange(soci::into(p.userId));
+    s.exchange(soci::into(p.title));
+    s.exchange(soci::into(p.body));
+    s.alloc();
+    s.prepare("SELECT id, user_id, title, body FROM posts WHERE user_id = :u AND title IN (" + placeholders(titles.size()) + ")");
+    s.define_and_bind();
+    s.execute();
+    while (s.fetch()) found.emplace(p.title, p);
+    std::vector<PostData> missing;
+    for (const auto& row : input)
+      if (!found.count(row.title)) missing.push_back(row);
+    std::vector<long long> ids;
+    insertRows(missing, ids);
+    trx.commit();
+    Checksum sum = 0;
+    std::size_t next = 0;
+    for (const auto& row : input) {
+      if (auto it = found.find(row.title); it != found.end())
+        sum += it->second.id;
+      else
+        sum += ids[next++];
+    }
+    return sum;
+  }
+
+ private:
+  void insertRows(const std::vector<PostData>& rows, std::vector<long long>& ids) {
+    long long userId = 0;
+    std::string title, body;
+    soci::statement s = (sql_.prepare << "INSERT INTO posts (user_id, title, body) VALUES (:u, :t, :b)", soci::use(userId),
+                         soci::use(title), soci::use(body));
+    for (const auto& row : rows) {
+      userId = row.userId;
+      title = row.title;
+      body = row.body;
+      s.execute(true);
+      long long id = 0;
+      sql_.get_last_insert_id("posts", id);
+      ids.push_back(id);
+    }
+  }
+
+  soci::session sql_;
+  const std::vector<PostData>* input_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Impl> makeSoci(const Target& target) { return std::make_unique<Soci>(target); }
+
+}  // namespace bench

@@ -1,0 +1,137 @@
+// SQLiteCpp (libsqlitecpp-dev), written the way its documentation shows: prepared Statement
+// objects reused with bind / executeStep / reset, inserts one row per statement.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bench.hpp"
+
+namespace bench {
+namespace {
+
+struct CppPost {
+  std::int64_t id = 0, userId = 0;
+  std::string title, body;
+};
+struct CppUser {
+  std::int64_t id = 0;
+  std::string email, name;
+  std::vector<CppPost> posts;
+};
+
+CppPost readPost(SQLite::Statement& s) {
+  return {s.getColumn(0).getInt64(), s.getColumn(1).getInt64(), s.getColumn(2).getString(), s.getColumn(3).getString()};
+}
+
+class SqliteCpp final : public Impl {
+ public:
+  explicit SqliteCpp(const Target& target) : db_(target.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE) {
+    if (target.walFile) db_.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+  }
+  sqlite3* handle() override { return db_.getHandle(); }
+  void prepareInsert(const std::vector<PostData>& rows) override { input_ = &rows; }
+
+  std::optional<Checksum> insertMany() override {
+    SQLite::Transaction trx(db_);
+    std::vector<std::int64_t> ids;
+    insertRows(*input_, ids);
+    trx.commit();
+    Checksum sum = 0;
+    for (auto id : ids) sum += id;
+    return sum;
+  }
+
+  std::optional<Checksum> insertEach() override { return insertMany(); }
+
+  std::optional<Checksum> preload() override {
+    std::vector<CppUser> users;
+    std::unordered_map<std::int64_t, std::size_t> byId;
+    SQLite::Statement all(db_, "SELECT id, email, name FROM users");
+    while (all.executeStep()) {
+      users.push_back({all.getColumn(0).getInt64(), all.getColumn(1).getString(), all.getColumn(2).getString(), {}});
+      byId.emplace(users.back().id, users.size() - 1);
+    }
+    std::string sql = "SELECT id, user_id, title, body FROM posts WHERE user_id IN (";
+    for (std::size_t i = 0; i < users.size(); ++i) sql += i ? ", ?" : "?";
+    SQLite::Statement posts(db_, sql + ")");
+    for (std::size_t i = 0; i < users.size(); ++i) posts.bind(static_cast<int>(i) + 1, users[i].id);
+    while (posts.executeStep()) {
+      CppPost p = readPost(posts);
+      users[byId[p.userId]].posts.push_back(std::move(p));
+    }
+    Checksum sum = 0;
+    for (const auto& u : users)
+      for (const auto& p : u.posts) sum += p.id + static_cast<Checksum>(p.title.size() + u.email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
+    SQLite::Statement s(db_, "SELECT id, email, name FROM users WHERE id = ?");
+    Checksum sum = 0;
+    for (auto key : keys) {
+      s.bind(1, key);
+      if (s.executeStep()) {
+        CppUser u{s.getColumn(0).getInt64(), s.getColumn(1).getString(), s.getColumn(2).getString(), {}};
+        sum += u.id + static_cast<Checksum>(u.email.size());
+      }
+      s.reset();
+    }
+    return sum;
+  }
+
+  std::optional<Checksum> fetchOrCreate() override {
+    const auto& input = *input_;
+    SQLite::Transaction trx(db_);
+    std::unordered_map<std::string, CppPost> found;
+    std::string sql = "SELECT id, user_id, title, body FROM posts WHERE user_id = ? AND title IN (";
+    for (std::size_t i = 0; i < input.size(); ++i) sql += i ? ", ?" : "?";
+    SQLite::Statement s(db_, sql + ")");
+    s.bind(1, input.front().userId);
+    for (std::size_t i = 0; i < input.size(); ++i) s.bindNoCopy(static_cast<int>(i) + 2, input[i].title);
+    while (s.executeStep()) {
+      CppPost p = readPost(s);
+      std::string key = p.title;
+      found.emplace(std::move(key), std::move(p));
+    }
+    std::vector<PostData> missing;
+    std::vector<CppPost> result(input.size());
+    for (std::size_t i = 0; i < input.size(); ++i)
+      if (auto it = found.find(input[i].title); it != found.end()) result[i] = it->second;
+    for (const auto& row : input)
+      if (!found.count(row.title)) missing.push_back(row);
+    std::vector<std::int64_t> ids;
+    insertRows(missing, ids);
+    trx.commit();
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < input.size(); ++i)
+      if (result[i].id == 0) result[i] = {ids[next++], input[i].userId, input[i].title, input[i].body};
+    Checksum sum = 0;
+    for (const auto& p : result) sum += p.id;
+    return sum;
+  }
+
+ private:
+  void insertRows(const std::vector<PostData>& rows, std::vector<std::int64_t>& ids) {
+    SQLite::Statement s(db_, "INSERT INTO posts (user_id, title, body) VALUES (?, ?, ?)");
+    ids.reserve(rows.size());
+    for (const auto& row : rows) {
+      s.bind(1, row.userId);
+      s.bindNoCopy(2, row.title);
+      s.bindNoCopy(3, row.body);
+      s.exec();
+      s.reset();
+      ids.push_back(db_.getLastInsertRowid());
+    }
+  }
+
+  SQLite::Database db_;
+  const std::vector<PostData>* input_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Impl> makeSqliteCpp(const Target& target) { return std::make_unique<SqliteCpp>(target); }
+
+}  // namespace bench
