@@ -197,9 +197,17 @@ struct QueryAccess {
   static std::vector<M> fetch(const Query<M>& q) {
     return q.fetch();
   }
+  template <class M, class Sink>
+  static void forEachRow(const Query<M>& q, Sink&& sink) {
+    q.forEachRow(std::forward<Sink>(sink));
+  }
   template <class M>
   static void runPreloads(const Query<M>& q, std::span<M> rows) {
     q.runPreloads(rows);
+  }
+  template <class M>
+  static bool hasPreloads(const Query<M>& q) {
+    return !q.preloads_.empty();
   }
   template <class M>
   static std::vector<std::size_t>& selected(Query<M>& q) {
@@ -271,6 +279,14 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       const std::size_t used = QueryAccess::boundValues(base);
       if (used >= limit) throw UsageError("kith: the preload constraint of \"" + std::string(Info::name) + "\" uses every host parameter");
       const std::size_t maxChunk = floorPow2(limit - used);
+      // Children go straight to their parent's list, in row order. With nested preloads they are
+      // collected first, so that each nested relation is loaded for all of them in one query.
+      std::vector<std::vector<Related>> grouped(distinct.size());
+      const auto place = [&](Related&& child) {
+        if (const auto key = Info::foreignKeyOf(child))
+          if (auto it = groupOf.find(*key); it != groupOf.end()) grouped[it->second].push_back(std::move(child));
+      };
+      const bool nested = QueryAccess::hasPreloads(base);
       std::vector<Related> children;
       for (std::size_t at = 0; at < distinct.size();) {
         const std::size_t n = std::min(maxChunk, distinct.size() - at);
@@ -284,21 +300,18 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         }
         Query<Related> chunk = base;
         chunk.scope(in + ")", std::move(values));
-        auto rows = QueryAccess::fetch(chunk);
-        if (children.empty())
+        if (!nested) {
+          QueryAccess::forEachRow(chunk, place);
+        } else if (auto rows = QueryAccess::fetch(chunk); children.empty()) {
           children = std::move(rows);
-        else
+        } else {
           children.insert(children.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+        }
         at += n;
       }
-      QueryAccess::runPreloads(base, std::span<Related>(children));
-
-      // One hash-map pass in row order.
-      std::vector<std::vector<Related>> grouped(distinct.size());
-      for (auto& child : children) {
-        const auto key = Info::foreignKeyOf(child);
-        if (!key) continue;
-        if (auto it = groupOf.find(*key); it != groupOf.end()) grouped[it->second].push_back(std::move(child));
+      if (nested) {
+        QueryAccess::runPreloads(base, std::span<Related>(children));
+        for (auto& child : children) place(std::move(child));
       }
       std::vector<std::size_t> parentsLeft(distinct.size(), 0);
       for (std::size_t g : parentGroup) ++parentsLeft[g];

@@ -276,6 +276,19 @@ class Query {
     return rows;
   }
 
+  /// Reads each row into a model and hands it to `sink`, without collecting them.
+  template <class Sink>
+  void forEachRow(Sink&& sink) const {
+    const std::string sql = toSql();
+    detail::Run run(connection_.backend(), sql);
+    bindAll(run, true);
+    while (run.step()) {
+      M row;
+      detail::Persist<M>::read(run.statement(), selected_, row, connection_);
+      sink(std::move(row));
+    }
+  }
+
   void runPreloads(std::span<M> rows) const {
     for (const auto& load : preloads_) load(rows, connection_);
   }

@@ -50,18 +50,35 @@ constexpr std::uint64_t mix(std::uint64_t h) noexcept {
   return h;
 }
 
+/// 64x64 -> 128-bit multiply folded to 64 bits: the mixing step of wyhash.
+inline std::uint64_t foldMultiply(std::uint64_t a, std::uint64_t b) noexcept {
+  __extension__ typedef unsigned __int128 U128;
+  const U128 r = static_cast<U128>(a) * b;
+  return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
+inline std::uint64_t load(const unsigned char* p, std::size_t n) noexcept {
+  std::uint64_t w = 0;
+  std::memcpy(&w, p, n);
+  return w;
+}
+
+/// A 64-bit hash of a byte string, 16 bytes per multiply (after wyhash). Dirty tracking runs it on
+/// every column of every row read, so it must cost little more than reading the bytes.
 inline std::uint64_t hashBytes(const void* data, std::size_t size) noexcept {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ size;
-  std::size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, bytes + i, 8);
-    h = mix(h ^ word) + 0x9e3779b97f4a7c15ULL;
+  constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL, k2 = 0x8ebc6af09c88c6e3ULL;
+  const auto* p = static_cast<const unsigned char*>(data);  // an empty vector's data() may be null: never read then
+  std::uint64_t seed = k0 ^ size;
+  std::size_t left = size;
+  for (; left > 16; left -= 16, p += 16) seed = foldMultiply(load(p, 8) ^ k1, load(p + 8, 8) ^ seed);
+  std::uint64_t a = 0, b = 0;
+  if (left > 8) {  // the last 8 bytes overlap the first 8
+    a = load(p, 8);
+    b = load(p + left - 8, 8);
+  } else if (left > 0) {
+    a = load(p, left);
   }
-  std::uint64_t tail = 0;
-  if (size > i) std::memcpy(&tail, bytes + i, size - i);  // an empty vector's data() may be null
-  return mix(h ^ tail);
+  return foldMultiply(a ^ k1 ^ size, foldMultiply(b ^ k2, seed));
 }
 
 inline constexpr std::uint64_t nullHash = 0x6b43a9b5f3c1d2e7ULL;
@@ -115,6 +132,7 @@ requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>)) str
   }
   static void bind(Statement& s, int i, const T& v) { s.bindInteger(i, widen(v)); }
   static void read(Statement& s, int c, T& out) { out = static_cast<T>(narrowInteger<Int>(s.integer(c))); }
+  static bool readsAsNull(const T& v) { return static_cast<Int>(v) == 0; }
   static Value toValue(const T& v) { return widen(v); }
   static std::uint64_t hash(const T& v) { return mix(static_cast<std::uint64_t>(static_cast<Int>(v)) + 1); }
 };
@@ -126,6 +144,7 @@ requires(!UserColumnType<T>) struct Codec<T> {
   static constexpr bool nullable = false;
   static void bind(Statement& s, int i, const T& v) { s.bindReal(i, static_cast<double>(v)); }
   static void read(Statement& s, int c, T& out) { out = static_cast<T>(s.real(c)); }
+  static bool readsAsNull(const T& v) { return v == 0; }
   static Value toValue(const T& v) { return static_cast<double>(v); }
   static std::uint64_t hash(const T& v) { return hashBytes(&v, sizeof v); }
 };
@@ -136,7 +155,14 @@ struct Codec<std::string> {
   static constexpr SqlType type = SqlType::Text;
   static constexpr bool nullable = false;
   static void bind(Statement& s, int i, const std::string& v) { s.bindText(i, v); }
-  static void read(Statement& s, int c, std::string& out) { out.assign(s.text(c)); }
+  static void read(Statement& s, int c, std::string& out) {
+    const auto text = s.text(c);
+    if (out.capacity() >= text.size())
+      out.assign(text);
+    else
+      out = std::string(text);  // allocates once, without assign's bookkeeping
+  }
+  static bool readsAsNull(const std::string& v) { return v.empty(); }
   static Value toValue(const std::string& v) { return v; }
   static std::uint64_t hash(const std::string& v) { return hashBytes(v.data(), v.size()); }
 };
@@ -151,6 +177,7 @@ struct Codec<Blob> {
     const auto b = s.blob(c);
     out.assign(b.begin(), b.end());
   }
+  static bool readsAsNull(const Blob& v) { return v.empty(); }
   static Value toValue(const Blob& v) { return v; }
   static std::uint64_t hash(const Blob& v) { return hashBytes(v.data(), v.size()) ^ 0x5bd1e995; }
 };

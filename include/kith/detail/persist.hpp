@@ -171,13 +171,20 @@ struct Persist {
 
   template <std::size_t I, auto Member>
   static void readColumn(Statement& st, int column, M& m) {
-    if constexpr (!Codec<ColumnType<Member>>::nullable) {
-      if (st.isNull(column)) throw Error(nullColumn(I));  // a codec would read NULL as 0 or ""
+    using C = Codec<ColumnType<Member>>;
+    // A NULL reads as 0 or "" in the basic codecs: ask the database only when the value read is
+    // one of those. Other codecs would fail on NULL with a less helpful message: ask first.
+    constexpr bool checkAfter = requires(const ColumnType<Member>& v) { C::readsAsNull(v); };
+    if constexpr (!C::nullable && !checkAfter) {
+      if (st.isNull(column)) throw Error(nullColumn(I));
     }
     try {
-      Codec<ColumnType<Member>>::read(st, column, m.*Member);
+      C::read(st, column, m.*Member);
     } catch (const Error& e) {
       throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
+    }
+    if constexpr (!C::nullable && checkAfter) {
+      if (C::readsAsNull(m.*Member) && st.isNull(column)) throw Error(nullColumn(I));
     }
   }
 
