@@ -82,6 +82,7 @@ class Backend {
   bool isOpen() const noexcept { return open_; }
 
   void close() noexcept {
+    last_ = nullptr;
     cache_.clear();
     closeHandle();
     open_ = false;
@@ -91,12 +92,14 @@ class Backend {
   /// running (a query run from inside the hook, say).
   Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned) {
     if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one with kith::sqlite::open");
+    // Loops run one statement many times: comparing with the last one costs less than hashing.
+    if (last_ && !last_->inUse && last_->sql() == sql) return *last_;
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
       if (cache_.size() >= maxCachedStatements) evictIdle();
       it = cache_.emplace(std::string(sql), compile(sql, true)).first;
     }
-    if (!it->second->inUse) return *it->second;
+    if (!it->second->inUse) return *(last_ = it->second.get());
     owned = compile(sql, false);
     return *owned;
   }
@@ -110,10 +113,12 @@ class Backend {
 
  private:
   void evictIdle() {
+    last_ = nullptr;
     std::erase_if(cache_, [](const auto& entry) { return !entry.second->inUse; });
   }
 
   std::unordered_map<std::string, std::unique_ptr<Statement>, StringHash, std::equal_to<>> cache_;
+  Statement* last_ = nullptr;  // the statement acquire() returned last, while it stays cached
   bool open_ = true;
 };
 

@@ -32,8 +32,8 @@ class Statement {
   /// Makes the statement ready to run again, clears its bindings and what they kept alive.
   void reset() noexcept {
     resetStatement();
-    texts_.clear();
-    blobs_.clear();
+    if (!texts_.empty()) texts_.clear();  // clear() costs even when empty, on every run
+    if (!blobs_.empty()) blobs_.clear();
   }
 
   /// Keeps a converted argument alive until reset(), for binding without a copy.
