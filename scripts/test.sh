@@ -4,7 +4,7 @@
 # Ends with ctest's summary of the GCC run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh
+scripts/deps.sh bench  # the benchmark smoke test compares kith with SQLiteCpp and SOCI too
 jobs=2
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
