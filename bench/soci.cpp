@@ -28,6 +28,18 @@ std::string placeholders(std::size_t n, std::size_t first = 0) {
   return out;
 }
 
+/// Runs a posts query whose use() elements are already exchanged, fetching rows into `p`.
+void run(soci::statement& s, SociPost& p, const std::string& sql) {
+  s.exchange(soci::into(p.id));
+  s.exchange(soci::into(p.userId));
+  s.exchange(soci::into(p.title));
+  s.exchange(soci::into(p.body));
+  s.alloc();
+  s.prepare(sql);
+  s.define_and_bind();
+  s.execute();
+}
+
 class Soci final : public Impl {
  public:
   explicit Soci(const Target& target) : sql_(soci::sqlite3, "db=" + target.path) {
@@ -87,14 +99,7 @@ class Soci final : public Impl {
     SociPost p;
     soci::statement posts(sql_);
     for (auto& k : keys) posts.exchange(soci::use(k));
-    posts.exchange(soci::into(p.id));
-    posts.exchange(soci::into(p.userId));
-    posts.exchange(soci::into(p.title));
-    posts.exchange(soci::into(p.body));
-    posts.alloc();
-    posts.prepare("SELECT id, user_id, title, body FROM posts WHERE user_id IN (" + placeholders(keys.size()) + ")");
-    posts.define_and_bind();
-    posts.execute();
+    run(posts, p, "SELECT id, user_id, title, body FROM posts WHERE user_id IN (" + placeholders(keys.size()) + ")");
     while (posts.fetch()) users[byId[p.userId]].posts.push_back(p);
     Checksum sum = 0;
     for (const auto& u : users)
@@ -126,14 +131,7 @@ class Soci final : public Impl {
     soci::statement s(sql_);
     s.exchange(soci::use(userId));
     for (auto& t : titles) s.exchange(soci::use(t));
-    s.exchange(soci::into(p.id));
-    s.exchange(soci::into(p.userId));
-    s.exchange(soci::into(p.title));
-    s.exchange(soci::into(p.body));
-    s.alloc();
-    s.prepare("SELECT id, user_id, title, body FROM posts WHERE user_id = :u AND title IN (" + placeholders(titles.size()) + ")");
-    s.define_and_bind();
-    s.execute();
+    run(s, p, "SELECT id, user_id, title, body FROM posts WHERE user_id = :u AND title IN (" + placeholders(titles.size()) + ")");
     while (s.fetch()) found.emplace(p.title, p);
     std::vector<PostData> missing;
     for (const auto& row : input)
