@@ -188,14 +188,19 @@ TEST_CASE("an unsigned value above INT64_MAX is refused before anything is writt
   CHECK(test::rows(db, "samples") == 0);
 }
 
-TEST_CASE("NaN is stored as NULL by SQLite, so a NOT NULL double refuses it", "[types][bad-input]") {
+TEST_CASE("NaN is refused before it is written: SQLite would store NULL", "[types][bad-input]") {
   auto db = kith::sqlite::open(":memory:");
   kith::createTables<Sample>(db);
   Sample s;
   s.d = std::nan("");
-  CHECK_THROWS_AS(s.save(db), kith::ConstraintError);
+  CHECK_THROWS_WITH(s.save(db), test::Contains("cannot store NaN"));
   CHECK_FALSE(s.isPersisted());
   CHECK(test::rows(db, "samples") == 0);
+
+  // Without NOT NULL, SQLite would have kept the row with NULL, which a double cannot read back.
+  db.execute("CREATE TABLE loose (id INTEGER PRIMARY KEY, score REAL)");
+  CHECK_THROWS_WITH(db.execute("INSERT INTO loose (score) VALUES (?)", std::nan("")), test::Contains("cannot store NaN"));
+  CHECK(test::rows(db, "loose") == 0);
 }
 
 TEST_CASE("stored values that do not fit the C++ type are errors naming the column", "[types][bad-input]") {
