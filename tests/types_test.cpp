@@ -201,6 +201,13 @@ TEST_CASE("NaN is refused before it is written: SQLite would store NULL", "[type
   db.execute("CREATE TABLE loose (id INTEGER PRIMARY KEY, score REAL)");
   CHECK_THROWS_WITH(db.execute("INSERT INTO loose (score) VALUES (?)", std::nan("")), test::Contains("cannot store NaN"));
   CHECK(test::rows(db, "loose") == 0);
+
+  // Values collected by the query builder reach the same check.
+  Sample kept;
+  kept.d = 1.5;
+  kept.save(db);
+  CHECK_THROWS_WITH(Sample::query(db).update(kith::set<&Sample::d>(std::nan(""))), test::Contains("cannot store NaN"));
+  CHECK(Sample::findOrFail(db, kept.id).d == 1.5);
 }
 
 TEST_CASE("stored values that do not fit the C++ type are errors naming the column", "[types][bad-input]") {

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,7 +83,12 @@ class Statement final : public kith::detail::Statement {
 
   void bindNull(int i) override { check(sqlite3_bind_null(stmt_.get(), i)); }
   void bindInteger(int i, std::int64_t v) override { check(sqlite3_bind_int64(stmt_.get(), i, v)); }
-  void bindReal(int i, double v) override { check(sqlite3_bind_double(stmt_.get(), i, v)); }
+  void bindReal(int i, double v) override {
+    // SQLite binds NaN as NULL: a model's double would not read back, a condition would match nothing.
+    if (std::isnan(v))
+      throw Error("kith: cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional");
+    check(sqlite3_bind_double(stmt_.get(), i, v));
+  }
   void bindText(int i, std::string_view v) override {
     // A null pointer would bind NULL; an empty string must stay an empty string.
     check(sqlite3_bind_text64(stmt_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));

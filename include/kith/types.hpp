@@ -6,7 +6,6 @@
 #include <kith/error.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -143,11 +142,7 @@ requires(!UserColumnType<T>) struct Codec<T> {
   static constexpr bool supported = true;
   static constexpr SqlType type = SqlType::Real;
   static constexpr bool nullable = false;
-  static void bind(Statement& s, int i, const T& v) {
-    if (std::isnan(v))
-      throw Error("kith: cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional");
-    s.bindReal(i, static_cast<double>(v));
-  }
+  static void bind(Statement& s, int i, const T& v) { s.bindReal(i, static_cast<double>(v)); }
   static void read(Statement& s, int c, T& out) { out = static_cast<T>(s.real(c)); }
   static bool readsAsNull(const T& v) { return v == 0; }
   static Value toValue(const T& v) { return static_cast<double>(v); }
