@@ -170,12 +170,8 @@ struct HasManyInfo {
   }
 
   static void setForeignKey(Related& child, const KeyType& key) { child.*foreignMember = key; }
-  static std::optional<KeyType> foreignKeyOf(const Related& child) {
-    if constexpr (std::is_same_v<ForeignType, KeyType>)
-      return child.*foreignMember;
-    else
-      return child.*foreignMember;
-  }
+  /// The child's foreign key; empty when it is an empty std::optional.
+  static std::optional<KeyType> foreignKeyOf(const Related& child) { return child.*foreignMember; }
 
   static const std::string& foreignColumn() { return Sql<Related>::column(foreignIndex); }
 };
@@ -564,7 +560,6 @@ class RelatedClient {
     std::vector<std::size_t> sourceOf(rows.size());  // for repeated payload rows: the first one
     std::vector<Related*> fresh;
     std::vector<std::size_t> freshIndex;
-    std::vector<std::size_t> matched;
     insertAll(fresh, [&](Transaction& trx, const Key& key) {
       std::unordered_map<std::string, std::size_t> existing;
       std::vector<Related> found;
@@ -595,7 +590,6 @@ class RelatedClient {
           }
           result[i] = found[it->second];
           sourceOf[i] = i;
-          matched.push_back(i);
         } else if (auto first = firstInPayload.find(sig); first != firstInPayload.end()) {
           sourceOf[i] = first->second;
         } else {

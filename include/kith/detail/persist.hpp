@@ -305,9 +305,13 @@ struct Persist {
     s.updatedIn = currentTransaction(b);
   }
 
-  static void save(M& m, const Connection& connection) {
+  static void rejectDestroyed(const M& m) {
     if (const State* s = stateIf(m); s && s->deleted)
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
+  }
+
+  static void save(M& m, const Connection& connection) {
+    rejectDestroyed(m);
     if (const State* s = stateIf(m); s && s->exists())
       update(m, connection);
     else
@@ -319,9 +323,7 @@ struct Persist {
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
-    for (const M* row : rows)
-      if (const State* s = stateIf(*row); s && s->deleted)
-        throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
+    for (const M* row : rows) rejectDestroyed(*row);
     auto& b = connection.backend();
     std::vector<std::int64_t> keys(rows.size(), 0);
     std::vector<std::size_t> generated, explicitKey;
