@@ -81,7 +81,16 @@ class Backend {
 
   bool isOpen() const noexcept { return open_; }
 
-  void close() noexcept {
+  /// Closes the handle. The database rolls back a transaction left open, so kith marks it rolled
+  /// back: models inserted in it are no longer persisted. Refused while a statement of this
+  /// connection runs (from the query hook, say): closing would destroy it under its caller.
+  void close() {
+    if (running_ > 0)
+      throw UsageError(
+          "kith: cannot close the connection while one of its statements is running (from the query hook); close it after the "
+          "call returns");
+    for (auto& t : transactions) t->status = TxState::Status::RolledBack;
+    transactions.clear();
     last_ = nullptr;
     cache_.clear();
     closeHandle();
@@ -106,6 +115,13 @@ class Backend {
 
   std::size_t cachedStatements() const noexcept { return cache_.size(); }
 
+  /// Replaces the query hook; refused from inside a statement's run, where the hook being
+  /// replaced may be the one running.
+  void setHook(QueryHook h) {
+    if (running_ > 0) throw UsageError("kith: cannot replace the query hook while one of this connection's statements is running");
+    hook = std::move(h);
+  }
+
   QueryHook hook;
   std::vector<std::shared_ptr<TxState>> transactions;  // innermost last
 
@@ -117,8 +133,11 @@ class Backend {
     std::erase_if(cache_, [](const auto& entry) { return !entry.second->inUse; });
   }
 
+  friend class Run;
+
   std::unordered_map<std::string, std::unique_ptr<Statement>, StringHash, std::equal_to<>> cache_;
   Statement* last_ = nullptr;  // the statement acquire() returned last, while it stays cached
+  int running_ = 0;            // Runs alive, their hook calls included
   bool open_ = true;
 };
 
@@ -127,6 +146,7 @@ class Run {
  public:
   Run(Backend& backend, std::string_view sql) : backend_(backend), statement_(&backend.acquire(sql, owned_)) {
     statement_->inUse = true;
+    ++backend_.running_;
     if (backend_.hook) start_ = std::chrono::steady_clock::now();
   }
   Run(const Run&) = delete;
@@ -134,13 +154,14 @@ class Run {
 
   ~Run() {
     statement_->reset();
-    statement_->inUse = false;
-    if (backend_.hook) {
+    if (backend_.hook) {  // the statement stays in use meanwhile: the event refers to its SQL
       try {
         backend_.hook(QueryEvent{statement_->sql(), recorded_, std::chrono::steady_clock::now() - start_});
       } catch (...) {  // a hook must not turn a finished statement into a failure
       }
     }
+    statement_->inUse = false;
+    --backend_.running_;
   }
 
   template <class T>
@@ -201,7 +222,7 @@ class Connection {
 
   /// Calls `hook` for every statement this connection runs, with its SQL, bindings and duration.
   /// Pass nullptr to remove it.
-  void onQuery(QueryHook hook) const { backend().hook = std::move(hook); }
+  void onQuery(QueryHook hook) const { backend().setHook(std::move(hook)); }
 
   /// Starts a transaction: BEGIN IMMEDIATE, or a SAVEPOINT inside one already open. It rolls back
   /// when destroyed without commit().
@@ -225,7 +246,7 @@ class Connection {
 
   /// Closes the connection for every handle that shares it; later use is a kith::UsageError.
   void close() const {
-    if (backend_) backend_->close();
+    if (backend_ && backend_->isOpen()) backend_->close();
   }
 
   bool isOpen() const noexcept { return backend_ && backend_->isOpen(); }
