@@ -172,9 +172,10 @@ TEST_CASE("a constraint violation on the k-th row of any write leaves the databa
   const auto violation = GENERATE(Violation::NotNull, Violation::Unique, Violation::Check);
   // (rows, k): k first, in the middle, last; 1500 rows span several INSERT statements, so rows
   // before the bad one were written by statements that succeeded.
-  const auto [size, k] = GENERATE(std::pair<std::size_t, std::size_t>{1, 0}, std::pair<std::size_t, std::size_t>{5, 0},
-                                  std::pair<std::size_t, std::size_t>{5, 2}, std::pair<std::size_t, std::size_t>{5, 4},
-                                  std::pair<std::size_t, std::size_t>{1500, 1499});
+  const auto shape = GENERATE(std::pair<std::size_t, std::size_t>{1, 0}, std::pair<std::size_t, std::size_t>{5, 0},
+                              std::pair<std::size_t, std::size_t>{5, 2}, std::pair<std::size_t, std::size_t>{5, 4},
+                              std::pair<std::size_t, std::size_t>{1500, 1499});
+  const std::size_t size = shape.first, k = shape.second;  // named variables: clang 14 cannot capture structured bindings
   const bool freshParent = GENERATE(true, false);
   CAPTURE(constraintOf(violation), size, k, freshParent);
   auto db = database();
