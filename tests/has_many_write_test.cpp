@@ -220,6 +220,22 @@ TEST_CASE("updateOrCreateMany updates matches and inserts the rest", "[has-many]
   CHECK(Post::findOrFail(db, 2).body == "new b");
 }
 
+TEST_CASE("updateOrCreateMany: payload rows repeating a match all return the row as finally saved", "[has-many][write]") {
+  // Found by the fuzzer: the first of two payload rows matching one row used to come back with the
+  // values of the first update, not clean copies of what the row then held.
+  auto db = database();
+  auto u = User::create(db, user("virk@b"));
+  u.related<&User::posts>().create(post("A", "old"));
+  auto result = u.related<&User::posts>().updateOrCreateMany<&Post::title>({post("A", "first"), post("A", "second")});
+  REQUIRE(result.size() == 2);
+  CHECK(result[0].id == 1);
+  CHECK(result[1].id == 1);
+  CHECK(result[0].body == "second");
+  CHECK(result[1].body == "second");
+  CHECK_FALSE(result[0].isDirty());
+  CHECK(Post::findOrFail(db, 1).body == "second");
+}
+
 TEST_CASE("the *OrCreateMany methods match on every named column and the foreign key", "[has-many][write]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));

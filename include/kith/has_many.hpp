@@ -581,6 +581,8 @@ class RelatedClient {
         }
       }
       std::unordered_map<std::string, std::size_t> firstInPayload;
+      std::vector<std::size_t> matched;  // rows[matched[k]] matches found[matchedRow[k]]
+      std::vector<std::size_t> matchedRow;
       for (std::size_t i = 0; i < rows.size(); ++i) {
         auto sig = signature<Search...>(rows[i]);
         if (auto it = existing.find(sig); it != existing.end()) {
@@ -588,7 +590,8 @@ class RelatedClient {
             copyValues(found[it->second], rows[i]);
             Persist<Related>::save(found[it->second], trx);
           }
-          result[i] = found[it->second];
+          matched.push_back(i);
+          matchedRow.push_back(it->second);
           sourceOf[i] = i;
         } else if (auto first = firstInPayload.find(sig); first != firstInPayload.end()) {
           sourceOf[i] = first->second;
@@ -600,6 +603,8 @@ class RelatedClient {
           freshIndex.push_back(i);
         }
       }
+      // After every update: payload rows that repeat a match all get the row as finally saved.
+      for (std::size_t k = 0; k < matched.size(); ++k) result[matched[k]] = found[matchedRow[k]];
     });
     std::vector<Related> created;
     for (std::size_t k = 0; k < fresh.size(); ++k) {
