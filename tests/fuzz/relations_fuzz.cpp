@@ -1,0 +1,742 @@
+// A libFuzzer target: decodes its input into a sequence of kith calls on an in-memory database
+// (create, relation createMany/saveMany/*OrCreate, save, destroy, queries with random conditions,
+// relation query update/remove, preload with a constrained query, transactions that commit or roll
+// back) and checks each against a plain in-memory model of the same data: the rows, the ids, which
+// calls fail with a constraint error, and what the caller's objects claim afterwards.
+//
+// Any difference aborts with a description. Built with clang's -fsanitize=fuzzer it fuzzes; built
+// without, replay_main.cpp runs it over the committed corpus (tests/fuzz/corpus, regressions).
+#include <kith/kith.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+struct Book;
+
+struct Author : kith::BaseModel<Author> {
+  std::int64_t id{};
+  std::string name;  // UNIQUE
+  std::int64_t rank{};
+  kith::HasMany<Book> books;
+
+  static constexpr auto columns = kith::columns<&Author::id, &Author::name, &Author::rank>;
+};
+
+struct Book : kith::BaseModel<Book> {
+  std::int64_t id{};
+  std::int64_t authorId{};
+  std::string title;  // CHECK (title <> '')
+  std::int64_t pages{};
+  std::optional<std::string> tag;
+
+  static constexpr auto columns = kith::columns<&Book::id, &Book::authorId, &Book::title, &Book::pages, &Book::tag>;
+};
+
+[[noreturn]] void mismatch(const std::string& what) {
+  std::fprintf(stderr, "kith fuzz: %s\n", what.c_str());
+  std::abort();
+}
+#define EXPECT(condition, what) \
+  if (!(condition)) mismatch(std::string(what) + " (" #condition ")")
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: what the tables must hold.
+
+struct AuthorRow {
+  std::string name;
+  std::int64_t rank;
+  bool operator==(const AuthorRow&) const = default;
+};
+struct BookRow {
+  std::int64_t authorId;
+  std::string title;
+  std::int64_t pages;
+  std::optional<std::string> tag;
+  bool operator==(const BookRow&) const = default;
+};
+struct Oracle {
+  std::map<std::int64_t, AuthorRow> authors;
+  std::map<std::int64_t, BookRow> books;
+
+  /// SQLite's rowid for an INTEGER PRIMARY KEY without AUTOINCREMENT: the largest plus one.
+  template <class Rows>
+  static std::int64_t nextId(const Rows& rows) {
+    return rows.empty() ? 1 : rows.rbegin()->first + 1;
+  }
+  bool nameTaken(const std::string& name, std::int64_t except) const {
+    for (const auto& [id, a] : authors)
+      if (a.name == name && id != except) return true;
+    return false;
+  }
+};
+
+AuthorRow rowOf(const Author& a) { return {a.name, a.rank}; }
+BookRow rowOf(const Book& b) { return {b.authorId, b.title, b.pages, b.tag}; }
+
+// ---------------------------------------------------------------------------------------------
+// Conditions, kept twice: in a kith query, and as SQL's three-valued logic over oracle rows.
+
+enum Tri : std::uint8_t { False, True, Unknown };
+Tri both(Tri a, Tri b) { return a == False || b == False ? False : a == True && b == True ? True : Unknown; }
+Tri either(Tri a, Tri b) { return a == True || b == True ? True : a == False && b == False ? False : Unknown; }
+Tri truth(bool b) { return b ? True : False; }
+
+/// One unit of UTF-8 as SQLite's LIKE reads it: a lead byte >= 0xc0 and its continuation bytes,
+/// or one byte.
+std::size_t charLength(std::string_view s, std::size_t at) {
+  std::size_t n = 1;
+  if (static_cast<unsigned char>(s[at]) >= 0xc0)
+    while (at + n < s.size() && (static_cast<unsigned char>(s[at + n]) & 0xc0) == 0x80) ++n;
+  return n;
+}
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// SQLite's LIKE without ESCAPE: % and _, ASCII case folding; text and pattern end at a NUL.
+bool like(std::string_view pattern, std::string_view text) {
+  pattern = pattern.substr(0, pattern.find('\0'));
+  text = text.substr(0, text.find('\0'));
+  if (pattern.empty()) return text.empty();
+  if (pattern[0] == '%') {
+    for (std::size_t at = 0;; at += charLength(text, at)) {
+      if (like(pattern.substr(1), text.substr(at))) return true;
+      if (at >= text.size()) return false;
+    }
+  }
+  if (text.empty()) return false;
+  const std::size_t p = charLength(pattern, 0), t = charLength(text, 0);
+  if (pattern[0] == '_') return like(pattern.substr(1), text.substr(t));
+  const bool same = p == t && (pattern.substr(0, p) == text.substr(0, t) || (p == 1 && lower(pattern[0]) == lower(text[0])));
+  return same && like(pattern.substr(p), text.substr(t));
+}
+
+using Test = std::function<Tri(const BookRow&)>;
+struct Clause {
+  bool isOr;
+  Test test;
+};
+
+/// AND binds tighter than OR, as in the flat WHERE kith writes.
+Tri evaluate(const std::vector<Clause>& clauses, const BookRow& row) {
+  if (clauses.empty()) return True;
+  Tri result = False, group = clauses[0].test(row);
+  for (std::size_t i = 1; i < clauses.size(); ++i) {
+    if (clauses[i].isOr) {
+      result = either(result, group);
+      group = clauses[i].test(row);
+    } else {
+      group = both(group, clauses[i].test(row));
+    }
+  }
+  return either(result, group);
+}
+
+template <class T>
+Tri compare(std::string_view op, const T& a, const T& b) {
+  if (op == "=") return truth(a == b);
+  if (op == "!=") return truth(a != b);
+  if (op == "<") return truth(a < b);
+  if (op == "<=") return truth(a <= b);
+  if (op == ">") return truth(a > b);
+  return truth(a >= b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the input.
+
+const std::string titles[] = {
+    "", "a", "A", "b", "ab", "it's", "50%", "a_b", "x'; DROP TABLE books; --", "%", "_", "Ab", "ü", "\xff\xfe", std::string("nul\0a", 5)};
+const std::string patterns[] = {"a%", "%a%", "A%", "_", "__", "%", "a_b", "%'%", "50%", "%b", "nul%", "%_%"};
+const std::string names[] = {"ann", "bob", "cy", "ann'", "", "Ann", "dee"};
+const std::string_view operators[] = {"=", "!=", "<", "<=", ">", ">="};
+
+class Input {
+ public:
+  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+  bool empty() const { return at_ >= size_; }
+  std::uint8_t byte() { return at_ < size_ ? data_[at_++] : 0; }
+  /// 0 .. n-1.
+  std::size_t upTo(std::size_t n) { return byte() % n; }
+  bool flip() { return byte() & 1; }
+  template <class T, std::size_t N>
+  const T& pick(const T (&table)[N]) {
+    return table[upTo(N)];
+  }
+  std::int64_t number() {
+    switch (upTo(8)) {
+      case 0:
+        return std::numeric_limits<std::int64_t>::min();
+      case 1:
+        return std::numeric_limits<std::int64_t>::max();
+      case 2:
+        return -1;
+      default:
+        return static_cast<std::int64_t>(upTo(16));
+    }
+  }
+  std::optional<std::string> tag() {
+    switch (upTo(4)) {
+      case 0:
+        return std::nullopt;
+      case 1:
+        return "";
+      default:
+        return std::string(1, static_cast<char>('x' + upTo(2)));
+    }
+  }
+
+ private:
+  const std::uint8_t* data_;
+  std::size_t size_;
+  std::size_t at_ = 0;
+};
+
+/// Adds up to three conditions to `q` and their oracle twins to `out`; groups nest once.
+void addConditions(Input& in, kith::Query<Book>& q, std::vector<Clause>& out, int depth) {
+  const std::size_t n = in.upTo(4);
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool isOr = in.flip();  // ignored by kith and by evaluate() for a first condition
+    const auto add = [&](Test t) { out.push_back({isOr, std::move(t)}); };
+    switch (in.upTo(8)) {
+      case 0: {
+        const auto op = in.pick(operators);
+        const auto v = in.number();
+        isOr ? q.orWhere<&Book::pages>(op, v) : q.where<&Book::pages>(op, v);
+        add([op, v](const BookRow& r) { return compare(op, r.pages, v); });
+        break;
+      }
+      case 1: {
+        const auto op = in.pick(operators);
+        const auto v = in.pick(titles);
+        isOr ? q.orWhere<&Book::title>(op, v) : q.where<&Book::title>(op, v);
+        add([op, v](const BookRow& r) { return compare<std::string>(op, r.title, v); });
+        break;
+      }
+      case 2: {
+        const bool negate = in.flip();
+        const auto pattern = in.pick(patterns);
+        const char* op = negate ? "not like" : "like";
+        isOr ? q.orWhere<&Book::title>(op, pattern) : q.where<&Book::title>(op, pattern);
+        add([negate, pattern](const BookRow& r) { return truth(like(pattern, r.title) != negate); });
+        break;
+      }
+      case 3: {  // = value or IS NULL; != value or IS NOT NULL
+        const bool equal = in.flip();
+        const auto v = in.tag();
+        isOr ? q.orWhere<&Book::tag>(equal ? "=" : "!=", v) : q.where<&Book::tag>(equal ? "=" : "!=", v);
+        add([equal, v](const BookRow& r) {
+          if (!v) return truth(r.tag.has_value() != equal);
+          if (!r.tag) return Unknown;
+          return truth((*r.tag == *v) == equal);
+        });
+        break;
+      }
+      case 4: {
+        const bool isNull = in.flip();
+        if (isNull)
+          isOr ? q.orWhereNull<&Book::tag>() : q.whereNull<&Book::tag>();
+        else
+          isOr ? q.orWhereNotNull<&Book::tag>() : q.whereNotNull<&Book::tag>();
+        add([isNull](const BookRow& r) { return truth(r.tag.has_value() != isNull); });
+        break;
+      }
+      case 5: {
+        std::vector<std::int64_t> values(in.upTo(4));
+        for (auto& v : values) v = in.number();
+        const bool negate = in.flip();
+        if (negate)
+          isOr ? q.orWhereNotIn<&Book::pages>(values) : q.whereNotIn<&Book::pages>(values);
+        else
+          isOr ? q.orWhereIn<&Book::pages>(values) : q.whereIn<&Book::pages>(values);
+        add([values, negate](const BookRow& r) {
+          return truth((std::find(values.begin(), values.end(), r.pages) != values.end()) != negate);
+        });
+        break;
+      }
+      case 6: {
+        std::vector<std::string> values(in.upTo(4));
+        for (auto& v : values) v = in.pick(titles);
+        isOr ? q.orWhereIn<&Book::title>(values) : q.whereIn<&Book::title>(values);
+        add([values](const BookRow& r) { return truth(std::find(values.begin(), values.end(), r.title) != values.end()); });
+        break;
+      }
+      default: {
+        if (depth > 0) break;
+        std::vector<Clause> inner;
+        const auto group = [&](kith::Query<Book>& g) { addConditions(in, g, inner, depth + 1); };
+        isOr ? q.orWhere(group) : q.where(group);
+        if (!inner.empty()) add([inner](const BookRow& r) { return evaluate(inner, r); });
+        break;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run: a database, the oracle, and the objects a user would hold.
+
+class Run {
+ public:
+  explicit Run(Input& in) : in_(in), db_(kith::sqlite::open(":memory:")) {
+    db_.execute("CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, rank INTEGER NOT NULL)");
+    db_.execute(
+        "CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL, title TEXT NOT NULL CHECK (title <> ''), "
+        "pages INTEGER NOT NULL, tag TEXT)");
+  }
+
+  void go() {
+    for (int n = 0; n < 64 && !in_.empty(); ++n) {
+      step(0);
+      EXPECT(!db_.inTransaction(), "a top-level call left a transaction open");
+    }
+  }
+
+ private:
+  // -- checks ---------------------------------------------------------------------------------
+
+  void checkTables() const {
+    std::map<std::int64_t, AuthorRow> authors;
+    for (const auto& a : Author::query(db_).all()) authors.emplace(a.id, rowOf(a));
+    EXPECT(authors == oracle_.authors, "the authors table differs from the model");
+    std::map<std::int64_t, BookRow> books;
+    for (const auto& b : Book::query(db_).all()) books.emplace(b.id, rowOf(b));
+    EXPECT(books == oracle_.books, "the books table differs from the model");
+  }
+
+  /// An object that says it is persisted and unchanged must match its row.
+  void checkObjects() const {
+    for (const auto& a : authors_)
+      if (a.isPersisted() && !a.isDirty()) {
+        const auto it = oracle_.authors.find(a.id);
+        EXPECT(it != oracle_.authors.end() && it->second == rowOf(a), "an Author claims a row it does not have");
+      }
+    for (const auto& b : books_)
+      if (b.isPersisted() && !b.isDirty()) {
+        const auto it = oracle_.books.find(b.id);
+        EXPECT(it != oracle_.books.end() && it->second == rowOf(b), "a Book claims a row it does not have");
+      }
+  }
+
+  /// Runs `write`; it must throw a ConstraintError exactly when `fails`.
+  bool attempt(bool fails, const std::function<void()>& write, const char* what) {
+    try {
+      write();
+    } catch (const kith::ConstraintError&) {
+      EXPECT(fails, std::string(what) + " failed with a constraint error the model did not expect");
+      return false;
+    }
+    EXPECT(!fails, std::string(what) + " succeeded; the model expected a constraint error");
+    return true;
+  }
+
+  // -- helpers ----------------------------------------------------------------------------------
+
+  Book newBook() {
+    Book b;
+    b.title = in_.pick(titles);
+    b.pages = in_.number();
+    b.tag = in_.tag();
+    return b;
+  }
+
+  Author& parent() {
+    if (authors_.empty() || in_.upTo(4) == 0) {
+      Author a;
+      a.name = in_.pick(names);
+      a.rank = in_.number();
+      authors_.push_back(std::move(a));
+      if (authors_.size() > 6) authors_.erase(authors_.begin());
+    }
+    return authors_[in_.upTo(authors_.size())];
+  }
+
+  /// Would saving `a` (as a relation write does first) break authors.name UNIQUE?
+  bool parentFails(const Author& a) const {
+    const bool writes = !a.isPersisted() || a.isDirty();
+    return writes && oracle_.nameTaken(a.name, a.isPersisted() ? a.id : 0);
+  }
+
+  /// The oracle's side of saving the parent before a relation write; returns its id.
+  std::int64_t saveParent(Oracle& o, const Author& a) const {
+    if (a.isPersisted()) {
+      o.authors[a.id] = rowOf(a);
+      return a.id;
+    }
+    const auto id = Oracle::nextId(o.authors);
+    o.authors[id] = rowOf(a);
+    return id;
+  }
+
+  /// Holds on to `b`. A row read (not inserted) inside a transaction that later rolls back may be
+  /// gone while its object still says persisted: kith cannot tell whether the row predates the
+  /// transaction (Lucid's behaviour too), so such objects are not kept.
+  void keep(const Book& b, bool read = false) {
+    if (read && db_.inTransaction()) return;
+    std::erase_if(books_, [&](const Book& x) { return x.id == b.id && x.isPersisted(); });
+    books_.push_back(b);
+    if (books_.size() > 24) books_.erase(books_.begin());
+  }
+
+  /// Rows changed behind the objects' backs (query update/remove): forget the objects that hold them.
+  void forget(const std::vector<std::int64_t>& ids) {
+    std::erase_if(books_, [&](const Book& b) { return std::find(ids.begin(), ids.end(), b.id) != ids.end(); });
+  }
+
+  /// Distinct objects of the pool, chosen by the input.
+  std::vector<std::size_t> someBooks() {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < books_.size(); ++i)
+      if (in_.upTo(3) == 0) out.push_back(i);
+    return out;
+  }
+
+  // -- steps ------------------------------------------------------------------------------------
+
+  void step(int depth) {
+    const std::size_t op = in_.upTo(14);
+    if (std::getenv("KITH_FUZZ_TRACE")) std::fprintf(stderr, "%*sstep %zu\n", depth * 2, "", op);
+    switch (op) {
+      case 0:
+        return createAuthor();
+      case 1: {
+        auto& a = parent();
+        a.rank = in_.number();
+        if (in_.flip()) a.name = in_.pick(names);
+        return;
+      }
+      case 2:
+        return createMany();
+      case 3:
+        return saveMany();
+      case 4:
+        return orCreate(false);
+      case 5:
+        return orCreate(true);
+      case 6:
+        return orCreateOne();
+      case 7:
+        return queryUpdateOrRemove();
+      case 8:
+        return query();
+      case 9:
+        return preload();
+      case 10:
+        return saveBook();
+      case 11:
+        return destroyBook();
+      case 12:
+        return transaction(depth);
+      default:
+        return createMany();
+    }
+  }
+
+  void createAuthor() {
+    Author a;
+    a.name = in_.pick(names);
+    a.rank = in_.number();
+    const bool fails = oracle_.nameTaken(a.name, 0);
+    const auto id = Oracle::nextId(oracle_.authors);
+    Author created;
+    if (attempt(
+            fails, [&] { created = Author::create(db_, a); }, "Author::create")) {
+      EXPECT(created.id == id && created.isPersisted(), "Author::create returned the wrong id");
+      oracle_.authors[id] = rowOf(a);
+      authors_.push_back(std::move(created));
+      if (authors_.size() > 6) authors_.erase(authors_.begin());
+    }
+    checkTables();
+  }
+
+  void createMany() {
+    auto& a = parent();
+    std::vector<Book> rows(in_.upTo(6));
+    for (auto& b : rows) b = newBook();
+    const auto before = std::make_tuple(a.id, a.isPersisted(), a.isDirty());
+    bool fails = parentFails(a);
+    for (const auto& b : rows) fails = fails || b.title.empty();
+    Oracle expected = oracle_;
+    std::vector<Book> created;
+    const bool writes = !rows.empty();
+    if (writes) {
+      const auto parentId = saveParent(expected, a);
+      for (auto& b : rows) expected.books[Oracle::nextId(expected.books)] = {parentId, b.title, b.pages, b.tag};
+    }
+    if (attempt(
+            writes && fails, [&] { created = a.related<&Author::books>(db_).createMany(rows); }, "related createMany")) {
+      if (writes) oracle_ = std::move(expected);
+      for (const auto& b : created) {
+        EXPECT(b.isPersisted() && b.authorId == a.id, "createMany returned a row not persisted or not linked");
+        keep(b);
+      }
+    } else {
+      EXPECT(before == std::make_tuple(a.id, a.isPersisted(), a.isDirty()), "a failed createMany changed its parent");
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  void saveMany() {
+    auto& a = parent();
+    std::vector<Book> list;
+    for (auto i : someBooks()) {
+      Book b = books_[i];
+      if (in_.flip()) b.title = in_.pick(titles);
+      if (in_.flip()) b.pages = in_.number();
+      list.push_back(std::move(b));
+    }
+    for (std::size_t n = in_.upTo(4); n > 0; --n) list.push_back(newBook());
+    bool fails = parentFails(a);
+    for (const auto& b : list) fails = fails || b.title.empty();
+    Oracle expected = oracle_;
+    if (!list.empty()) {
+      const auto parentId = saveParent(expected, a);
+      for (const auto& b : list)
+        if (b.isPersisted()) expected.books[b.id] = {parentId, b.title, b.pages, b.tag};
+      for (const auto& b : list)
+        if (!b.isPersisted()) expected.books[Oracle::nextId(expected.books)] = {parentId, b.title, b.pages, b.tag};
+    }
+    std::vector<std::tuple<std::int64_t, bool, BookRow>> before;
+    for (const auto& b : list) before.emplace_back(b.id, b.isPersisted(), rowOf(b));
+    if (attempt(
+            !list.empty() && fails, [&] { a.related<&Author::books>(db_).saveMany(list); }, "related saveMany")) {
+      if (!list.empty()) oracle_ = std::move(expected);
+      for (const auto& b : list) {
+        EXPECT(b.isPersisted() && !b.isDirty() && b.authorId == a.id, "saveMany left a row unsaved");
+        keep(b);
+      }
+    } else {
+      for (std::size_t i = 0; i < list.size(); ++i)
+        EXPECT(before[i] == std::make_tuple(list[i].id, list[i].isPersisted(), rowOf(list[i])), "a failed saveMany changed an object");
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  /// The oracle's *OrCreateMany on title: matches are the lowest id with the title under the parent.
+  void orCreate(bool update) {
+    auto& a = parent();
+    std::vector<Book> rows(in_.upTo(5));
+    for (auto& b : rows) b = newBook();
+    const Oracle before = oracle_;
+    Oracle expected = oracle_;
+    std::vector<std::int64_t> ids(rows.size());
+    bool fails = false;
+    if (!rows.empty()) {
+      fails = parentFails(a);
+      const auto parentId = saveParent(expected, a);
+      const bool parentIsNew = !a.isPersisted();
+      std::map<std::string, std::int64_t> existing;
+      if (!parentIsNew)
+        for (const auto& [id, b] : oracle_.books)
+          if (b.authorId == parentId) existing.try_emplace(b.title, id);
+      std::map<std::string, std::size_t> firstNew;
+      std::vector<std::size_t> fresh;
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (auto it = existing.find(rows[i].title); it != existing.end()) {
+          ids[i] = it->second;
+          if (update) {
+            auto& row = expected.books[it->second];
+            row.pages = rows[i].pages;
+            row.tag = rows[i].tag;
+          }
+        } else if (firstNew.try_emplace(rows[i].title, i).second) {
+          fresh.push_back(i);
+          fails = fails || rows[i].title.empty();
+        }
+      }
+      for (auto i : fresh) {
+        ids[i] = Oracle::nextId(expected.books);
+        expected.books[ids[i]] = {parentId, rows[i].title, rows[i].pages, rows[i].tag};
+      }
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        if (!ids[i]) ids[i] = ids[firstNew.at(rows[i].title)];
+    }
+    std::vector<Book> result;
+    const auto call = [&] {
+      result = update ? a.related<&Author::books>(db_).updateOrCreateMany<&Book::title>(rows)
+                      : a.related<&Author::books>(db_).fetchOrCreateMany<&Book::title>(rows);
+    };
+    if (attempt(fails, call, update ? "updateOrCreateMany" : "fetchOrCreateMany")) {
+      if (!rows.empty()) oracle_ = std::move(expected);
+      EXPECT(result.size() == rows.size(), "*OrCreateMany returned the wrong number of rows");
+      for (std::size_t i = 0; i < result.size(); ++i) {
+        EXPECT(result[i].id == ids[i], "*OrCreateMany returned the wrong row");
+        EXPECT(rowOf(result[i]) == oracle_.books.at(ids[i]), "*OrCreateMany returned stale values");
+      }
+      if (update) forget(ids);  // rows updated through other objects than the ones the pool holds
+      if (!result.empty()) keep(result.back(), before.books.count(result.back().id) > 0);
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  void orCreateOne() {
+    auto& a = parent();
+    const bool update = in_.flip();
+    Book payload = newBook();
+    Oracle expected = oracle_;
+    bool fails = parentFails(a);
+    const auto parentId = saveParent(expected, a);
+    std::int64_t id = 0;
+    if (a.isPersisted())
+      for (const auto& [rowId, b] : oracle_.books)
+        if (b.authorId == parentId && b.title == payload.title) {
+          id = rowId;
+          break;
+        }
+    if (id) {
+      if (update) {
+        expected.books[id].pages = payload.pages;
+        expected.books[id].tag = payload.tag;
+      }
+    } else {
+      fails = fails || payload.title.empty();
+      id = Oracle::nextId(expected.books);
+      expected.books[id] = {parentId, payload.title, payload.pages, payload.tag};
+    }
+    Book result;
+    const auto call = [&] {
+      result = update ? a.related<&Author::books>(db_).updateOrCreate<&Book::title>(payload)
+                      : a.related<&Author::books>(db_).firstOrCreate<&Book::title>(payload);
+    };
+    if (attempt(fails, call, update ? "updateOrCreate" : "firstOrCreate")) {
+      const bool read = oracle_.books.count(id) > 0;
+      oracle_ = std::move(expected);
+      EXPECT(result.id == id && rowOf(result) == oracle_.books.at(id), "*OrCreate returned the wrong row");
+      if (update) forget({id});
+      keep(result, read);
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  void queryUpdateOrRemove() {
+    auto& a = parent();
+    if (!a.isPersisted()) return;
+    auto q = a.related<&Author::books>().query();
+    std::vector<Clause> clauses;
+    addConditions(in_, q, clauses, 0);
+    std::vector<std::int64_t> matched;
+    for (const auto& [id, b] : oracle_.books)
+      if (b.authorId == a.id && evaluate(clauses, b) == True) matched.push_back(id);
+    if (in_.flip()) {
+      EXPECT(q.remove() == static_cast<std::int64_t>(matched.size()), "remove() deleted the wrong number of rows");
+      for (auto id : matched) oracle_.books.erase(id);
+    } else {
+      const auto pages = in_.number();
+      EXPECT(q.update(kith::set<&Book::pages>(pages)) == static_cast<std::int64_t>(matched.size()),
+             "update() changed the wrong number of rows");
+      for (auto id : matched) oracle_.books[id].pages = pages;
+    }
+    forget(matched);
+    checkTables();
+  }
+
+  void query() {
+    auto q = Book::query(db_);
+    std::vector<Clause> clauses;
+    addConditions(in_, q, clauses, 0);
+    std::vector<std::int64_t> expected;
+    for (const auto& [id, b] : oracle_.books)
+      if (evaluate(clauses, b) == True) expected.push_back(id);
+    EXPECT(q.count() == static_cast<std::int64_t>(expected.size()), "count() differs from the model: " + q.toSql());
+    std::vector<std::int64_t> got;
+    for (const auto& b : q.orderBy<&Book::id>().all()) {
+      got.push_back(b.id);
+      EXPECT(b.isPersisted() && !b.isDirty(), "a loaded row is not persisted and clean");
+    }
+    EXPECT(got == expected, "the rows differ from the model: " + q.toSql());
+  }
+
+  void preload() {
+    std::vector<Clause> clauses;
+    const auto authors = Author::query(db_).preload<&Author::books>([&](kith::Query<Book>& q) { addConditions(in_, q, clauses, 0); }).all();
+    EXPECT(authors.size() == oracle_.authors.size(), "preload's parent query lost rows");
+    for (const auto& a : authors) {
+      std::vector<std::int64_t> expected, got;
+      for (const auto& [id, b] : oracle_.books)
+        if (b.authorId == a.id && evaluate(clauses, b) == True) expected.push_back(id);
+      for (const auto& b : a.books) {
+        EXPECT(rowOf(b) == oracle_.books.at(b.id), "a preloaded row differs from the model");
+        got.push_back(b.id);
+      }
+      std::sort(got.begin(), got.end());
+      EXPECT(got == expected, "preload gave a parent the wrong children");
+    }
+  }
+
+  void saveBook() {
+    if (books_.empty()) return;
+    auto& b = books_[in_.upTo(books_.size())];
+    if (!b.isPersisted() || !oracle_.books.count(b.id)) return;  // new rows go through a relation here
+    b.title = in_.pick(titles);
+    b.pages = in_.number();
+    const bool dirty = b.isDirty();
+    const bool fails = dirty && b.title.empty();
+    if (attempt(
+            fails, [&] { b.save(db_); }, "save")) {
+      oracle_.books[b.id] = rowOf(b);
+      EXPECT(!b.isDirty(), "a saved Book is still dirty");
+    } else {
+      EXPECT(b.isDirty() && b.isPersisted(), "a failed save changed the object's state");
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  void destroyBook() {
+    if (books_.empty()) return;
+    const std::size_t i = in_.upTo(books_.size());
+    auto& b = books_[i];
+    if (!b.isPersisted() || !oracle_.books.count(b.id)) return;
+    b.destroy();
+    EXPECT(!b.isPersisted() && b.isDeleted(), "a destroyed Book still claims its row");
+    oracle_.books.erase(b.id);
+    books_.erase(books_.begin() + static_cast<std::ptrdiff_t>(i));
+    checkTables();
+    checkObjects();
+  }
+
+  /// A few steps inside a transaction (a savepoint when nested) that commits or rolls back.
+  void transaction(int depth) {
+    if (depth >= 2) return;
+    const Oracle before = oracle_;
+    const bool rollback = in_.flip();
+    auto trx = db_.begin();
+    for (std::size_t n = 1 + in_.upTo(3); n > 0; --n) step(depth + 1);
+    if (rollback) {
+      trx.rollback();
+      oracle_ = before;
+    } else {
+      trx.commit();
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  Input& in_;
+  kith::Connection db_;
+  Oracle oracle_;
+  std::vector<Author> authors_;  // parents the input writes through: new, saved, changed
+  std::vector<Book> books_;      // objects the input holds on to, at most one persisted object per row
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Input in(data, size);
+  Run run(in);
+  run.go();
+  return 0;
+}
