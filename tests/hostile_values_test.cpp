@@ -165,3 +165,50 @@ TEST_CASE("numeric extremes: int64 limits, infinities and signed zero round-trip
     CHECK(Author::findOrFail(db, a.id).score == score);
   }
 }
+
+namespace {
+struct Tagged : kith::BaseModel<Tagged> {
+  std::int64_t id{};
+  std::optional<std::string> label;
+  std::optional<std::int64_t> count;
+  std::optional<kith::Blob> data;
+  static constexpr auto columns = kith::columns<&Tagged::id, &Tagged::label, &Tagged::count, &Tagged::data>;
+};
+}  // namespace
+
+TEST_CASE("empty and absent optionals stay distinct through writes and conditions", "[hostile][types]") {
+  auto db = kith::sqlite::open(":memory:");
+  kith::createTables<Tagged>(db);
+  auto absent = Tagged::create(db, {});
+  auto empty = Tagged::create(db, {.label = "", .count = 0, .data = kith::Blob{}});
+  CHECK(Tagged::query(db).count() == 2);
+
+  const auto a = Tagged::findOrFail(db, absent.id);
+  CHECK_FALSE(a.label.has_value());
+  CHECK_FALSE(a.count.has_value());
+  CHECK_FALSE(a.data.has_value());
+  const auto e = Tagged::findOrFail(db, empty.id);
+  CHECK(e.label == std::optional<std::string>(""));
+  CHECK(e.count == std::optional<std::int64_t>(0));
+  REQUIRE(e.data.has_value());
+  CHECK(e.data->empty());
+
+  // = nullopt is IS NULL; = "" matches only the empty string; != "" does not match NULL (SQL).
+  CHECK(Tagged::query(db).where<&Tagged::label>(std::nullopt).count() == 1);
+  CHECK(Tagged::query(db).where<&Tagged::count>("!=", std::nullopt).firstOrFail().id == empty.id);
+  CHECK(Tagged::query(db).where<&Tagged::label>("").firstOrFail().id == empty.id);
+  CHECK(Tagged::query(db).where<&Tagged::label>("!=", "").count() == 0);
+  CHECK(Tagged::query(db).whereNull<&Tagged::data>().firstOrFail().id == absent.id);
+  CHECK(Tagged::query(db).whereIn<&Tagged::count>(std::vector<std::int64_t>{0}).firstOrFail().id == empty.id);
+
+  // Turning an empty value into an absent one (and back) is a change that save() writes.
+  auto changed = Tagged::findOrFail(db, empty.id);
+  changed.label.reset();
+  CHECK(changed.dirty() == std::vector<std::string_view>{"label"});
+  changed.save();
+  CHECK_FALSE(Tagged::findOrFail(db, empty.id).label.has_value());
+  changed.label = "";
+  CHECK(changed.isDirty());
+  changed.save();
+  CHECK(Tagged::findOrFail(db, empty.id).label == std::optional<std::string>(""));
+}
