@@ -1,9 +1,6 @@
 // The SQLite adapter: opening, options, the statement cache, the query hook, errors, misuse.
 #include "support.hpp"
 
-#include <filesystem>
-#include <random>
-
 namespace {
 
 std::string scalarText(const kith::Connection& db, const char* sql) {
@@ -18,13 +15,7 @@ std::string scalarText(const kith::Connection& db, const char* sql) {
   return out;
 }
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() : path(std::filesystem::temp_directory_path() / ("kith-test-" + std::to_string(std::random_device{}()))) {
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 }  // namespace
 

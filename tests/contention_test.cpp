@@ -7,9 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 using namespace blog;
@@ -63,22 +61,10 @@ void writer(const std::string& file, bool wal, const std::string& email) {
   _exit(0);
 }
 
-struct Directory {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("kith-contention-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
-  Directory() { std::filesystem::create_directories(path); }
-  ~Directory() { std::filesystem::remove_all(path); }
-  Directory(const Directory&) = delete;
-  Directory& operator=(const Directory&) = delete;
-};
-
-std::string createDatabase(const std::filesystem::path& dir, bool wal) {
-  const auto file = (dir / "blog.db").string();
+std::string createDatabase(const test::TempDir& dir, bool wal) {
+  const auto file = dir.file("blog.db");
   auto db = kith::sqlite::open(file, {.wal = wal});
-  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent_id INTEGER)");
-  db.execute(
-      "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL, body TEXT NOT "
-      "NULL)");
+  createSchema(db);
   User::create(db, user("shared@b"));
   return file;
 }
@@ -89,9 +75,9 @@ TEST_CASE("two processes with two threads each write through relations at once; 
           "[reliability][concurrency]") {
   const bool wal = GENERATE(true, false);
   CAPTURE(wal);
-  Directory dir;
-  const auto file = createDatabase(dir.path, wal);
-  const auto errors = (dir.path / "errors").string();
+  test::TempDir dir;
+  const auto file = createDatabase(dir, wal);
+  const auto errors = dir.file("errors");
 
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
@@ -122,8 +108,8 @@ TEST_CASE("two processes with two threads each write through relations at once; 
 }
 
 TEST_CASE("a relation write whose busy timeout expires is a BusyError and changes nothing", "[reliability][concurrency][errors]") {
-  Directory dir;
-  const auto file = createDatabase(dir.path, true);
+  test::TempDir dir;
+  const auto file = createDatabase(dir, true);
   auto holder = kith::sqlite::open(file, {.wal = true});
   auto impatient = kith::sqlite::open(file, {.busyTimeout = std::chrono::milliseconds(20), .wal = true});
   auto u = user("new@b");

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -132,16 +131,11 @@ State inspect(const std::string& file, std::int64_t& rowsChecked) {
 }
 
 struct Scratch {
-  std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("kith-crash-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
-  Scratch() { std::filesystem::create_directories(dir); }
-  ~Scratch() { std::filesystem::remove_all(dir); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
+  test::TempDir dir;
 
   /// A fresh database file with the schema, no rows.
   std::string database(const std::string& name) const {
-    const auto file = (dir / name).string();
+    const auto file = dir.file(name);
     auto db = kith::sqlite::open(file, {.wal = true});
     db.execute("CREATE TABLE ledgers (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
     db.execute(
@@ -174,7 +168,7 @@ TEST_CASE("a process killed during createMany or saveMany leaves each batch whol
   std::int64_t rowsChecked = 0;
 
   // One run to the end gives the statement sequence and the time the whole work takes.
-  const auto trace = (scratch.dir / "trace").string();
+  const auto trace = scratch.dir.file("trace");
   const auto started = std::chrono::steady_clock::now();
   const int status = runChild(scratch.database("complete.db"), 0, trace);
   const auto duration = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
@@ -187,7 +181,7 @@ TEST_CASE("a process killed during createMany or saveMany leaves each batch whol
   const auto total = static_cast<long>(statements.size());
   REQUIRE(firstCommit > 0);
   REQUIRE(secondCommit == total);
-  CHECK(inspect((scratch.dir / "complete.db").string(), rowsChecked) == State::B);
+  CHECK(inspect(scratch.dir.file("complete.db"), rowsChecked) == State::B);
 
   // Killed right after chosen statements: the state is known exactly.
   const std::vector<long> points{

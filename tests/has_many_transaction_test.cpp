@@ -1,7 +1,5 @@
 // Relation writes and transactions: the parent's own transaction, an explicit one, nesting, and
 // concurrent writers on one parent object.
-#include <filesystem>
-#include <random>
 #include <thread>
 
 #include "blog_models.hpp"
@@ -73,16 +71,9 @@ TEST_CASE("a failing relation write inside the caller's transaction undoes only 
 
 TEST_CASE("concurrent relation writes on one parent object, each thread with its own connection, do not interfere",
           "[has-many][transaction][concurrency]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("kith-concurrency-" + std::to_string(std::random_device{}()));
-  std::filesystem::create_directories(dir);
-  const auto file = (dir / "blog.db").string();
-  {
-    auto setup = kith::sqlite::open(file, {.wal = true});
-    setup.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent_id INTEGER)");
-    setup.execute(
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL, body TEXT NOT "
-        "NULL)");
-  }
+  test::TempDir dir;
+  const auto file = dir.file("blog.db");
+  createSchema(kith::sqlite::open(file, {.wal = true}));
   auto main = kith::sqlite::open(file, {.wal = true});
   auto u = User::create(main, user("shared@b"));
   constexpr int perThread = 50;
@@ -102,6 +93,4 @@ TEST_CASE("concurrent relation writes on one parent object, each thread with its
   CHECK(failures[0].empty());
   CHECK(failures[1].empty());
   CHECK(u.related<&User::posts>().query().count() == 2 * perThread * 2);
-  main.close();
-  std::filesystem::remove_all(dir);
 }

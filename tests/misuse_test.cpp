@@ -1,20 +1,9 @@
 // Misuse at run time: each is a kith::UsageError (or NotFound) whose message says what to do, and
 // leaves nothing half-written. Run under ASan+UBSan in CI, so "no crash" includes no undefined
 // behaviour.
-#include <filesystem>
-#include <random>
-
 #include "blog_models.hpp"
 
 using namespace blog;
-
-namespace {
-std::string temporaryFile() {
-  const auto dir = std::filesystem::temp_directory_path() / ("kith-misuse-" + std::to_string(std::random_device{}()));
-  std::filesystem::create_directories(dir);
-  return (dir / "blog.db").string();
-}
-}  // namespace
 
 TEST_CASE("a model with no connection: every call that needs one says how to give it one", "[misuse][bad-input]") {
   auto u = user("new@b");
@@ -76,13 +65,11 @@ TEST_CASE("a closed connection: models, relations, queries and transactions say 
 }
 
 TEST_CASE("closing a connection with a transaction open rolls it back, and its models say so", "[misuse][transaction][bad-input]") {
-  const auto file = temporaryFile();
+  test::TempDir dir;
+  const auto file = dir.file("blog.db");
   {
     auto db = kith::sqlite::open(file);
-    db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent_id INTEGER)");
-    db.execute(
-        "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL, body TEXT NOT "
-        "NULL)");
+    createSchema(db);
     auto trx = db.begin();
     auto u = User::create(trx, user("a@b"));
     auto posts = u.related<&User::posts>().createMany({post("A"), post("B")});
@@ -96,8 +83,6 @@ TEST_CASE("closing a connection with a transaction open rolls it back, and its m
   auto reopened = kith::sqlite::open(file);
   CHECK(test::rows(reopened, "users") == 0);
   CHECK(test::rows(reopened, "posts") == 0);
-  reopened.close();
-  std::filesystem::remove_all(std::filesystem::path(file).parent_path());
 }
 
 TEST_CASE("the query hook cannot close the connection or replace itself under a running statement", "[misuse][hook][bad-input]") {

@@ -9,8 +9,12 @@
 
 #include <kith/kith.hpp>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <filesystem>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -54,6 +58,17 @@ inline std::int64_t rows(const kith::Connection& db, const std::string& table) {
       &n, nullptr);
   return n;
 }
+
+/// A fresh directory under the system's temporary directory, removed with everything in it.
+struct TempDir {
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("kith-test-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
 
 struct User : kith::BaseModel<User> {
   std::int64_t id{};
