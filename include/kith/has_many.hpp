@@ -581,8 +581,7 @@ class RelatedClient {
         }
       }
       std::unordered_map<std::string, std::size_t> firstInPayload;
-      std::vector<std::size_t> matched;  // rows[matched[k]] matches found[matchedRow[k]]
-      std::vector<std::size_t> matchedRow;
+      std::vector<std::pair<std::size_t, std::size_t>> matched;  // (payload row, the found row it matches)
       for (std::size_t i = 0; i < rows.size(); ++i) {
         auto sig = signature<Search...>(rows[i]);
         if (auto it = existing.find(sig); it != existing.end()) {
@@ -590,8 +589,7 @@ class RelatedClient {
             copyValues(found[it->second], rows[i]);
             Persist<Related>::save(found[it->second], trx);
           }
-          matched.push_back(i);
-          matchedRow.push_back(it->second);
+          matched.emplace_back(i, it->second);
           sourceOf[i] = i;
         } else if (auto first = firstInPayload.find(sig); first != firstInPayload.end()) {
           sourceOf[i] = first->second;
@@ -604,7 +602,7 @@ class RelatedClient {
         }
       }
       // After every update: payload rows that repeat a match all get the row as finally saved.
-      for (std::size_t k = 0; k < matched.size(); ++k) result[matched[k]] = found[matchedRow[k]];
+      for (const auto& [row, match] : matched) result[row] = found[match];
     });
     std::vector<Related> created;
     for (std::size_t k = 0; k < fresh.size(); ++k) {
