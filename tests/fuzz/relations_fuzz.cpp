@@ -523,59 +523,66 @@ class Run {
     checkObjects();
   }
 
-  /// The oracle's *OrCreateMany on title: matches are the lowest id with the title under the parent.
+  /// What the *OrCreate methods on title must do with `rows` (not empty) under parent `a`: the
+  /// tables afterwards, the id each row maps to, and whether a constraint stops them. A match is the
+  /// lowest id with the title under the parent; repeated new titles are inserted once.
+  struct Planned {
+    Oracle expected;
+    std::vector<std::int64_t> ids;
+    bool fails;
+  };
+  Planned planOrCreate(const Author& a, const std::vector<Book>& rows, bool update) const {
+    Planned plan{oracle_, std::vector<std::int64_t>(rows.size()), parentFails(a)};
+    const auto parentId = saveParent(plan.expected, a);
+    std::map<std::string, std::int64_t> existing;
+    if (a.isPersisted())
+      for (const auto& [id, b] : oracle_.books)
+        if (b.authorId == parentId) existing.try_emplace(b.title, id);
+    std::map<std::string, std::size_t> firstNew;
+    std::vector<std::size_t> fresh;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (auto it = existing.find(rows[i].title); it != existing.end()) {
+        plan.ids[i] = it->second;
+        if (update) {
+          auto& row = plan.expected.books[it->second];
+          row.pages = rows[i].pages;
+          row.tag = rows[i].tag;
+        }
+      } else if (firstNew.try_emplace(rows[i].title, i).second) {
+        fresh.push_back(i);
+        plan.fails = plan.fails || rows[i].title.empty();
+      }
+    }
+    for (auto i : fresh) {
+      plan.ids[i] = Oracle::nextId(plan.expected.books);
+      plan.expected.books[plan.ids[i]] = {parentId, rows[i].title, rows[i].pages, rows[i].tag};
+    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (!plan.ids[i]) plan.ids[i] = plan.ids[firstNew.at(rows[i].title)];
+    return plan;
+  }
+
   void orCreate(bool update) {
     auto& a = parent();
     std::vector<Book> rows(in_.upTo(5));
     for (auto& b : rows) b = newBook();
-    const Oracle before = oracle_;
-    Oracle expected = oracle_;
-    std::vector<std::int64_t> ids(rows.size());
-    bool fails = false;
-    if (!rows.empty()) {
-      fails = parentFails(a);
-      const auto parentId = saveParent(expected, a);
-      const bool parentIsNew = !a.isPersisted();
-      std::map<std::string, std::int64_t> existing;
-      if (!parentIsNew)
-        for (const auto& [id, b] : oracle_.books)
-          if (b.authorId == parentId) existing.try_emplace(b.title, id);
-      std::map<std::string, std::size_t> firstNew;
-      std::vector<std::size_t> fresh;
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        if (auto it = existing.find(rows[i].title); it != existing.end()) {
-          ids[i] = it->second;
-          if (update) {
-            auto& row = expected.books[it->second];
-            row.pages = rows[i].pages;
-            row.tag = rows[i].tag;
-          }
-        } else if (firstNew.try_emplace(rows[i].title, i).second) {
-          fresh.push_back(i);
-          fails = fails || rows[i].title.empty();
-        }
-      }
-      for (auto i : fresh) {
-        ids[i] = Oracle::nextId(expected.books);
-        expected.books[ids[i]] = {parentId, rows[i].title, rows[i].pages, rows[i].tag};
-      }
-      for (std::size_t i = 0; i < rows.size(); ++i)
-        if (!ids[i]) ids[i] = ids[firstNew.at(rows[i].title)];
-    }
+    // Nothing to write for no rows: not even the parent.
+    Planned plan = rows.empty() ? Planned{oracle_, {}, false} : planOrCreate(a, rows, update);
     std::vector<Book> result;
     const auto call = [&] {
       result = update ? a.related<&Author::books>(db_).updateOrCreateMany<&Book::title>(rows)
                       : a.related<&Author::books>(db_).fetchOrCreateMany<&Book::title>(rows);
     };
-    if (attempt(fails, call, update ? "updateOrCreateMany" : "fetchOrCreateMany")) {
-      if (!rows.empty()) oracle_ = std::move(expected);
+    if (attempt(plan.fails, call, update ? "updateOrCreateMany" : "fetchOrCreateMany")) {
+      const bool read = !rows.empty() && oracle_.books.count(plan.ids.back()) > 0;
+      oracle_ = std::move(plan.expected);
       EXPECT(result.size() == rows.size(), "*OrCreateMany returned the wrong number of rows");
       for (std::size_t i = 0; i < result.size(); ++i) {
-        EXPECT(result[i].id == ids[i], "*OrCreateMany returned the wrong row");
-        EXPECT(rowOf(result[i]) == oracle_.books.at(ids[i]), "*OrCreateMany returned stale values");
+        EXPECT(result[i].id == plan.ids[i], "*OrCreateMany returned the wrong row");
+        EXPECT(rowOf(result[i]) == oracle_.books.at(plan.ids[i]), "*OrCreateMany returned stale values");
       }
-      if (update) forget(ids);  // rows updated through other objects than the ones the pool holds
-      if (!result.empty()) keep(result.back(), before.books.count(result.back().id) > 0);
+      if (update) forget(plan.ids);  // rows updated through other objects than the ones the pool holds
+      if (!result.empty()) keep(result.back(), read);
     }
     checkTables();
     checkObjects();
@@ -585,34 +592,16 @@ class Run {
     auto& a = parent();
     const bool update = in_.flip();
     Book payload = newBook();
-    Oracle expected = oracle_;
-    bool fails = parentFails(a);
-    const auto parentId = saveParent(expected, a);
-    std::int64_t id = 0;
-    if (a.isPersisted())
-      for (const auto& [rowId, b] : oracle_.books)
-        if (b.authorId == parentId && b.title == payload.title) {
-          id = rowId;
-          break;
-        }
-    if (id) {
-      if (update) {
-        expected.books[id].pages = payload.pages;
-        expected.books[id].tag = payload.tag;
-      }
-    } else {
-      fails = fails || payload.title.empty();
-      id = Oracle::nextId(expected.books);
-      expected.books[id] = {parentId, payload.title, payload.pages, payload.tag};
-    }
+    Planned plan = planOrCreate(a, {payload}, update);
+    const auto id = plan.ids[0];
     Book result;
     const auto call = [&] {
       result = update ? a.related<&Author::books>(db_).updateOrCreate<&Book::title>(payload)
                       : a.related<&Author::books>(db_).firstOrCreate<&Book::title>(payload);
     };
-    if (attempt(fails, call, update ? "updateOrCreate" : "firstOrCreate")) {
+    if (attempt(plan.fails, call, update ? "updateOrCreate" : "firstOrCreate")) {
       const bool read = oracle_.books.count(id) > 0;
-      oracle_ = std::move(expected);
+      oracle_ = std::move(plan.expected);
       EXPECT(result.id == id && rowOf(result) == oracle_.books.at(id), "*OrCreate returned the wrong row");
       if (update) forget({id});
       keep(result, read);
