@@ -262,6 +262,9 @@ TEST_CASE("a relation write on a destroyed parent is refused and writes nothing"
   auto u = User::create(db, user("virk@b"));
   u.destroy();
   CHECK_THROWS_AS(u.related<&User::posts>().create(post("A")), kith::UsageError);
+  CHECK_THROWS_WITH(u.related<&User::posts>().createMany({post("A"), post("B")}),
+                    "kith: cannot save a User that was destroyed; create a new one");
+  CHECK_THROWS_WITH(u.save(), "kith: cannot save a User that was destroyed; create a new one");
   CHECK(test::rows(db, "posts") == 0);
   CHECK(test::rows(db, "users") == 0);
 }
