@@ -100,16 +100,11 @@ std::vector<Item> batch(std::size_t n, const std::string& prefix) {
 std::vector<std::string> dump(const kith::Connection& db) {
   std::vector<std::string> out;
   for (const char* table : {"owners", "items", "parts"}) {
-    const std::string sql = std::string("SELECT * FROM ") + table + " ORDER BY id";
-    sqlite3_exec(
-        kith::sqlite::handle(db), sql.c_str(),
-        [](void* sink, int n, char** values, char**) {
-          std::string row;
-          for (int i = 0; i < n; ++i) row += values[i] ? "'" + std::string(values[i]) + "'," : "NULL,";
-          static_cast<std::vector<std::string>*>(sink)->push_back(std::move(row));
-          return 0;
-        },
-        &out, nullptr);
+    for (const auto& row : test::select(db, std::string("SELECT * FROM ") + table + " ORDER BY id")) {
+      std::string text;
+      for (const auto& value : row) text += value ? "'" + *value + "'," : "NULL,";
+      out.push_back(std::move(text));
+    }
     out.push_back("--");
   }
   return out;

@@ -3,18 +3,6 @@
 
 namespace {
 
-std::string scalarText(const kith::Connection& db, const char* sql) {
-  std::string out;
-  sqlite3_exec(
-      kith::sqlite::handle(db), sql,
-      [](void* o, int, char** v, char**) {
-        *static_cast<std::string*>(o) = v[0] ? v[0] : "NULL";
-        return 0;
-      },
-      &out, nullptr);
-  return out;
-}
-
 using test::TempDir;
 
 }  // namespace
@@ -24,9 +12,9 @@ TEST_CASE("open creates a file database with the documented defaults", "[connect
   const auto file = (dir.path / "app.db").string();
   auto db = kith::sqlite::open(file);
   CHECK(std::filesystem::exists(file));
-  CHECK(scalarText(db, "PRAGMA busy_timeout") == "5000");
-  CHECK(scalarText(db, "PRAGMA foreign_keys") == "1");
-  CHECK(scalarText(db, "PRAGMA journal_mode") == "delete");
+  CHECK(test::scalar(db, "PRAGMA busy_timeout") == "5000");
+  CHECK(test::scalar(db, "PRAGMA foreign_keys") == "1");
+  CHECK(test::scalar(db, "PRAGMA journal_mode") == "delete");
 }
 
 TEST_CASE("open with WAL and synchronous=NORMAL", "[connection]") {
@@ -34,9 +22,9 @@ TEST_CASE("open with WAL and synchronous=NORMAL", "[connection]") {
   auto db =
       kith::sqlite::open((dir.path / "wal.db").string(),
                          {.busyTimeout = std::chrono::milliseconds(250), .wal = true, .synchronous = kith::sqlite::Synchronous::Normal});
-  CHECK(scalarText(db, "PRAGMA journal_mode") == "wal");
-  CHECK(scalarText(db, "PRAGMA synchronous") == "1");
-  CHECK(scalarText(db, "PRAGMA busy_timeout") == "250");
+  CHECK(test::scalar(db, "PRAGMA journal_mode") == "wal");
+  CHECK(test::scalar(db, "PRAGMA synchronous") == "1");
+  CHECK(test::scalar(db, "PRAGMA busy_timeout") == "250");
 }
 
 TEST_CASE("opening a path in a missing directory fails clearly", "[connection][bad-input]") {

@@ -89,25 +89,16 @@ struct Counts {
 State inspect(const std::string& file, std::int64_t& rowsChecked) {
   auto db = kith::sqlite::open(file, {.wal = true});
   std::string integrity;
-  sqlite3_exec(
-      kith::sqlite::handle(db), "PRAGMA integrity_check",
-      [](void* out, int, char** values, char**) {
-        *static_cast<std::string*>(out) += values[0];
-        return 0;
-      },
-      &integrity, nullptr);
+  for (const auto& row : test::select(db, "PRAGMA integrity_check")) integrity += row[0].value_or("NULL");
   CHECK(integrity == "ok");
-  Counts c{};
-  sqlite3_exec(
-      kith::sqlite::handle(db),
-      "SELECT (SELECT count(*) FROM ledgers), count(*), count(*) FILTER (WHERE batch = 'A'), count(*) FILTER (WHERE batch = 'B'), "
-      "coalesce(sum(n), 0), count(DISTINCT n), count(*) FILTER (WHERE ledger_id = (SELECT min(id) FROM ledgers)) FROM entries",
-      [](void* out, int, char** v, char**) {
-        *static_cast<Counts*>(out) = {std::stoll(v[0]), std::stoll(v[1]), std::stoll(v[2]), std::stoll(v[3]),
-                                      std::stoll(v[4]), std::stoll(v[5]), std::stoll(v[6])};
-        return 0;
-      },
-      &c, nullptr);
+  const auto v =
+      test::select(
+          db,
+          "SELECT (SELECT count(*) FROM ledgers), count(*), count(*) FILTER (WHERE batch = 'A'), count(*) FILTER (WHERE batch = 'B'), "
+          "coalesce(sum(n), 0), count(DISTINCT n), count(*) FILTER (WHERE ledger_id = (SELECT min(id) FROM ledgers)) FROM entries")
+          .at(0);
+  const auto number = [&](std::size_t i) { return std::stoll(v.at(i).value()); };
+  const Counts c{number(0), number(1), number(2), number(3), number(4), number(5), number(6)};
   rowsChecked += c.rows;
   db.close();
   CAPTURE(c.ledgers, c.rows, c.a, c.b, c.sumN, c.distinctN, c.foreign);

@@ -34,13 +34,8 @@ kith::Connection database() {
 
 std::string schemaOf(const kith::Connection& db) {
   std::string out;
-  sqlite3_exec(
-      kith::sqlite::handle(db), "SELECT type || name || coalesce(sql, '') FROM sqlite_master ORDER BY name",
-      [](void* o, int, char** values, char**) {
-        *static_cast<std::string*>(o) += std::string(values[0]) + "\n";
-        return 0;
-      },
-      &out, nullptr);
+  for (const auto& row : test::select(db, "SELECT type || name || coalesce(sql, '') FROM sqlite_master ORDER BY name"))
+    out += *row[0] + "\n";
   return out;
 }
 

@@ -72,13 +72,7 @@ TEST_CASE("createTables indexes the foreign key of each relation a model lists",
   kith::createTables<schema::Author, schema::Note>(db);
   CHECK(log.sql()[3] == R"(CREATE INDEX IF NOT EXISTS "notes_author_id_index" ON "notes" ("author_id"))");
   std::string plan;
-  sqlite3_exec(
-      kith::sqlite::handle(db), "EXPLAIN QUERY PLAN SELECT * FROM notes WHERE author_id = 1",
-      [](void* out, int n, char** values, char**) {
-        *static_cast<std::string*>(out) += values[n - 1];
-        return 0;
-      },
-      &plan, nullptr);
+  for (const auto& row : test::select(db, "EXPLAIN QUERY PLAN SELECT * FROM notes WHERE author_id = 1")) plan += row.back().value_or("");
   CHECK(plan.find("INDEX notes_author_id_index (author_id=?)") != std::string::npos);
   kith::createTables<schema::Author, schema::Note>(db);  // again: nothing changes, nothing fails
 }

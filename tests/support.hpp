@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -46,17 +47,39 @@ struct StatementLog {
   void clear() { entries.clear(); }
 };
 
-/// A row count straight from SQLite, bypassing kith's models.
-inline std::int64_t rows(const kith::Connection& db, const std::string& table) {
-  std::int64_t n = -1;
-  sqlite3_exec(
-      kith::sqlite::handle(db), ("SELECT count(*) FROM \"" + table + "\"").c_str(),
-      [](void* out, int, char** values, char**) {
-        *static_cast<std::int64_t*>(out) = std::stoll(values[0]);
+/// One row as SQLite gives it as text; NULL is an empty optional.
+using RawRow = std::vector<std::optional<std::string>>;
+
+/// Every row of `sql`, straight from SQLite, bypassing kith.
+inline std::vector<RawRow> select(const kith::Connection& db, const std::string& sql) {
+  std::vector<RawRow> out;
+  char* error = nullptr;
+  const int rc = sqlite3_exec(
+      kith::sqlite::handle(db), sql.c_str(),
+      [](void* sink, int n, char** values, char**) {
+        RawRow row;
+        for (int i = 0; i < n; ++i) row.push_back(values[i] ? std::optional<std::string>(values[i]) : std::nullopt);
+        static_cast<std::vector<RawRow>*>(sink)->push_back(std::move(row));
         return 0;
       },
-      &n, nullptr);
-  return n;
+      &out, &error);
+  if (rc != SQLITE_OK) {
+    const std::string message = error ? error : "error";
+    sqlite3_free(error);
+    throw std::runtime_error("test::select: " + message + " in: " + sql);
+  }
+  return out;
+}
+
+/// The first value of the first row as text: "NULL" for NULL, "<none>" when there is no row.
+inline std::string scalar(const kith::Connection& db, const std::string& sql) {
+  const auto rows = select(db, sql);
+  return rows.empty() ? "<none>" : rows[0].at(0).value_or("NULL");
+}
+
+/// A row count straight from SQLite, bypassing kith's models.
+inline std::int64_t rows(const kith::Connection& db, const std::string& table) {
+  return std::stoll(scalar(db, "SELECT count(*) FROM \"" + table + "\""));
 }
 
 /// A fresh directory under the system's temporary directory, removed with everything in it.

@@ -85,18 +85,6 @@ kith::Blob everyByte() {
   return b;
 }
 
-std::string rawText(const kith::Connection& db, const std::string& sql) {
-  std::string out = "<none>";
-  sqlite3_exec(
-      kith::sqlite::handle(db), sql.c_str(),
-      [](void* o, int, char** v, char**) {
-        *static_cast<std::string*>(o) = v[0] ? v[0] : "NULL";
-        return 0;
-      },
-      &out, nullptr);
-  return out;
-}
-
 }  // namespace types
 
 using namespace types;
@@ -156,12 +144,12 @@ TEST_CASE("every column type round-trips exactly", "[types]") {
   CHECK_FALSE(back.isDirty());
 
   // How values are stored, as another program reading the file would see them.
-  CHECK(rawText(db, "SELECT color FROM samples") == "200");
-  CHECK(rawText(db, "SELECT at FROM samples") == "2026-11-25 06:10:03.045");
-  CHECK(rawText(db, "SELECT day FROM samples") == "1969-07-20 20:17:00");
-  CHECK(rawText(db, "SELECT typeof(maybe_text) FROM samples") == "null");
-  CHECK(rawText(db, "SELECT \"where\" FROM samples") == "3,-4");
-  CHECK(rawText(db, "SELECT i64 FROM samples") == "-9223372036854775808");
+  CHECK(test::scalar(db, "SELECT color FROM samples") == "200");
+  CHECK(test::scalar(db, "SELECT at FROM samples") == "2026-11-25 06:10:03.045");
+  CHECK(test::scalar(db, "SELECT day FROM samples") == "1969-07-20 20:17:00");
+  CHECK(test::scalar(db, "SELECT typeof(maybe_text) FROM samples") == "null");
+  CHECK(test::scalar(db, "SELECT \"where\" FROM samples") == "3,-4");
+  CHECK(test::scalar(db, "SELECT i64 FROM samples") == "-9223372036854775808");
 }
 
 TEST_CASE("empty text and empty blobs stay empty, not NULL", "[types]") {
@@ -170,7 +158,7 @@ TEST_CASE("empty text and empty blobs stay empty, not NULL", "[types]") {
   Sample s;
   s.maybeText = "";
   s.save(db);
-  CHECK(rawText(db, "SELECT typeof(text) || ',' || typeof(blob) || ',' || typeof(maybe_text) FROM samples") == "text,blob,text");
+  CHECK(test::scalar(db, "SELECT typeof(text) || ',' || typeof(blob) || ',' || typeof(maybe_text) FROM samples") == "text,blob,text");
   const auto back = Sample::findOrFail(db, s.id);
   CHECK(back.text.empty());
   CHECK(back.blob.empty());
