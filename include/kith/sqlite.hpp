@@ -107,6 +107,20 @@ class Statement final : public kith::detail::Statement {
     fail(db_, rc, sql());
   }
 
+  Kind kind(int c) override {
+    switch (sqlite3_column_type(stmt_.get(), c)) {
+      case SQLITE_INTEGER:
+        return Kind::Integer;
+      case SQLITE_FLOAT:
+        return Kind::Real;
+      case SQLITE_TEXT:
+        return Kind::Text;
+      case SQLITE_BLOB:
+        return Kind::Blob;
+      default:
+        return Kind::Null;
+    }
+  }
   bool isNull(int c) override { return sqlite3_column_type(stmt_.get(), c) == SQLITE_NULL; }
   std::int64_t integer(int c) override { return sqlite3_column_int64(stmt_.get(), c); }
   double real(int c) override { return sqlite3_column_double(stmt_.get(), c); }

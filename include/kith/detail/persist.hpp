@@ -12,10 +12,13 @@
 #include <bit>
 #include <bitset>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kith::detail {
@@ -29,6 +32,23 @@ struct ModelState {
   bool persisted = false;
   bool deleted = false;
   bool keyGenerated = false;  // the primary key came from the database
+  // Values a query computed for this row beyond its columns (withCount, withAggregate, loadCount),
+  // by alias. Few per model: a vector beats a map.
+  std::vector<std::pair<std::string, Value>> extras;
+
+  void setExtra(std::string_view name, Value value) {
+    for (auto& [key, v] : extras)
+      if (key == name) {
+        v = std::move(value);
+        return;
+      }
+    extras.emplace_back(std::string(name), std::move(value));
+  }
+  const Value* extra(std::string_view name) const noexcept {
+    for (const auto& [key, v] : extras)
+      if (key == name) return &v;
+    return nullptr;
+  }
 
   ModelState() = default;
   ModelState(const ModelState&) = default;
@@ -51,10 +71,6 @@ struct ModelStateOf final : ModelState {
   std::unique_ptr<ModelState> clone() const override { return std::make_unique<ModelStateOf>(*this); }
 };
 
-inline std::shared_ptr<TxState> currentTransaction(const Backend& backend) {
-  return backend.transactions.empty() ? nullptr : backend.transactions.back();
-}
-
 inline std::string describe(const Value& v) {
   switch (v.index()) {
     case 0:
@@ -68,6 +84,83 @@ inline std::string describe(const Value& v) {
     default:
       return format("<blob of {} bytes>", std::get<4>(v).size());
   }
+}
+
+/// The value of a result column as it is stored, for extras.
+inline Value readValue(Statement& st, int column) {
+  switch (st.kind(column)) {
+    case Statement::Kind::Integer:
+      return st.integer(column);
+    case Statement::Kind::Real:
+      return st.real(column);
+    case Statement::Kind::Text:
+      return std::string(st.text(column));
+    case Statement::Kind::Blob: {
+      const auto b = st.blob(column);
+      return Blob(b.begin(), b.end());
+    }
+    default:
+      return nullptr;
+  }
+}
+
+/// A one-column row holding one Value, so that an extra is read into any column type through the
+/// same Codec that reads columns (converting as SQLite would: a count reads into a double, say).
+class ValueRow final : public Statement {
+ public:
+  explicit ValueRow(const Value& v) : Statement(std::string()), value_(v) {}
+  void bindNull(int) override {}
+  void bindInteger(int, std::int64_t) override {}
+  void bindReal(int, double) override {}
+  void bindText(int, std::string_view) override {}
+  void bindBlob(int, std::span<const std::byte>) override {}
+  bool step() override { return false; }
+  Kind kind(int) override { return static_cast<Kind>(value_.index()); }
+  bool isNull(int) override { return value_.index() == 0; }
+  std::int64_t integer(int) override {
+    if (const auto* d = std::get_if<double>(&value_)) return static_cast<std::int64_t>(*d);
+    if (const auto* s = std::get_if<std::string>(&value_)) return std::strtoll(s->c_str(), nullptr, 10);
+    return value_.index() == 1 ? std::get<1>(value_) : 0;
+  }
+  double real(int) override {
+    if (const auto* i = std::get_if<std::int64_t>(&value_)) return static_cast<double>(*i);
+    if (const auto* s = std::get_if<std::string>(&value_)) return std::strtod(s->c_str(), nullptr);
+    return value_.index() == 2 ? std::get<2>(value_) : 0.0;
+  }
+  std::string_view text(int) override {
+    if (value_.index() == 1 || value_.index() == 2) return keep(describe(value_));
+    if (const auto* s = std::get_if<std::string>(&value_)) return *s;
+    if (const auto* b = std::get_if<Blob>(&value_)) return {reinterpret_cast<const char*>(b->data()), b->size()};
+    return {};
+  }
+  std::span<const std::byte> blob(int) override {
+    if (const auto* b = std::get_if<Blob>(&value_)) return *b;
+    const auto t = text(0);
+    return {reinterpret_cast<const std::byte*>(t.data()), t.size()};
+  }
+
+ protected:
+  void resetStatement() noexcept override {}
+
+ private:
+  const Value& value_;
+};
+
+/// An extra read as T, through T's Codec.
+template <class T>
+T readExtra(const Value& v, std::string_view name) {
+  using C = Codec<T>;
+  if constexpr (!C::nullable) {
+    if (v.index() == 0) throw UsageError(format("kith: the extra \"{}\" is NULL (no related rows); read it as a std::optional", name));
+  }
+  ValueRow row(v);
+  T out{};
+  C::read(row, 0, out);
+  return out;
+}
+
+inline std::shared_ptr<TxState> currentTransaction(const Backend& backend) {
+  return backend.transactions.empty() ? nullptr : backend.transactions.back();
 }
 
 /// The largest power of two not above n (n > 0).

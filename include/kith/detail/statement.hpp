@@ -40,6 +40,9 @@ class Statement {
   std::string_view keep(std::string text) { return texts_.emplace_back(std::move(text)); }
   std::span<const std::byte> keep(std::vector<std::byte> blob) { return blobs_.emplace_back(std::move(blob)); }
 
+  /// The storage class of a result column in the current row.
+  enum class Kind { Null, Integer, Real, Text, Blob };
+  virtual Kind kind(int column) = 0;
   virtual bool isNull(int column) = 0;
   virtual std::int64_t integer(int column) = 0;
   virtual double real(int column) = 0;
