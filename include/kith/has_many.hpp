@@ -40,11 +40,16 @@ struct RelationAccess;
 /// A one-to-many relationship: `kith::HasMany<Post> posts;` in User. `Related` may be incomplete
 /// where the member is declared. It is a range of the related models once loaded (by preload, load
 /// or writes through related<...>()); never loaded is not the same as loaded and empty.
-template <class Related, keys Keys = keys{}>
+///
+/// `OnQuery` constrains every query the relation builds (related query, preload, load, has,
+/// whereHas, withCount, the lookups of the *OrCreate methods) with conditions of its own, kept in
+/// their own AND group: `kith::HasMany<Post, kith::keys{}, [](auto& q) { q.template where<&Post::published>(true); }>`.
+template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
 class HasMany {
  public:
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
+  static constexpr auto onQuery = OnQuery;
 
   bool isLoaded() const noexcept { return loaded_; }
   auto begin() noexcept { return items_.begin(); }
@@ -67,8 +72,8 @@ namespace detail {
 
 template <class T>
 inline constexpr bool isHasMany = false;
-template <class R, keys K>
-inline constexpr bool isHasMany<HasMany<R, K>> = true;
+template <class R, keys K, auto Q>
+inline constexpr bool isHasMany<HasMany<R, K, Q>> = true;
 
 template <class T>
 struct Unwrap {
@@ -115,6 +120,47 @@ constexpr bool isRelationMember() {
 
 #define KITH_NOT_A_RELATION \
   "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>; this member is not one"
+
+struct QueryAccess {
+  template <class M>
+  static std::vector<M> fetch(const Query<M>& q) {
+    return q.fetch();
+  }
+  template <class M, class Sink>
+  static void forEachRow(const Query<M>& q, Sink&& sink) {
+    q.forEachRow(std::forward<Sink>(sink));
+  }
+  template <class M>
+  static void runPreloads(const Query<M>& q, std::span<M> rows) {
+    q.runPreloads(rows);
+  }
+  template <class M>
+  static bool hasPreloads(const Query<M>& q) {
+    return !q.preloads_.empty();
+  }
+  template <class M>
+  static std::vector<std::size_t>& selected(Query<M>& q) {
+    return q.selected_;
+  }
+  template <class M>
+  static std::size_t boundValues(const Query<M>& q) {
+    return q.bindings().size();
+  }
+  template <class M>
+  static void requireOnlyConditions(const Query<M>& q, std::string_view what) {
+    q.requireOnlyConditions(what);
+  }
+  template <auto OnQuery, class M>
+  static void constrain(Query<M>& q, std::string_view relation) {
+    q.template constrainBy<OnQuery>(relation);
+  }
+  /// Marks `q` as the query that preloads `relation`, partitioned by `foreignColumn` for groupLimit.
+  template <class M>
+  static void preloading(Query<M>& q, std::string_view relation, const std::string& foreignColumn) {
+    q.preloading_ = relation;
+    q.partition_ = foreignColumn;
+  }
+};
 
 /// Everything kith knows about one HasMany member at compile time.
 template <auto Relation>
@@ -174,44 +220,23 @@ struct HasManyInfo {
   static std::optional<KeyType> foreignKeyOf(const Related& child) { return child.*foreignMember; }
 
   static const std::string& foreignColumn() { return Sql<Related>::column(foreignIndex); }
+
+  /// Adds the relation's onQuery conditions to a query it builds.
+  static void constrain(Query<Related>& q) {
+    if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
+      QueryAccess::constrain<Field::onQuery>(q, name);
+  }
 };
 
 struct RelationAccess {
-  template <class R, keys K>
-  static std::vector<R>& items(HasMany<R, K>& relation) noexcept {
+  template <class R, keys K, auto Q>
+  static std::vector<R>& items(HasMany<R, K, Q>& relation) noexcept {
     return relation.items_;
   }
-  template <class R, keys K>
-  static void setLoaded(HasMany<R, K>& relation, std::vector<R> items) {
+  template <class R, keys K, auto Q>
+  static void setLoaded(HasMany<R, K, Q>& relation, std::vector<R> items) {
     relation.items_ = std::move(items);
     relation.loaded_ = true;
-  }
-};
-
-struct QueryAccess {
-  template <class M>
-  static std::vector<M> fetch(const Query<M>& q) {
-    return q.fetch();
-  }
-  template <class M, class Sink>
-  static void forEachRow(const Query<M>& q, Sink&& sink) {
-    q.forEachRow(std::forward<Sink>(sink));
-  }
-  template <class M>
-  static void runPreloads(const Query<M>& q, std::span<M> rows) {
-    q.runPreloads(rows);
-  }
-  template <class M>
-  static bool hasPreloads(const Query<M>& q) {
-    return !q.preloads_.empty();
-  }
-  template <class M>
-  static std::vector<std::size_t>& selected(Query<M>& q) {
-    return q.selected_;
-  }
-  template <class M>
-  static std::size_t boundValues(const Query<M>& q) {
-    return q.bindings().size();
   }
 };
 
@@ -264,6 +289,8 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       }
 
       Query<Related> base(connection);
+      QueryAccess::preloading(base, Info::name, Info::foreignColumn());
+      Info::constrain(base);
       constraint(base);
       auto& selected = QueryAccess::selected(base);
       if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::foreignIndex) == selected.end())
@@ -453,6 +480,7 @@ class RelatedClient {
 
   static Query<Related> scoped(Connection connection, const Key& key) {
     Query<Related> q(std::move(connection));
+    Info::constrain(q);
     q.scope(Info::foreignColumn() + " = ?", {Codec<Key>::toValue(key)});
     return q;
   }
@@ -618,6 +646,28 @@ class RelatedClient {
   Parent& parent_;
   Connection connection_;
 };
+
+template <auto Relation, auto Target, class M, class F>
+void countRelated(M& parent, std::string alias, const F& constraint) {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  if constexpr (isRelationMember<Relation>()) {
+    using Info = HasManyInfo<Relation>;
+    static_assert(std::is_same_v<typename Info::Parent, M>, "kith: loadCount<...>() names a relation of another model");
+    if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
+      if (!parent.isPersisted()) throw UsageError("kith: cannot count the related rows of an unpersisted model instance; save it first");
+      Query<typename Info::Related> q(parent.connection());
+      constraint(q);
+      QueryAccess::requireOnlyConditions(q, "the callback of loadCount<...>()");
+      Info::constrain(q);
+      q.scope(Info::foreignColumn() + " = ?", {Codec<typename Info::KeyType>::toValue(Info::parentKey(parent, "count"))});
+      const Value n = q.count();
+      if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>)
+        Persist<M>::state(parent).setExtra(alias.empty() ? std::string(Info::name) + "_count" : alias, n);
+      else
+        parent.*Target = readExtra<ColumnType<Target>>(n, memberName<Target>);
+    }
+  }
+}
 
 }  // namespace detail
 }  // namespace kith

@@ -11,7 +11,10 @@
 #include <memory>
 #include <optional>
 #include <ranges>
+#include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kith {
@@ -19,6 +22,10 @@ namespace kith {
 namespace detail {
 template <class Parent, auto Relation>
 class RelatedClient;
+
+/// BaseModel::loadCount (defined in kith/has_many.hpp).
+template <auto Relation, auto Target, class M, class F>
+void countRelated(M& parent, std::string alias, const F& constraint);
 }  // namespace detail
 
 /// The base of a model: `struct User : kith::BaseModel<User> { ... }`. It keeps the persistence
@@ -96,6 +103,38 @@ class BaseModel {
   void load(F constraint = {}) {
     if (!isPersisted()) throw UsageError("kith: cannot lazy load relationship for an unpersisted model instance; save it first");
     detail::preloadRelation<Relation>(std::span<Self>(&self(), 1), connection(), constraint);
+  }
+
+  /// Counts the related rows of this one model with one statement. The count lands in `Target`,
+  /// a member that is not a column, when one is named (`loadCount<&User::posts, &User::postsCount>()`),
+  /// else in the extras under "<relation>_count". The callback's conditions restrict what is counted.
+  template <auto Relation, auto Target = nullptr, class F = detail::NoConstraint>
+  requires(!std::convertible_to<F, std::string_view>) void loadCount(F constraint = {}) {
+    detail::countRelated<Relation, Target>(self(), {}, constraint);
+  }
+  /// loadCount() into the extras under `alias`.
+  template <auto Relation, class F = detail::NoConstraint>
+  void loadCount(std::string alias, F constraint = {}) {
+    if (alias.empty()) throw UsageError("kith: loadCount() needs a non-empty alias");
+    detail::countRelated<Relation, nullptr>(self(), std::move(alias), constraint);
+  }
+
+  /// A value a query computed for this row beyond its columns (withCount, withAggregate,
+  /// loadCount), by alias, read as T: `user.extra<std::int64_t>("posts_count")`. kith::UsageError
+  /// when there is none, or when it is NULL and T is not a std::optional.
+  template <class T>
+  T extra(std::string_view name) const {
+    const Value* value = state_ ? state_->extra(name) : nullptr;
+    if (!value)
+      throw UsageError(detail::format("kith: this {} has no extra \"{}\"; compute it with withCount, withAggregate or loadCount",
+                                      detail::typeName<Self>, name));
+    return detail::readExtra<T>(*value, name);
+  }
+  bool hasExtra(std::string_view name) const noexcept { return state_ && state_->extra(name); }
+  /// Every extra, as stored.
+  std::span<const std::pair<std::string, Value>> extras() const noexcept {
+    if (!state_) return {};
+    return state_->extras;
   }
 
   static Query<Self> query(const Connection& connection) { return Query<Self>(connection); }

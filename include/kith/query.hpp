@@ -7,6 +7,7 @@
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
+#include <algorithm>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -41,7 +42,87 @@ struct NoConstraint {
 };
 
 struct QueryAccess;
+
+/// The check on the member that receives withCount/withAggregate/loadCount's value (nullptr:
+/// none, the value goes to the extras).
+template <class M, auto Target>
+constexpr bool checkExtraTarget() {
+  if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>) {
+    return true;
+  } else {
+    using Pointer = MemberPointer<std::remove_cv_t<decltype(Target)>>;
+    constexpr bool ownMember = Pointer::valid && std::is_same_v<typename Pointer::Class, M>;
+    static_assert(
+        ownMember,
+        "kith: the member that receives a relation count or aggregate must be a data member of the model, like &User::postsCount");
+    if constexpr (ownMember) {
+      constexpr bool notColumn = !Meta<M>::template has<Target>;
+      static_assert(notColumn,
+                    "kith: the member that receives a relation count or aggregate must not be one of the model's columns: the value is "
+                    "computed by a query and never saved; declare a separate member for it");
+      return notColumn;
+    } else {
+      return false;
+    }
+  }
+}
+
+/// What kith knows about a relation member (kith/has_many.hpp).
+template <auto Relation>
+struct HasManyInfo;
+template <auto Relation>
+constexpr bool isRelationMember();
+
+/// An aggregate over a related column, for withAggregate: kith::sum<&Post::views>().
+template <auto Column>
+struct Aggregate {
+  std::string_view function;
+  bool distinct = false;
+};
 }  // namespace detail
+
+template <auto Column>
+constexpr detail::Aggregate<Column> sum() {
+  return {"sum"};
+}
+template <auto Column>
+constexpr detail::Aggregate<Column> min() {
+  return {"min"};
+}
+template <auto Column>
+constexpr detail::Aggregate<Column> max() {
+  return {"max"};
+}
+/// The average; NULL (an empty std::optional, or an error for a plain double) when there are no rows.
+template <auto Column>
+constexpr detail::Aggregate<Column> avg() {
+  return {"avg"};
+}
+template <auto Column>
+constexpr detail::Aggregate<Column> countDistinct() {
+  return {"count", true};
+}
+
+/// One page of a query's rows and where it sits among all of them: `q.paginate(2, 20)`.
+template <class M>
+struct Page {
+  std::vector<M> rows;
+  std::int64_t total = 0;  // rows matching the query, over all pages
+  std::int64_t perPage = 0;
+  std::int64_t currentPage = 1;  // pages count from 1
+  std::int64_t lastPage = 1;     // 1 when there are no rows
+
+  bool hasMorePages() const noexcept { return currentPage < lastPage; }
+  bool hasPages() const noexcept { return lastPage > 1; }
+  bool empty() const noexcept { return rows.empty(); }
+  std::size_t size() const noexcept { return rows.size(); }
+  auto begin() noexcept { return rows.begin(); }
+  auto end() noexcept { return rows.end(); }
+  auto begin() const noexcept { return rows.begin(); }
+  auto end() const noexcept { return rows.end(); }
+  M& operator[](std::size_t i) { return rows[i]; }
+  const M& operator[](std::size_t i) const { return rows[i]; }
+};
 
 /// One column assignment for Query::update: `q.update(kith::set<&Post::title>("New"))`.
 template <auto Member, class V>
@@ -132,6 +213,95 @@ class Query {
     return raw(true, sql, params...);
   }
 
+  /// Rows with at least one related row: `has<&User::posts>()` is `EXISTS (SELECT 1 FROM posts ...)`.
+  template <auto Relation>
+  Query& has() {
+    return relationExists<Relation>(false, false, detail::NoConstraint{});
+  }
+  /// Rows whose related rows number `op count`: `has<&User::posts>(">", 1)`, a count subquery.
+  template <auto Relation>
+  Query& has(std::string_view op, std::int64_t count) {
+    return relationCount<Relation>(false, detail::NoConstraint{}, op, count);
+  }
+  template <auto Relation>
+  Query& orHas() {
+    return relationExists<Relation>(true, false, detail::NoConstraint{});
+  }
+  template <auto Relation>
+  Query& orHas(std::string_view op, std::int64_t count) {
+    return relationCount<Relation>(true, detail::NoConstraint{}, op, count);
+  }
+  /// Rows without any related row: NOT EXISTS.
+  template <auto Relation>
+  Query& doesntHave() {
+    return relationExists<Relation>(false, true, detail::NoConstraint{});
+  }
+  template <auto Relation>
+  Query& orDoesntHave() {
+    return relationExists<Relation>(true, true, detail::NoConstraint{});
+  }
+  /// has(), counting only the related rows that the callback's conditions keep:
+  /// `whereHas<&User::posts>([](auto& q) { q.template where<&Post::title>("x"); })`.
+  template <auto Relation, class F>
+  Query& whereHas(F constraint) {
+    return relationExists<Relation>(false, false, constraint);
+  }
+  template <auto Relation, class F>
+  Query& whereHas(F constraint, std::string_view op, std::int64_t count) {
+    return relationCount<Relation>(false, constraint, op, count);
+  }
+  template <auto Relation, class F>
+  Query& orWhereHas(F constraint) {
+    return relationExists<Relation>(true, false, constraint);
+  }
+  template <auto Relation, class F>
+  Query& orWhereHas(F constraint, std::string_view op, std::int64_t count) {
+    return relationCount<Relation>(true, constraint, op, count);
+  }
+  template <auto Relation, class F>
+  Query& whereDoesntHave(F constraint) {
+    return relationExists<Relation>(false, true, constraint);
+  }
+  template <auto Relation, class F>
+  Query& orWhereDoesntHave(F constraint) {
+    return relationExists<Relation>(true, true, constraint);
+  }
+
+  /// Reads the number of related rows with each row, in the same statement (a correlated
+  /// subquery). It lands in `Target`, a member of M that is not a column, when one is named
+  /// (`withCount<&User::posts, &User::postsCount>()`), else in the row's extras under
+  /// "<relation>_count": `user.extra<std::int64_t>("posts_count")`. The callback's conditions
+  /// restrict what is counted.
+  template <auto Relation, auto Target = nullptr, class F = detail::NoConstraint>
+  requires(!std::convertible_to<F, std::string_view>) Query& withCount(F constraint = {}) {
+    if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>())
+      addAggregate<Relation, Target>("count(*)", defaultCountAlias<Relation>(), constraint);
+    return *this;
+  }
+  /// withCount() into the extras under `alias`.
+  template <auto Relation, class F = detail::NoConstraint>
+  Query& withCount(std::string alias, F constraint = {}) {
+    if constexpr (checkRelation<Relation>()) addAggregate<Relation, nullptr>("count(*)", std::move(alias), constraint);
+    return *this;
+  }
+
+  /// An aggregate over a related column, read with each row:
+  /// `withAggregate<&User::posts, &User::totalViews>(kith::sum<&Post::views>())`. Sums, minimums,
+  /// maximums and averages over no rows are NULL: read them into a std::optional.
+  template <auto Relation, auto Target, auto Column, class F = detail::NoConstraint>
+  requires(!std::convertible_to<F, std::string_view>) Query& withAggregate(detail::Aggregate<Column> aggregate, F constraint = {}) {
+    if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>() && checkAggregate<Relation, Column>())
+      addAggregate<Relation, Target>(aggregateSql<Relation, Column>(aggregate), {}, constraint);
+    return *this;
+  }
+  /// withAggregate() into the extras under `alias` (Lucid's withAggregate needs one too).
+  template <auto Relation, auto Column, class F = detail::NoConstraint>
+  Query& withAggregate(detail::Aggregate<Column> aggregate, std::string alias, F constraint = {}) {
+    if constexpr (checkRelation<Relation>() && checkAggregate<Relation, Column>())
+      addAggregate<Relation, nullptr>(aggregateSql<Relation, Column>(aggregate), std::move(alias), constraint);
+    return *this;
+  }
+
   /// Reads only these columns; the others keep their default values in the models returned.
   template <auto... Members>
   Query& select() {
@@ -151,7 +321,7 @@ class Query {
   /// Eager-loads a relation of every row this query returns, with one more query per relation
   /// (and per level when nested): `User::query(db).preload<&User::posts>()`. The optional callback
   /// constrains the related query: where, orderBy, select (the foreign key is added when missing),
-  /// and nested preload.
+  /// withCount, groupLimit, and nested preload.
   template <auto Relation, class F = detail::NoConstraint>
   Query& preload(F constraint = {}) {
     preloads_.push_back([constraint = std::move(constraint)](std::span<M> parents, const Connection& connection) {
@@ -166,6 +336,23 @@ class Query {
   }
   Query& offset(std::int64_t n) {
     offset_ = n;
+    return *this;
+  }
+
+  /// In a preload callback: at most `n` related rows per parent, in one statement (a window
+  /// function numbers each parent's rows in groupOrderBy order, by default primary key descending).
+  /// Elsewhere it is limit(n).
+  Query& groupLimit(std::int64_t n) {
+    if (partition_.empty()) return limit(n);
+    groupLimit_ = n;
+    return *this;
+  }
+  /// The order in which groupLimit picks each parent's rows, and lists them; elsewhere orderBy.
+  template <auto Member>
+  Query& groupOrderBy(Order order = asc) {
+    if (partition_.empty()) return orderBy<Member>(order);
+    if constexpr (detail::requireColumn<M, Member>())
+      groupOrder_ += (groupOrder_.empty() ? "" : ", ") + Sql::column(Meta::template indexOf<Member>()) + (order == asc ? " ASC" : " DESC");
     return *this;
   }
 
@@ -190,12 +377,36 @@ class Query {
   }
 
   std::int64_t count() const {
-    std::string sql = limit_ || offset_ ? "SELECT count(*) FROM (SELECT 1 FROM " + Sql::table() + whereClause() + paging() + ")"
-                                        : "SELECT count(*) FROM " + Sql::table() + whereClause();
+    std::string sql = limit_ || offset_ ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ")"
+                                        : "SELECT count(*) FROM " + from() + whereClause();
     return scalar(sql, bool(limit_ || offset_));
   }
 
-  bool exists() const { return scalar("SELECT EXISTS(SELECT 1 FROM " + Sql::table() + whereClause() + ")", false) != 0; }
+  bool exists() const { return scalar("SELECT EXISTS(SELECT 1 FROM " + from() + whereClause() + ")", false) != 0; }
+
+  /// Page `page` (from 1) of `perPage` rows, with the total: a count, then the page's rows (no
+  /// second statement when the page lies past the last row). Inside a transaction both see the
+  /// same data; outside one, a write between them can make the total and the rows disagree.
+  Page<M> paginate(std::int64_t page, std::int64_t perPage) const {
+    if (!preloading_.empty()) throw UsageError("kith: cannot paginate relationship \"" + std::string(preloading_) + "\" during preload");
+    if (page < 1) throw UsageError(detail::format("kith: paginate() counts pages from 1; there is no page {}", page));
+    if (perPage < 1) throw UsageError(detail::format("kith: paginate() needs at least 1 row per page, not {}", perPage));
+    if (limit_ || offset_)
+      throw UsageError("kith: paginate() sets the limit and offset itself; remove limit() and offset() from this query");
+    Page<M> out;
+    out.total = count();
+    out.perPage = perPage;
+    out.currentPage = page;
+    const std::int64_t pages = out.total / perPage + (out.total % perPage != 0);
+    out.lastPage = std::max<std::int64_t>(1, pages);
+    if (page <= pages) {  // the page holds rows (and (page - 1) * perPage < total cannot overflow)
+      Query rows = *this;
+      rows.limit_ = perPage;
+      rows.offset_ = (page - 1) * perPage;
+      out.rows = rows.all();
+    }
+    return out;
+  }
 
   /// Bulk UPDATE of the matching rows: `q.update(kith::set<&Post::title>("x"))`. Returns rows changed.
   template <auto... Members>
@@ -237,15 +448,26 @@ class Query {
       columns = Sql::selectList();
     else
       for (std::size_t i = 0; i < selected_.size(); ++i) columns += (i ? ", " : "") + Sql::column(selected_[i]);
-    return "SELECT " + columns + " FROM " + Sql::table() + whereClause() + order_ + paging();
+    if (!groupLimit_) {
+      for (const auto& e : extras_) columns += ", " + e.sql + " AS " + e.alias;
+      return "SELECT " + columns + " FROM " + from() + whereClause() + order_ + paging();
+    }
+    // Each parent's rows numbered by a window function, and the first groupLimit of each kept.
+    std::string inner = columns, outer = columns;
+    for (const auto& e : extras_) {
+      inner += ", " + e.sql + " AS " + e.alias;
+      outer += ", " + e.alias;
+    }
+    const std::string& rowOrder = groupOrder_.empty() ? Sql::column(Meta::primaryKey) + " DESC" : groupOrder_;
+    return "SELECT " + outer + " FROM (SELECT " + inner + ", row_number() OVER (PARTITION BY " + partition_ + " ORDER BY " + rowOrder +
+           ") AS \"kith_row\" FROM " + from() + whereClause() + ") AS \"kith_group\" WHERE \"kith_row\" <= ?" +
+           (order_.empty() ? std::string(" ORDER BY \"kith_row\"") : order_) + paging();
   }
 
   /// The values bound to toSql()'s placeholders, in order.
   std::vector<Value> bindings() const {
-    std::vector<Value> out = bindings_;
-    out.insert(out.end(), scopeBindings_.begin(), scopeBindings_.end());
-    if (limit_ || offset_) out.emplace_back(limit_.value_or(-1));
-    if (offset_) out.emplace_back(*offset_);
+    std::vector<Value> out;
+    forEachBinding(true, [&](const Value& v) { out.push_back(v); });
     return out;
   }
 
@@ -267,26 +489,59 @@ class Query {
   friend class Query;
   friend struct detail::QueryAccess;
 
-  std::vector<M> fetch() const {
+  /// A computed column: `(SELECT count(*) FROM ...) AS "posts_count"`, its bindings, and how a
+  /// row receives it.
+  struct Extra {
+    std::string sql;
+    std::string alias;  // quoted
+    std::string name;   // as given, for the extras and for messages
+    std::vector<Value> bindings;
+    void (*read)(detail::Statement&, int, M&, const Extra&);
+  };
+
+  /// The table as the SQL refers to it: its name, or the alias of a subquery on a self relation.
+  const std::string& ref() const { return alias_.empty() ? Sql::table() : alias_; }
+  std::string from() const { return alias_.empty() ? Sql::table() : Sql::table() + " AS " + alias_; }
+
+  /// An empty query on the same table reference, for a condition group.
+  Query sibling() const {
+    Query q(connection_);
+    q.alias_ = alias_;
+    q.depth_ = depth_;
+    return q;
+  }
+
+  void readExtras(detail::Statement& st, M& row) const {
+    int column = static_cast<int>(selected_.empty() ? Meta::count : selected_.size());
+    for (const auto& e : extras_) e.read(st, column++, row, e);
+  }
+
+  /// Runs the SELECT; each row is read into the model `slot()` returns, then handed to `done`.
+  template <class Slot, class Done>
+  void readRows(Slot&& slot, Done&& done) const {
     const std::string sql = toSql();
     detail::Run run(connection_.backend(), sql);
-    bindAll(run, true);
+    int index = 0;
+    forEachBinding(true, [&](const Value& v) { run.bindValue(++index, v); });
+    while (run.step()) {
+      M& row = slot();
+      detail::Persist<M>::read(run.statement(), selected_, row, connection_);
+      if (!extras_.empty()) readExtras(run.statement(), row);
+      done(row);
+    }
+  }
+
+  std::vector<M> fetch() const {
     std::vector<M> rows;
-    while (run.step()) detail::Persist<M>::read(run.statement(), selected_, rows.emplace_back(), connection_);
+    readRows([&]() -> M& { return rows.emplace_back(); }, [](M&) {});
     return rows;
   }
 
   /// Reads each row into a model and hands it to `sink`, without collecting them.
   template <class Sink>
   void forEachRow(Sink&& sink) const {
-    const std::string sql = toSql();
-    detail::Run run(connection_.backend(), sql);
-    bindAll(run, true);
-    while (run.step()) {
-      M row;
-      detail::Persist<M>::read(run.statement(), selected_, row, connection_);
-      sink(std::move(row));
-    }
+    std::optional<M> row;
+    readRows([&]() -> M& { return row.emplace(); }, [&](M& r) { sink(std::move(r)); });
   }
 
   void runPreloads(std::span<M> rows) const {
@@ -353,13 +608,143 @@ class Query {
 
   template <class F>
   Query& addGroup(bool isOr, F&& group) {
-    Query inner(connection_);
+    Query inner = sibling();
     group(inner);
     if (!inner.where_.empty()) {
       append(isOr, "(" + inner.where_ + ")");
       bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
     }
     return *this;
+  }
+
+  // --- Relationship queries ---------------------------------------------------------------
+
+  template <auto Relation>
+  static constexpr bool checkRelation() {
+    constexpr bool isRelation = detail::isRelationMember<Relation>();
+    static_assert(isRelation,
+                  "kith: has<...>(), whereHas<...>(), withCount<...>() and withAggregate<...>() need a relation member of the queried "
+                  "model, like &User::posts");
+    if constexpr (isRelation) {
+      using Info = detail::HasManyInfo<Relation>;
+      constexpr bool ownRelation = std::is_same_v<typename Info::Parent, M>;
+      static_assert(ownRelation, "kith: this relation belongs to another model than the one queried");
+      return ownRelation && Info::ok;
+    } else {
+      return false;
+    }
+  }
+
+  template <auto Relation, auto Column>
+  static constexpr bool checkAggregate() {
+    return detail::requireColumn<typename detail::HasManyInfo<Relation>::Related, Column>();
+  }
+
+  template <auto Relation>
+  static std::string defaultCountAlias() {
+    return std::string(detail::HasManyInfo<Relation>::name) + "_count";
+  }
+
+  template <auto Relation, auto Column>
+  static std::string aggregateSql(const detail::Aggregate<Column>& aggregate) {
+    using Related = typename detail::HasManyInfo<Relation>::Related;
+    return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") +
+           detail::Sql<Related>::column(detail::Meta<Related>::template indexOf<Column>()) + ")";
+  }
+
+  /// Refuses what a condition-only callback (a relation's onQuery, whereHas, withCount) set
+  /// besides conditions, rather than ignoring it.
+  void requireOnlyConditions(std::string_view what) const {
+    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() ||
+        !preloads_.empty())
+      throw UsageError(detail::format(
+          "kith: {} may only add conditions (where..., has..., whereHas...); orderBy, limit, offset, select, withCount and preload "
+          "have no meaning there",
+          what));
+  }
+
+  /// Adds a relation's onQuery conditions as their own AND group of the scope.
+  template <auto OnQuery>
+  void constrainBy(std::string_view relation) {
+    Query c = sibling();
+    OnQuery(c);
+    c.requireOnlyConditions(detail::format("the onQuery of relation \"{}\"", relation));
+    if (!c.where_.empty()) scope("(" + c.where_ + ")", std::move(c.bindings_));
+  }
+
+  /// `<head> FROM <related> WHERE (<constraint>) AND (<onQuery> AND <related>.<fk> = <this>.<local key>)`,
+  /// and its bindings in order.
+  template <auto Relation, class F>
+  std::pair<std::string, std::vector<Value>> relationSubquery(std::string_view head, const F& constraint, std::string_view what) const {
+    using Info = detail::HasManyInfo<Relation>;
+    using Related = typename Info::Related;
+    Query<Related> inner(connection_);
+    inner.depth_ = depth_ + 1;
+    // The inner table shadows the outer one of the same name: alias it (a self relation).
+    if (detail::Sql<Related>::table() == Sql::table()) inner.alias_ = detail::quote("kith_t" + std::to_string(inner.depth_));
+    constraint(inner);
+    inner.requireOnlyConditions(what);
+    Info::constrain(inner);
+    inner.scope(inner.ref() + "." + Info::foreignColumn() + " = " + ref() + "." + Sql::column(Info::localIndex), {});
+    std::vector<Value> values = std::move(inner.bindings_);
+    values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()), std::make_move_iterator(inner.scopeBindings_.end()));
+    return {std::string(head) + " FROM " + inner.from() + inner.whereClause(), std::move(values)};
+  }
+
+  template <auto Relation, class F>
+  Query& relationExists(bool isOr, bool negate, const F& constraint) {
+    if constexpr (checkRelation<Relation>()) {
+      auto [sql, values] = relationSubquery<Relation>("SELECT 1", constraint, "the callback of whereHas<...>()");
+      append(isOr, (negate ? "NOT EXISTS (" : "EXISTS (") + sql + ")");
+      bindings_.insert(bindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+    }
+    return *this;
+  }
+
+  template <auto Relation, class F>
+  Query& relationCount(bool isOr, const F& constraint, std::string_view op, std::int64_t count) {
+    if constexpr (checkRelation<Relation>()) {
+      static constexpr std::string_view allowed[] = {"=", "!=", "<>", "<", "<=", ">", ">="};
+      if (std::find(std::begin(allowed), std::end(allowed), op) == std::end(allowed))
+        throw UsageError("kith: unknown operator \"" + std::string(op) + "\" in has<>()/whereHas<>(); use one of =, !=, <>, <, <=, >, >=");
+      auto [sql, values] = relationSubquery<Relation>("SELECT count(*)", constraint, "the callback of whereHas<...>()");
+      append(isOr, "(" + sql + ") " + std::string(op) + " ?");
+      bindings_.insert(bindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+      bindings_.emplace_back(count);
+    }
+    return *this;
+  }
+
+  template <auto Relation, auto Target, class F>
+  void addAggregate(std::string_view function, std::string name, const F& constraint) {
+    auto [sql, values] =
+        relationSubquery<Relation>("SELECT " + std::string(function), constraint, "the callback of withCount/withAggregate");
+    Extra e{"(" + sql + ")", {}, {}, std::move(values), nullptr};
+    if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>) {
+      if (name.empty()) throw UsageError("kith: withCount/withAggregate needs a non-empty alias");
+      e.read = [](detail::Statement& st, int column, M& row, const Extra& self) {
+        detail::Persist<M>::state(row).setExtra(self.name, detail::readValue(st, column));
+      };
+      e.name = std::move(name);
+    } else {
+      e.name = std::string(detail::memberName<Target>);
+      e.read = [](detail::Statement& st, int column, M& row, const Extra& self) {
+        using C = detail::Codec<detail::ColumnType<Target>>;
+        if constexpr (!C::nullable) {
+          if (st.isNull(column))
+            throw Error(
+                detail::format("kith: {}::{} cannot hold NULL, which the aggregate gives when there are no related rows; declare "
+                               "it std::optional",
+                               detail::typeName<M>, self.name));
+        }
+        C::read(st, column, row.*Target);
+      };
+    }
+    e.alias = detail::quote(e.name);
+    for (const auto& other : extras_)
+      if (other.name == e.name)
+        throw UsageError("kith: two withCount/withAggregate columns are both named \"" + e.name + "\"; give one another alias");
+    extras_.push_back(std::move(e));
   }
 
   std::string whereClause() const {
@@ -385,18 +770,29 @@ class Query {
     for (const auto& v : scopeBindings_) run.bindValue(++index, v);
   }
 
-  void bindAll(detail::Run& run, bool withPaging) const {
-    int index = 0;
-    bindConditions(run, index);
-    if (withPaging && (limit_ || offset_)) {
-      run.bindValue(++index, Value{limit_.value_or(-1)});
-      if (offset_) run.bindValue(++index, Value{*offset_});
-    }
+  /// Every value toSql() binds, in placeholder order; without the select list's and the paging's
+  /// when `full` is false (count, exists).
+  template <class F>
+  void forEachBinding(bool full, F&& f) const {
+    if (full)
+      for (const auto& e : extras_)
+        for (const auto& v : e.bindings) f(v);
+    for (const auto& v : bindings_) f(v);
+    for (const auto& v : scopeBindings_) f(v);
+    if (!full) return;
+    if (groupLimit_) f(Value{*groupLimit_});
+    if (limit_ || offset_) f(Value{limit_.value_or(-1)});
+    if (offset_) f(Value{*offset_});
   }
 
   std::int64_t scalar(const std::string& sql, bool withPaging) const {
     detail::Run run(connection_.backend(), sql);
-    bindAll(run, withPaging);
+    int index = 0;
+    bindConditions(run, index);
+    if (withPaging) {
+      run.bindValue(++index, Value{limit_.value_or(-1)});
+      if (offset_) run.bindValue(++index, Value{*offset_});
+    }
     run.step();
     return run.statement().integer(0);
   }
@@ -407,10 +803,19 @@ class Query {
   std::string scope_;
   std::vector<Value> scopeBindings_;
   std::vector<std::size_t> selected_;
+  std::vector<Extra> extras_;
   std::string order_;
   std::optional<std::int64_t> limit_;
   std::optional<std::int64_t> offset_;
   std::vector<std::function<void(std::span<M>, const Connection&)>> preloads_;
+  // The relation being preloaded, when this is a preload query: its name, and the foreign key
+  // column that groupLimit partitions by.
+  std::string_view preloading_;
+  std::string partition_;
+  std::optional<std::int64_t> groupLimit_;
+  std::string groupOrder_;
+  std::string alias_;  // quoted; set on a subquery over the table of the query around it
+  int depth_ = 0;      // subquery nesting, for unique aliases
 };
 
 }  // namespace kith
