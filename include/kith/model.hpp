@@ -133,8 +133,8 @@ class BaseModel {
   bool hasExtra(std::string_view name) const noexcept { return state_ && state_->extra(name); }
   /// Every extra, as stored.
   std::span<const std::pair<std::string, Value>> extras() const noexcept {
-    if (!state_) return {};
-    return state_->extras;
+    if (!state_ || !state_->extras) return {};
+    return *state_->extras;
   }
 
   static Query<Self> query(const Connection& connection) { return Query<Self>(connection); }
