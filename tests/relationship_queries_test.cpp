@@ -1,6 +1,7 @@
 // Relationship queries: withCount, withAggregate, loadCount, has/whereHas and their or/doesnt
 // forms, group limits in preloads, paginate, and a relation's onQuery constraint. Each test checks
 // the SQL sent, its bindings and the rows or values read back.
+#include "blog_models.hpp"
 #include "support.hpp"
 
 #include <cstdint>
@@ -190,6 +191,10 @@ TEST_CASE("withCount with a constraint and an alias, into a member, with the out
   SECTION("two aggregates with one alias are refused") {
     CHECK_THROWS_WITH(Author::query(blog.db).withCount<&Author::posts>().withCount<&Author::posts>("posts_count"),
                       "kith: two withCount/withAggregate columns are both named \"posts_count\"; give one another alias");
+  }
+  SECTION("an alias that names a column is refused") {
+    CHECK_THROWS_WITH(Author::query(blog.db).withCount<&Author::posts>("mentor_id"),
+                      "kith: the withCount/withAggregate alias \"mentor_id\" names a column of Author; choose another alias");
   }
   SECTION("the callback may only add conditions") {
     CHECK_THROWS_WITH(Author::query(blog.db).withCount<&Author::posts>([](auto& p) { p.template orderBy<&Post::id>(); }),
@@ -404,6 +409,10 @@ TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the
     CHECK(log.entries[0].sql == head + R"("name" != ? AND ((SELECT count(*) FROM "posts" WHERE )" + postsOfAuthor +
                                     R"() > ? OR "mentor_id" IS NULL) ORDER BY "id" ASC)");
     CHECK(shown(log.entries[0].bindings) == Strings{"'ada'", "1"});
+  }
+  SECTION("a condition group may only add conditions") {
+    CHECK_THROWS_WITH(authors().where([](auto& g) { g.template orderBy<&Author::name>(); }),
+                      test::Contains("kith: the callback of where(group) may only add conditions"));
   }
   SECTION("the callback may only add conditions") {
     CHECK_THROWS_WITH(authors().whereHas<&Author::posts>([](auto& p) { p.limit(1); }),
@@ -658,6 +667,35 @@ TEST_CASE("a relation's onQuery constrains every query it builds, once", "[relat
                                                                                   "add conditions"));
     CHECK_THROWS_WITH(Author::query(blog.db).has<&Author::sortedPosts>(), test::Contains("the onQuery of relation \"sortedPosts\""));
   }
+}
+
+TEST_CASE("relationship queries join on a custom local key", "[relationship-queries]") {
+  auto db = blog::database();
+  auto teams = blog::Team::createMany(db, {{.uuid = "t-1"}, {.uuid = "t-2"}, {.uuid = "t-3"}});
+  // Team ids and uuids do not line up: a join on id would count the wrong rows.
+  teams[1].related<&blog::Team::members>().createMany({{.name = "ann"}, {.name = "ben"}});
+  teams[2].related<&blog::Team::members>().create({.name = "cat"});
+  test::StatementLog log(db);
+
+  const auto rows = blog::Team::query(db)
+                        .has<&blog::Team::members>()
+                        .withCount<&blog::Team::members>()
+                        .whereDoesntHave<&blog::Team::members>([](auto& m) { m.template where<&blog::Member::name>("cat"); })
+                        .all();
+  const std::string join = R"("members"."team_uuid" = "teams"."uuid")";
+  REQUIRE(log.count() == 1);
+  CHECK(log.entries[0].sql == R"(SELECT "id", "uuid", (SELECT count(*) FROM "members" WHERE )" + join +
+                                  R"() AS "members_count" FROM "teams" WHERE EXISTS (SELECT 1 FROM "members" WHERE )" + join +
+                                  R"() AND NOT EXISTS (SELECT 1 FROM "members" WHERE ("name" = ?) AND ()" + join + "))");
+  CHECK(shown(log.entries[0].bindings) == Strings{"'cat'"});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].uuid == "t-2");
+  CHECK(rows[0].extra<std::int64_t>("members_count") == 2);
+
+  teams[2].loadCount<&blog::Team::members>();
+  CHECK(log.entries.back().sql == R"(SELECT count(*) FROM "members" WHERE "team_uuid" = ?)");
+  CHECK(shown(log.entries.back().bindings) == Strings{"'t-3'"});
+  CHECK(teams[2].extra<std::int64_t>("members_count") == 1);
 }
 
 TEST_CASE("loadCount on one instance", "[relationship-queries]") {

@@ -610,6 +610,7 @@ class Query {
   Query& addGroup(bool isOr, F&& group) {
     Query inner = sibling();
     group(inner);
+    inner.requireOnlyConditions(isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
     if (!inner.where_.empty()) {
       append(isOr, "(" + inner.where_ + ")");
       bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
@@ -741,6 +742,12 @@ class Query {
       };
     }
     e.alias = detail::quote(e.name);
+    // The outer SELECT of a groupLimit preload names its columns: one of the same name as an
+    // extra would be ambiguous.
+    for (std::string_view column : detail::Meta<M>::columns)
+      if (column == e.name)
+        throw UsageError(detail::format("kith: the withCount/withAggregate alias \"{}\" names a column of {}; choose another alias", e.name,
+                                        detail::typeName<M>));
     for (const auto& other : extras_)
       if (other.name == e.name)
         throw UsageError("kith: two withCount/withAggregate columns are both named \"" + e.name + "\"; give one another alias");
