@@ -51,7 +51,7 @@ TEST_CASE("a closed connection: models, relations, queries and transactions say 
   auto u = User::create(db, user("a@b"));
   db.close();
   db.close();  // closing twice is harmless
-  const auto closed = test::Contains("is closed; open a new one with kith::sqlite::open");
+  const auto closed = test::Contains("is closed; open a new one");
   u.email = "changed@b";
   CHECK_THROWS_WITH(u.save(), closed);
   CHECK_THROWS_WITH(u.related<&User::posts>().create(post("A")), closed);

@@ -58,6 +58,9 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+/// What a column holds, for CREATE TABLE: each adapter names the database's type for each.
+enum class ColumnKind { GeneratedKey, Integer, Boolean, Real, Text, Blob, Timestamp };
+
 /// One open database connection, as an adapter implements it. The core owns the statement cache,
 /// the hook and the transaction stack; the adapter compiles statements and reports its state.
 class Backend {
@@ -78,6 +81,40 @@ class Backend {
   virtual void closeHandle() noexcept = 0;
   /// Where the connection points, for messages.
   virtual std::string describe() const = 0;
+
+  // Where databases differ in SQL; the defaults are SQLite's.
+
+  /// The statement that opens an outermost transaction.
+  virtual std::string_view beginSql() const { return "BEGIN IMMEDIATE"; }
+  /// True when a one-row INSERT with a generated key returns the key (INSERT ... RETURNING);
+  /// false when lastInsertId() reads it afterwards.
+  virtual bool insertReturnsKey() const { return false; }
+  /// Keys for `count` rows about to be inserted into `table`, whose `column` the database
+  /// generates, taken before the insert; empty when the keys of a multi-row INSERT follow from
+  /// lastInsertId() (SQLite: consecutive rowids ending with it).
+  virtual std::vector<std::int64_t> reserveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) {
+    return {};
+  }
+  /// The database's type for a column of this kind.
+  virtual std::string columnType(ColumnKind kind) const {
+    switch (kind) {
+      case ColumnKind::GeneratedKey:
+      case ColumnKind::Integer:
+      case ColumnKind::Boolean:
+        return "INTEGER";  // INTEGER PRIMARY KEY is the rowid, generated when not given
+      case ColumnKind::Real:
+        return "REAL";
+      case ColumnKind::Text:
+      case ColumnKind::Timestamp:
+        return "TEXT";
+      case ColumnKind::Blob:
+        return "BLOB";
+    }
+    return "BLOB";
+  }
+  /// True when a statement failed inside the open transaction and the database will now only
+  /// roll it back (PostgreSQL); SQLite keeps the transaction usable.
+  virtual bool transactionFailed() { return false; }
 
   bool isOpen() const noexcept { return open_; }
 
@@ -100,7 +137,7 @@ class Backend {
   /// The cached statement for `sql`, or a fresh one in `owned` when the cached one is already
   /// running (a query run from inside the hook, say).
   Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned) {
-    if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one with kith::sqlite::open");
+    if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one");
     // Loops run one statement many times: comparing with the last one costs less than hashing.
     if (last_ && !last_->inUse && last_->sql() == sql) return *last_;
     auto it = cache_.find(sql);
@@ -263,8 +300,7 @@ class Connection {
       throw UsageError(tx_->status == detail::TxState::Status::Committed
                            ? "kith: this transaction was already committed; start a new one with db.transaction(...) or db.begin()"
                            : "kith: this transaction was already rolled back; start a new one with db.transaction(...) or db.begin()");
-    if (!backend_->isOpen())
-      throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one with kith::sqlite::open");
+    if (!backend_->isOpen()) throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one");
     return *backend_;
   }
 
@@ -325,6 +361,12 @@ class Transaction : public Connection {
       return;
     }
     if (commit && self + 1 != stack.end()) throw UsageError("kith: commit the inner transaction (savepoint) before the one around it");
+    if (commit && b.transactionFailed()) {  // COMMIT would roll back and report success
+      finish(false);
+      throw Error(
+          "kith: a statement failed earlier in this transaction and the database will only roll it back; it was rolled back, nothing "
+          "was committed");
+    }
     const bool outermost = tx_->depth == 1;
     if (commit) {
       detail::executeSql(b, outermost ? "COMMIT" : "RELEASE " + savepointName(tx_->depth));
@@ -345,7 +387,7 @@ inline Transaction Connection::begin() const {
   auto state = std::make_shared<detail::TxState>();
   state->parent = b.transactions.empty() ? nullptr : b.transactions.back();
   state->depth = static_cast<int>(b.transactions.size()) + 1;
-  detail::executeSql(b, state->depth == 1 ? std::string("BEGIN IMMEDIATE") : "SAVEPOINT " + Transaction::savepointName(state->depth));
+  detail::executeSql(b, state->depth == 1 ? std::string(b.beginSql()) : "SAVEPOINT " + Transaction::savepointName(state->depth));
   b.transactions.push_back(state);
   return Transaction(backend_, std::move(state));
 }

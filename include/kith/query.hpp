@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <ranges>
 #include <span>
@@ -377,7 +378,7 @@ class Query {
   }
 
   std::int64_t count() const {
-    std::string sql = limit_ || offset_ ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ")"
+    std::string sql = limit_ || offset_ ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ") AS \"kith_rows\""
                                         : "SELECT count(*) FROM " + from() + whereClause();
     return scalar(sql, bool(limit_ || offset_));
   }
@@ -761,6 +762,10 @@ class Query {
     return " WHERE (" + where_ + ") AND (" + scope_ + ")";
   }
 
+  /// The LIMIT bound when only an offset is set: SQLite needs a LIMIT before OFFSET and reads -1 as
+  /// none, PostgreSQL refuses a negative one; both take the largest integer.
+  static constexpr std::int64_t noLimit = std::numeric_limits<std::int64_t>::max();
+
   std::string paging() const {
     if (!limit_ && !offset_) return {};
     return offset_ ? " LIMIT ? OFFSET ?" : " LIMIT ?";
@@ -788,7 +793,7 @@ class Query {
     for (const auto& v : scopeBindings_) f(v);
     if (!full) return;
     if (groupLimit_) f(Value{*groupLimit_});
-    if (limit_ || offset_) f(Value{limit_.value_or(-1)});
+    if (limit_ || offset_) f(Value{limit_.value_or(noLimit)});
     if (offset_) f(Value{*offset_});
   }
 
@@ -797,7 +802,7 @@ class Query {
     int index = 0;
     bindConditions(run, index);
     if (withPaging) {
-      run.bindValue(++index, Value{limit_.value_or(-1)});
+      run.bindValue(++index, Value{limit_.value_or(noLimit)});
       if (offset_) run.bindValue(++index, Value{*offset_});
     }
     run.step();

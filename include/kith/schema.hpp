@@ -6,34 +6,59 @@
 #include <kith/detail/persist.hpp>
 #include <kith/has_many.hpp>
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 namespace kith {
 namespace detail {
 
-constexpr std::string_view sqlTypeName(SqlType type) {
-  switch (type) {
-    case SqlType::Integer:
-      return "INTEGER";
-    case SqlType::Real:
-      return "REAL";
-    case SqlType::Text:
-      return "TEXT";
-    case SqlType::Blob:
-      return "BLOB";
-  }
-  return "BLOB";
+template <class T>
+struct IsOptional : std::false_type {};
+template <class T>
+struct IsOptional<std::optional<T>> : std::true_type {};
+template <class T>
+struct IsTimePoint : std::false_type {};
+template <class Duration>
+struct IsTimePoint<std::chrono::sys_time<Duration>> : std::true_type {};
+
+/// What a column of C++ type T (std::optional unwrapped, custom types by their storage) holds.
+template <class T>
+constexpr ColumnKind columnKind() {
+  if constexpr (IsOptional<T>::value)
+    return columnKind<typename T::value_type>();
+  else if constexpr (UserColumnType<T>)
+    return columnKind<typename column_traits<T>::storage>();
+  else if constexpr (std::is_same_v<T, bool>)
+    return ColumnKind::Boolean;
+  else if constexpr (IsTimePoint<T>::value)
+    return ColumnKind::Timestamp;
+  else
+    switch (Codec<T>::type) {
+      case SqlType::Integer:
+        return ColumnKind::Integer;
+      case SqlType::Real:
+        return ColumnKind::Real;
+      case SqlType::Text:
+        return ColumnKind::Text;
+      case SqlType::Blob:
+        return ColumnKind::Blob;
+    }
+  return ColumnKind::Blob;
 }
 
 template <class M>
-std::string createTableSql() {
+std::string createTableSql(const Backend& backend) {
   using Meta = detail::Meta<M>;
   std::string sql = "CREATE TABLE IF NOT EXISTS " + Sql<M>::table() + " (";
   Meta::forEach([&]<std::size_t I, auto Member>() {
     using C = Codec<ColumnType<Member>>;
-    sql += (I ? ", " : "") + Sql<M>::column(I) + " " + std::string(sqlTypeName(C::type));
+    const bool generated = I == Meta::primaryKey && generatedKey<M>;
+    sql += (I ? ", " : "") + Sql<M>::column(I) + " " +
+           backend.columnType(generated ? ColumnKind::GeneratedKey : columnKind<ColumnType<Member>>());
     if (I == Meta::primaryKey)
-      sql += generatedKey<M> ? " PRIMARY KEY" : " NOT NULL PRIMARY KEY";  // INTEGER PRIMARY KEY is the rowid
+      sql += generated ? " PRIMARY KEY" : " NOT NULL PRIMARY KEY";
     else if (!C::nullable)
       sql += " NOT NULL";
   });
@@ -84,7 +109,7 @@ inline constexpr detail::RelationList<Relations...> relations{};
 template <class... Models>
 void createTables(const Connection& connection) {
   connection.transaction([](Transaction& trx) {
-    (trx.execute(detail::createTableSql<Models>()), ...);
+    (trx.execute(detail::createTableSql<Models>(trx.backend())), ...);
     for (const auto& sql : {detail::foreignKeyIndexSql<Models>()...})
       for (const auto& index : sql) trx.execute(index);
   });

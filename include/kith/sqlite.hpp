@@ -56,7 +56,21 @@ inline std::string describeCode(int extendedCode) {
   std::string dbMessage = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   std::string what = kith::detail::format("kith: {} ({}, code {}/{})", dbMessage, describeCode(extended), primary, extended);
   if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
-  if (primary == SQLITE_CONSTRAINT) throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
+  if (primary == SQLITE_CONSTRAINT) {
+    switch (extended) {  // the SQLSTATE PostgreSQL gives for the same violation
+      case SQLITE_CONSTRAINT_UNIQUE:
+      case SQLITE_CONSTRAINT_PRIMARYKEY:
+        throw UniqueViolation(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23505");
+      case SQLITE_CONSTRAINT_NOTNULL:
+        throw NotNullViolation(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23502");
+      case SQLITE_CONSTRAINT_CHECK:
+        throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23514");
+      case SQLITE_CONSTRAINT_FOREIGNKEY:
+        throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23503");
+      default:
+        throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23000");
+    }
+  }
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     what += "; another connection held the lock for longer than the busy timeout";
     throw BusyError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));

@@ -266,6 +266,11 @@ struct Sql {
     }();
     return statements[withKey ? 1 : 0][static_cast<std::size_t>(std::countr_zero(rows))];
   }
+  /// A one-row INSERT without the key column that returns the key the database generated.
+  static const std::string& insertReturningKey() {
+    static const std::string s = insert(false, 1) + " RETURNING " + column(Meta::primaryKey);
+    return s;
+  }
 };
 
 template <class M>
@@ -376,10 +381,14 @@ struct Persist {
   }
 
   template <class R>
-  static void bindRow(R& run, int& index, const M& m, bool withKey) {
+  /// Binds a row's columns, the key among them when `withKey`: the model's own, or `reservedKey`.
+  static void bindRow(R& run, int& index, const M& m, bool withKey, const std::int64_t* reservedKey = nullptr) {
     Meta::forEach([&]<std::size_t I, auto Member>() {
       if (I == Meta::primaryKey && !withKey) return;
-      run.bind(++index, m.*Member);
+      if (I == Meta::primaryKey && reservedKey)
+        run.bind(++index, *reservedKey);
+      else
+        run.bind(++index, m.*Member);
     });
   }
 
@@ -387,6 +396,19 @@ struct Persist {
     forgetUndoneKey(m);
     auto& b = connection.backend();
     const bool generated = generatesKey(m);
+    if constexpr (generatedKey<M>) {
+      if (generated && b.insertReturnsKey()) {
+        Run run(b, Sql<M>::insertReturningKey());
+        int index = 0;
+        bindRow(run, index, m, false);
+        if (!run.step()) throw Error("kith: the database returned no key for the row inserted into " + Sql<M>::table());
+        const auto returned = static_cast<Key>(run.statement().integer(0));
+        run.finish();
+        m.*key = returned;
+        markInserted(m, connection, currentTransaction(b), true);
+        return;
+      }
+    }
     {
       Run run(b, Sql<M>::insert(!generated, 1));
       int index = 0;
@@ -450,7 +472,8 @@ struct Persist {
   }
 
   /// Inserts every row with multi-row INSERTs: rows that bring their own key in chunks of their
-  /// own, then rows whose key the database generates (their keys follow from last_insert_rowid). Writes no key or
+  /// own, then rows whose key the database generates (their keys follow from last_insert_rowid, or
+  /// are reserved before the insert where the adapter does that). Writes no key or
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
@@ -460,6 +483,10 @@ struct Persist {
     std::vector<std::size_t> generated, explicitKey;
     for (std::size_t i = 0; i < rows.size(); ++i) (generatesKey(*rows[i]) ? generated : explicitKey).push_back(i);
     const auto limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
+    // Where the database hands out keys before the insert, the generated rows are inserted with them.
+    std::vector<std::int64_t> reserved;
+    if (generatedKey<M> && !generated.empty()) reserved = b.reserveKeys(Meta::table, Meta::columns[Meta::primaryKey], generated.size());
+    for (std::size_t r = 0; r < reserved.size(); ++r) keys[generated[r]] = reserved[r];
     auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
       const std::size_t columns = (withKey || !generatedKey<M>) ? N : N - 1;
       if (limit < columns)
@@ -471,7 +498,10 @@ struct Persist {
         {
           Run run(b, Sql<M>::insert(withKey, chunk));
           int index = 0;
-          for (std::size_t r = 0; r < chunk; ++r) bindRow(run, index, *rows[group[at + r]], withKey);
+          for (std::size_t r = 0; r < chunk; ++r) {
+            const std::size_t row = group[at + r];
+            bindRow(run, index, *rows[row], withKey, withKey && &group == &generated ? &keys[row] : nullptr);
+          }
           run.finish();
         }
         if (!withKey) {
@@ -483,7 +513,7 @@ struct Persist {
     };
     // Explicit keys first, so generated ones follow them as they would row by row.
     insertGroup(explicitKey, true);
-    insertGroup(generated, false);
+    insertGroup(generated, !reserved.empty());
     return keys;
   }
 
