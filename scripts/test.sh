@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies and runs every check: formatting, the suite under AddressSanitizer +
 # UBSan (with 90 s of fuzzing), the suite built with Clang, then with GCC (compile-fail and
-# packaging tests included).
+# packaging tests included); the portable tests run on SQLite and on a PostgreSQL server started
+# for the run.
 # Ends with ctest's summary of the GCC run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,21 @@ scripts/deps.sh bench  # the benchmark smoke test compares kith with SQLiteCpp a
 jobs=2
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+# The portable tests also run on a throwaway PostgreSQL server (scripts/postgres.sh). Without one
+# they are skipped, unless KITH_REQUIRE_POSTGRES=1 (CI) makes that a failure.
+pg_dir=$(mktemp -u /tmp/kith-pg.XXXXXX)
+trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+echo "== postgres"
+if conninfo=$(scripts/postgres.sh start "$pg_dir" | tail -n 1); then
+  export KITH_TEST_POSTGRES="$conninfo"
+  echo "server: $conninfo"
+elif [ "${KITH_REQUIRE_POSTGRES:-0}" = 1 ]; then
+  echo "could not start a PostgreSQL server, and KITH_REQUIRE_POSTGRES=1" >&2
+  exit 1
+else
+  echo "could not start a PostgreSQL server: the PostgreSQL tests will be skipped"
+fi
 
 echo "== clang-format"
 git ls-files '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
@@ -26,7 +42,16 @@ run asan clang++ "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 run clang clang++ ""
 run gcc g++ ""
 
+if [ "${KITH_REQUIRE_POSTGRES:-0}" = 1 ] && grep -qE ' pg:.*Skipped' build/asan.log build/clang.log build/gcc.log; then
+  echo "PostgreSQL tests were skipped, and KITH_REQUIRE_POSTGRES=1" >&2
+  exit 1
+fi
+
 echo "== summary"
 echo "fuzzing (asan): $(grep -ho 'stat::number_of_executed_units: *[0-9]*' build/asan/Testing/Temporary/LastTest.log | tr -s ' ')"
-for name in asan clang gcc; do echo "$name: $(grep -E 'tests passed|tests failed' "build/$name.log")"; done
+for name in asan clang gcc; do
+  echo "$name: $(grep -E 'tests passed|tests failed' "build/$name.log");" \
+    "PostgreSQL: $(grep -cE ' pg:.* Passed' "build/$name.log") passed, $(grep -cE ' pg:.*Skipped' "build/$name.log") skipped;" \
+    "SQLite and the rest: $(grep -E ' Test +#' "build/$name.log" | grep -v ' pg:' | grep -c ' Passed') passed"
+done
 grep -E 'tests passed|tests failed' build/gcc.log

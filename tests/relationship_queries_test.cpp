@@ -1,6 +1,6 @@
 // Relationship queries: withCount, withAggregate, loadCount, has/whereHas and their or/doesnt
 // forms, group limits in preloads, paginate, and a relation's onQuery constraint. Each test checks
-// the SQL sent, its bindings and the rows or values read back.
+// the SQL sent, its bindings and the rows or values read back, on SQLite and on PostgreSQL.
 #include "blog_models.hpp"
 #include "support.hpp"
 
@@ -64,7 +64,7 @@ const std::string postsOfAuthor = R"("posts"."author_id" = "authors"."id")";
 /// and a3 (30, published, 1 approved comment); bob (mentor of dee) has b1 (7, published, 3
 /// comments); cy has nothing; dee has d1 (0, draft) and d2 (100, draft, 1 comment).
 struct Blog {
-  kith::Connection db = kith::sqlite::open(":memory:");
+  kith::Connection db = test::database();
   std::vector<Author> authors;
 
   Blog() {
@@ -128,7 +128,7 @@ using Strings = std::vector<std::string>;
 
 using namespace rq;
 
-TEST_CASE("withCount reads each row's number of related rows in the same statement", "[relationship-queries]") {
+TEST_CASE("withCount reads each row's number of related rows in the same statement", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto q = Author::query(blog.db).withCount<&Author::posts>().orderBy<&Author::id>();
@@ -156,7 +156,7 @@ TEST_CASE("withCount reads each row's number of related rows in the same stateme
                     "kith: this Author has no extra \"comments_count\"; compute it with withCount, withAggregate or loadCount");
 }
 
-TEST_CASE("withCount with a constraint and an alias, into a member, with the outer query's bindings", "[relationship-queries]") {
+TEST_CASE("withCount with a constraint and an alias, into a member, with the outer query's bindings", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto q = Author::query(blog.db)
@@ -202,7 +202,7 @@ TEST_CASE("withCount with a constraint and an alias, into a member, with the out
   }
 }
 
-TEST_CASE("withAggregate: sum, avg, max and count distinct over a related column", "[relationship-queries]") {
+TEST_CASE("withAggregate: sum, avg, max and count distinct over a related column", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto authors = Author::query(blog.db)
@@ -256,7 +256,7 @@ TEST_CASE("withAggregate: sum, avg, max and count distinct over a related column
   }
 }
 
-TEST_CASE("nested relation counts: withCount inside a preload", "[relationship-queries]") {
+TEST_CASE("nested relation counts: withCount inside a preload", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto authors = Author::query(blog.db)
@@ -288,7 +288,7 @@ TEST_CASE("nested relation counts: withCount inside a preload", "[relationship-q
   CHECK(authors[2].posts.empty());
 }
 
-TEST_CASE("a self relation aliases its inner table, once per level", "[relationship-queries]") {
+TEST_CASE("a self relation aliases its inner table, once per level", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto mentors = Author::query(blog.db).withCount<&Author::mentees>().has<&Author::mentees>().orderBy<&Author::id>().all();
@@ -312,7 +312,7 @@ TEST_CASE("a self relation aliases its inner table, once per level", "[relations
   CHECK(names(grand) == Strings{"ada"});
 }
 
-TEST_CASE("has, orHas, doesntHave, orDoesntHave", "[relationship-queries]") {
+TEST_CASE("has, orHas, doesntHave, orDoesntHave", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const std::string exists = R"(EXISTS (SELECT 1 FROM "posts" WHERE )" + postsOfAuthor + ")";
@@ -352,7 +352,7 @@ TEST_CASE("has, orHas, doesntHave, orDoesntHave", "[relationship-queries]") {
                     "kith: unknown operator \"=>\" in has<>()/whereHas<>(); use one of =, !=, <>, <, <=, >, >=");
 }
 
-TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the subquery", "[relationship-queries]") {
+TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the subquery", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const std::string head = "SELECT " + authorColumns + R"( FROM "authors" WHERE )";
@@ -421,7 +421,7 @@ TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the
   }
 }
 
-TEST_CASE("has and whereHas in related queries, counts, bulk updates and deletes", "[relationship-queries]") {
+TEST_CASE("has and whereHas in related queries, counts, bulk updates and deletes", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   auto& ada = blog.authors[0];
@@ -451,7 +451,7 @@ TEST_CASE("has and whereHas in related queries, counts, bulk updates and deletes
   CHECK(test::select(blog.db, "SELECT title FROM posts ORDER BY id") == std::vector<test::RawRow>{{"a1"}, {"a3"}, {"b1"}, {"d2"}});
 }
 
-TEST_CASE("groupLimit in a preload: at most n children per parent, in one statement", "[relationship-queries]") {
+TEST_CASE("groupLimit in a preload: at most n children per parent, in one statement", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const std::string window = "SELECT " + postColumns + " FROM (SELECT " + postColumns;
@@ -518,7 +518,7 @@ TEST_CASE("groupLimit in a preload: at most n children per parent, in one statem
   }
 }
 
-TEST_CASE("paginate: rows plus total, per page, current and last page", "[relationship-queries]") {
+TEST_CASE("paginate: rows plus total, per page, current and last page", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   const auto posts = [&] { return Post::query(blog.db).orderBy<&Post::id>(); };
@@ -590,7 +590,7 @@ TEST_CASE("paginate: rows plus total, per page, current and last page", "[relati
   }
 }
 
-TEST_CASE("a relation's onQuery constrains every query it builds, once", "[relationship-queries]") {
+TEST_CASE("a relation's onQuery constrains every query it builds, once", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   auto& ada = blog.authors[0];
@@ -655,7 +655,7 @@ TEST_CASE("a relation's onQuery constrains every query it builds, once", "[relat
   SECTION("the lookups of firstOrCreate see only what the relation sees") {
     // a2 is a draft: the published posts have no "a2", so one is created (published, as the payload says).
     const auto post = ada.related<&Author::publishedPosts>().firstOrCreate<&Post::title>({.title = "a2", .published = true});
-    REQUIRE(log.entries[0].sql == "BEGIN IMMEDIATE");
+    REQUIRE(log.entries[0].sql == test::beginSql());
     CHECK(log.entries[1].sql == "SELECT " + postColumns +
                                     R"( FROM "posts" WHERE ("title" = ?) AND (("published" = ?) AND "author_id" = ?))"
                                     R"( LIMIT ?)");
@@ -669,8 +669,9 @@ TEST_CASE("a relation's onQuery constrains every query it builds, once", "[relat
   }
 }
 
-TEST_CASE("relationship queries join on a custom local key", "[relationship-queries]") {
-  auto db = blog::database();
+TEST_CASE("relationship queries join on a custom local key", "[relationship-queries][portable]") {
+  auto db = test::database();
+  kith::createTables<blog::Team, blog::Member>(db);
   auto teams = blog::Team::createMany(db, {{.uuid = "t-1"}, {.uuid = "t-2"}, {.uuid = "t-3"}});
   // Team ids and uuids do not line up: a join on id would count the wrong rows.
   teams[1].related<&blog::Team::members>().createMany({{.name = "ann"}, {.name = "ben"}});
@@ -698,7 +699,7 @@ TEST_CASE("relationship queries join on a custom local key", "[relationship-quer
   CHECK(teams[2].extra<std::int64_t>("members_count") == 1);
 }
 
-TEST_CASE("loadCount on one instance", "[relationship-queries]") {
+TEST_CASE("loadCount on one instance", "[relationship-queries][portable]") {
   Blog blog;
   test::StatementLog log(blog.db);
   auto& ada = blog.authors[0];

@@ -8,10 +8,15 @@
 #endif
 
 #include <kith/kith.hpp>
+#ifdef KITH_TEST_HAVE_POSTGRES
+#include <kith/postgres.hpp>
+#endif
 
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -47,12 +52,94 @@ struct StatementLog {
   void clear() { entries.clear(); }
 };
 
+/// The database the portable tests (tag [portable]) run against: SQLite, unless the environment
+/// says KITH_TEST_ADAPTER=postgres (ctest's "pg: " tests do), then the server whose libpq conninfo
+/// is in KITH_TEST_POSTGRES. Without one, a PostgreSQL test exits with 77, which ctest reports as
+/// skipped, after a line that says how to run it.
+enum class Adapter { Sqlite, Postgres };
+
+inline Adapter adapter() {
+  static const Adapter chosen = [] {
+    const char* name = std::getenv("KITH_TEST_ADAPTER");
+    if (!name || std::string_view(name) != "postgres") return Adapter::Sqlite;
+#ifdef KITH_TEST_HAVE_POSTGRES
+    const char* conninfo = std::getenv("KITH_TEST_POSTGRES");
+    if (conninfo && *conninfo) return Adapter::Postgres;
+    std::puts("skipped: set KITH_TEST_POSTGRES to a libpq conninfo (scripts/postgres.sh start prints one) to run the PostgreSQL tests");
+#else
+    std::puts("skipped: kith was built without libpq (Debian: libpq-dev), so without its PostgreSQL adapter");
+#endif
+    std::fflush(stdout);
+    std::_Exit(77);
+  }();
+  return chosen;
+}
+
+inline bool onPostgres() { return adapter() == Adapter::Postgres; }
+
+/// The statement that opens a transaction on the adapter under test.
+inline std::string beginSql() { return onPostgres() ? "BEGIN" : "BEGIN IMMEDIATE"; }
+
+#ifdef KITH_TEST_HAVE_POSTGRES
+/// The schemas the tests made on the server, dropped when the test program ends.
+struct PostgresSchemas {
+  kith::Connection admin = kith::postgres::open(std::getenv("KITH_TEST_POSTGRES"));
+  std::vector<std::string> names;
+  PostgresSchemas() = default;
+  PostgresSchemas(const PostgresSchemas&) = delete;
+  PostgresSchemas& operator=(const PostgresSchemas&) = delete;
+  ~PostgresSchemas() {
+    for (const auto& name : names) {
+      try {
+        admin.execute("DROP SCHEMA " + name + " CASCADE");
+      } catch (...) {  // the server went away: its temporary cluster goes with it
+      }
+    }
+  }
+};
+#endif
+
+/// A fresh, empty database on the adapter under test: SQLite in memory, or a new schema on the
+/// PostgreSQL server that the connection's search_path points to.
+inline kith::Connection database() {
+#ifdef KITH_TEST_HAVE_POSTGRES
+  if (onPostgres()) {
+    static PostgresSchemas schemas;
+    static int made = 0;
+    const std::string name = "kith_test_" + std::to_string(getpid()) + "_" + std::to_string(++made);
+    schemas.admin.execute("CREATE SCHEMA " + name);
+    schemas.names.push_back(name);
+    auto db = kith::postgres::open(std::getenv("KITH_TEST_POSTGRES"));
+    db.execute("SET search_path TO " + name);
+    return db;
+  }
+#endif
+  (void)adapter();
+  return kith::sqlite::open(":memory:");
+}
+
 /// One row as SQLite gives it as text; NULL is an empty optional.
 using RawRow = std::vector<std::optional<std::string>>;
 
-/// Every row of `sql`, straight from SQLite, bypassing kith.
+/// Every row of `sql`, straight from the database (sqlite3_exec, or libpq's PQexec), bypassing kith.
 inline std::vector<RawRow> select(const kith::Connection& db, const std::string& sql) {
   std::vector<RawRow> out;
+#ifdef KITH_TEST_HAVE_POSTGRES
+  if (onPostgres()) {
+    PGresult* r = PQexec(kith::postgres::handle(db), sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    for (int row = 0; ok && row < PQntuples(r); ++row) {
+      RawRow values;
+      for (int c = 0; c < PQnfields(r); ++c)
+        values.push_back(PQgetisnull(r, row, c) ? std::nullopt : std::optional<std::string>(PQgetvalue(r, row, c)));
+      out.push_back(std::move(values));
+    }
+    const std::string message = ok ? "" : PQresultErrorMessage(r);
+    PQclear(r);
+    if (!ok) throw std::runtime_error("test::select: " + message + " in: " + sql);
+    return out;
+  }
+#endif
   char* error = nullptr;
   const int rc = sqlite3_exec(
       kith::sqlite::handle(db), sql.c_str(),

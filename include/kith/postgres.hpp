@@ -1,0 +1,394 @@
+// The PostgreSQL adapter: kith::postgres::open and the statements behind it, on libpq. The only
+// kith header that includes <libpq-fe.h>.
+#pragma once
+
+#include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
+#include <kith/detail/meta.hpp>
+#include <kith/error.hpp>
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kith::postgres {
+
+namespace detail {
+
+// The built-in type OIDs the adapter reads specially (catalog/pg_type_d.h is a server header).
+inline constexpr Oid boolOid = 16, byteaOid = 17, int8Oid = 20, int2Oid = 21, int4Oid = 23, oidOid = 26, float4Oid = 700, float8Oid = 701,
+                     timestamptzOid = 1184, numericOid = 1700;
+
+struct ResultClear {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using Result = std::unique_ptr<PGresult, ResultClear>;
+
+struct ConnectionCloser {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+
+/// kith writes `?` placeholders; PostgreSQL numbers them. Quoted text and identifiers are copied
+/// as they are (a doubled quote inside them closes and reopens, which comes to the same).
+inline std::string numberPlaceholders(std::string_view sql, int& count) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  char quote = 0;
+  for (const char c : sql) {
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '?') {
+      out += '$';
+      out += std::to_string(++count);
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+inline std::string trimmed(const char* text) {
+  std::string s = text ? text : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+inline const char* field(const PGresult* r, int code) {
+  const char* value = r ? PQresultErrorField(r, code) : nullptr;
+  return value ? value : "";
+}
+
+/// Throws the kith error for a failed statement: ConnectionError when the server is gone,
+/// UniqueViolation / NotNullViolation / ConstraintError for SQLSTATE class 23, BusyError for
+/// lock and serialization failures, DatabaseError otherwise; each carries the SQLSTATE.
+[[noreturn]] inline void fail(PGconn* conn, const PGresult* r, std::string_view sql) {
+  std::string state = field(r, PG_DIAG_SQLSTATE);
+  std::string dbMessage = field(r, PG_DIAG_MESSAGE_PRIMARY);
+  if (dbMessage.empty()) dbMessage = trimmed(PQerrorMessage(conn));
+  std::string what = kith::detail::format("kith: {} (SQLSTATE {})", dbMessage, state.empty() ? "none" : state);
+  if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
+  if (PQstatus(conn) == CONNECTION_BAD) {
+    what += "; the connection to the server is lost: open a new one with kith::postgres::open";
+    throw ConnectionError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), state.empty() ? "08006" : state);
+  }
+  if (state == "23505") throw UniqueViolation(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+  if (state == "23502") throw NotNullViolation(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+  if (state.starts_with("23")) throw ConstraintError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+  if (state == "55P03" || state == "40001" || state == "40P01")
+    throw BusyError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+  throw DatabaseError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+}
+
+class Backend;
+
+/// One statement: a named server-side prepared statement when cached, an unnamed one otherwise.
+/// Parameters go as text (blobs as binary) with their types left to the server, which infers
+/// them from where they stand; results come back as text.
+class Statement final : public kith::detail::Statement {
+ public:
+  Statement(Backend& backend, std::string_view sql, bool persistent);
+  ~Statement() override;
+
+  void bindNull(int i) override { param(i).isNull = true; }
+  void bindInteger(int i, std::int64_t v) override {
+    char buffer[24];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
+    setText(i, std::string_view(buffer, static_cast<std::size_t>(end - buffer)));
+  }
+  void bindReal(int i, double v) override {
+    if (std::isnan(v)) return setText(i, "NaN");
+    if (std::isinf(v)) return setText(i, v > 0 ? "Infinity" : "-Infinity");
+    char buffer[32];
+    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
+    setText(i, std::string_view(buffer, static_cast<std::size_t>(end - buffer)));
+  }
+  void bindText(int i, std::string_view v) override {
+    // Text parameters travel as C strings: a NUL would cut the value short without a word.
+    if (v.find('\0') != std::string_view::npos)
+      throw Error("kith: PostgreSQL text cannot hold a NUL character; store such values in a kith::Blob column");
+    setText(i, v);
+  }
+  void bindBlob(int i, std::span<const std::byte> v) override {
+    Param& p = param(i);
+    p.isNull = false;
+    p.binary = true;
+    p.blob = v;  // the caller keeps it alive until reset()
+  }
+
+  bool step() override;
+
+  Kind kind(int c) override {
+    if (PQgetisnull(result_.get(), row_, c)) return Kind::Null;
+    switch (PQftype(result_.get(), c)) {
+      case boolOid:
+      case int2Oid:
+      case int4Oid:
+      case int8Oid:
+      case oidOid:
+        return Kind::Integer;
+      case float4Oid:
+      case float8Oid:
+        return Kind::Real;
+      case numericOid:  // sum() and avg() of integers: whole numbers read as integers
+        return std::string_view(PQgetvalue(result_.get(), row_, c)).find_first_of(".eEN") == std::string_view::npos ? Kind::Integer
+                                                                                                                    : Kind::Real;
+      case byteaOid:
+        return Kind::Blob;
+      default:
+        return Kind::Text;
+    }
+  }
+  bool isNull(int c) override { return PQgetisnull(result_.get(), row_, c) != 0; }
+  std::int64_t integer(int c) override {
+    const std::string_view s = value(c);
+    if (PQftype(result_.get(), c) == boolOid) return s == "t";
+    std::int64_t out = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    if (ec == std::errc{} && end == s.data() + s.size()) return out;
+    return static_cast<std::int64_t>(real(c));  // a numeric with a fraction, as SQLite would truncate it
+  }
+  double real(int c) override {
+    const std::string_view s = value(c);
+    if (s == "NaN") return std::nan("");
+    if (s == "Infinity") return HUGE_VAL;
+    if (s == "-Infinity") return -HUGE_VAL;
+    if (PQftype(result_.get(), c) == boolOid) return s == "t";
+    double out = 0;
+    std::from_chars(s.data(), s.data() + s.size(), out);
+    return out;
+  }
+  std::string_view text(int c) override {
+    std::string_view s = value(c);
+    // The session's time zone is UTC: drop the offset that kith's timestamp format does not have.
+    if (PQftype(result_.get(), c) == timestamptzOid && s.ends_with("+00")) s.remove_suffix(3);
+    return s;
+  }
+  std::span<const std::byte> blob(int c) override {
+    const std::string_view s = value(c);
+    if (PQftype(result_.get(), c) != byteaOid) return std::as_bytes(std::span<const char>(s.data(), s.size()));
+    std::size_t length = 0;
+    unsigned char* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row_, c)), &length);
+    if (!raw) throw Error("kith: PostgreSQL sent a bytea value that does not decode");
+    auto& out = decoded_.emplace_back(reinterpret_cast<const std::byte*>(raw), reinterpret_cast<const std::byte*>(raw) + length);
+    PQfreemem(raw);
+    return out;
+  }
+
+ protected:
+  void resetStatement() noexcept override {
+    result_.reset();
+    row_ = -1;
+    rows_ = 0;
+    for (auto& p : params_) p = Param{};
+    decoded_.clear();
+  }
+
+ private:
+  struct Param {
+    std::string text;
+    std::span<const std::byte> blob;
+    bool isNull = true;
+    bool binary = false;
+  };
+
+  Param& param(int i) {
+    if (i < 1 || static_cast<std::size_t>(i) > params_.size())
+      throw Error(kith::detail::format("kith: parameter {} is out of range (the statement has {}) in: {}", i, params_.size(), sql()));
+    return params_[static_cast<std::size_t>(i - 1)];
+  }
+  void setText(int i, std::string_view v) {
+    Param& p = param(i);
+    p.isNull = false;
+    p.binary = false;
+    p.text.assign(v.data(), v.size());
+  }
+  std::string_view value(int c) const {
+    return {PQgetvalue(result_.get(), row_, c), static_cast<std::size_t>(PQgetlength(result_.get(), row_, c))};
+  }
+
+  Backend& backend_;
+  std::string text_;  // the SQL with $n placeholders
+  std::string name_;  // of the prepared statement; empty for an unnamed one
+  std::vector<Param> params_;
+  Result result_;
+  int row_ = -1;
+  int rows_ = 0;
+  std::deque<std::vector<std::byte>> decoded_;
+};
+
+class Backend final : public kith::detail::Backend {
+ public:
+  Backend(std::unique_ptr<PGconn, ConnectionCloser> conn, std::string description)
+      : conn_(std::move(conn)), description_(std::move(description)) {}
+
+  std::unique_ptr<kith::detail::Statement> compile(std::string_view sql, bool persistent) override {
+    return std::make_unique<Statement>(*this, sql, persistent);
+  }
+  std::int64_t lastInsertId() override {
+    Result r(PQexec(conn_.get(), "SELECT lastval()"));
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) fail(conn_.get(), r.get(), "SELECT lastval()");
+    return std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
+  }
+  std::int64_t changes() override { return changes_; }
+  int variableLimit() override { return 65535; }  // the protocol's 16-bit parameter count
+  bool nativeTransactionActive() override { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
+  bool transactionFailed() override { return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR; }
+  void closeHandle() noexcept override { conn_.reset(); }
+  std::string describe() const override { return description_; }
+
+  std::string_view beginSql() const override { return "BEGIN"; }
+  bool insertReturnsKey() const override { return true; }
+  std::vector<std::int64_t> reserveKeys(std::string_view table, std::string_view column, std::size_t count) override {
+    // Taken from the key column's sequence before the insert, so that each row's key is known for
+    // certain (the order of RETURNING rows is not promised).
+    std::vector<std::int64_t> keys;
+    keys.reserve(count);
+    kith::detail::Run run(*this, "SELECT nextval(pg_get_serial_sequence(?, ?)) FROM generate_series(1, ?)");
+    run.bind(1, kith::detail::quote(table));
+    run.bind(2, column);
+    run.bind(3, static_cast<std::int64_t>(count));
+    while (run.step()) keys.push_back(run.statement().integer(0));
+    if (keys.size() != count)
+      throw Error(kith::detail::format("kith: PostgreSQL gave {} keys for {} rows of {}", keys.size(), count, table));
+    return keys;
+  }
+  std::string columnType(kith::detail::ColumnKind kind) const override {
+    using K = kith::detail::ColumnKind;
+    switch (kind) {
+      case K::GeneratedKey:
+        return "BIGSERIAL";
+      case K::Integer:
+        return "BIGINT";
+      case K::Boolean:
+        return "BOOLEAN";
+      case K::Real:
+        return "DOUBLE PRECISION";
+      case K::Text:
+        return "TEXT";
+      case K::Blob:
+        return "BYTEA";
+      case K::Timestamp:
+        return "TIMESTAMPTZ";
+    }
+    return "TEXT";
+  }
+
+  PGconn* handle() const noexcept { return conn_.get(); }
+  void setChanges(std::int64_t n) noexcept { changes_ = n; }
+  std::string nextName() { return "kith_" + std::to_string(++statements_); }
+
+  /// Prepared statements evicted from the cache are dropped on the server in one round trip,
+  /// before the next one is prepared, and never inside a failed transaction (it would refuse).
+  void dropLater(std::string name) { unused_.push_back(std::move(name)); }
+  void dropUnused() {
+    if (unused_.empty() || PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) return;
+    std::string sql;
+    for (const auto& name : unused_) sql += "DEALLOCATE " + name + ";";
+    unused_.clear();
+    Result r(PQexec(conn_.get(), sql.c_str()));  // a failure here costs only server memory
+  }
+
+ private:
+  std::unique_ptr<PGconn, ConnectionCloser> conn_;
+  std::string description_;
+  std::int64_t changes_ = 0;
+  std::uint64_t statements_ = 0;
+  std::vector<std::string> unused_;
+};
+
+inline Statement::Statement(Backend& backend, std::string_view sql, bool persistent)
+    : kith::detail::Statement(std::string(sql)), backend_(backend) {
+  int count = 0;
+  text_ = numberPlaceholders(sql, count);
+  params_.resize(static_cast<std::size_t>(count));
+  if (!persistent) return;
+  backend.dropUnused();
+  name_ = backend.nextName();
+  Result r(PQprepare(backend.handle(), name_.c_str(), text_.c_str(), 0, nullptr));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+    name_.clear();
+    fail(backend.handle(), r.get(), this->sql());
+  }
+}
+
+inline Statement::~Statement() {
+  if (!name_.empty() && backend_.handle()) backend_.dropLater(std::move(name_));
+}
+
+inline bool Statement::step() {
+  if (!result_) {
+    std::vector<const char*> values(params_.size());
+    std::vector<int> lengths(params_.size()), formats(params_.size());
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const Param& p = params_[i];
+      if (p.isNull) continue;
+      if (p.binary) {
+        values[i] = p.blob.empty() ? "" : reinterpret_cast<const char*>(p.blob.data());
+        lengths[i] = static_cast<int>(p.blob.size());
+        formats[i] = 1;
+      } else {
+        values[i] = p.text.c_str();
+      }
+    }
+    const int n = static_cast<int>(params_.size());
+    PGconn* conn = backend_.handle();
+    result_.reset(name_.empty() ? PQexecParams(conn, text_.c_str(), n, nullptr, values.data(), lengths.data(), formats.data(), 0)
+                                : PQexecPrepared(conn, name_.c_str(), n, values.data(), lengths.data(), formats.data(), 0));
+    const ExecStatusType status = PQresultStatus(result_.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+      Result failed = std::move(result_);
+      fail(conn, failed.get(), sql());
+    }
+    rows_ = PQntuples(result_.get());
+    const char* changed = PQcmdTuples(result_.get());
+    backend_.setChanges(changed && *changed ? std::strtoll(changed, nullptr, 10) : 0);
+    row_ = -1;
+  }
+  return ++row_ < rows_;
+}
+
+}  // namespace detail
+
+/// Opens a connection to a PostgreSQL server: a URI (`postgresql://user@host:5432/db`) or
+/// key=value pairs (`host=/tmp port=5433 dbname=app`), as libpq reads them. The session runs in
+/// UTC with UTF-8 text, and the server's notices are not printed.
+inline Connection open(std::string_view conninfo) {
+  const std::string info(conninfo);
+  std::unique_ptr<PGconn, detail::ConnectionCloser> conn(PQconnectdb(info.c_str()));
+  if (!conn) throw ConnectionError("kith: cannot connect to PostgreSQL: out of memory", "", 0, 0, "out of memory", "08000");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    const std::string dbMessage = detail::trimmed(PQerrorMessage(conn.get()));
+    throw ConnectionError(kith::detail::format("kith: cannot connect to PostgreSQL with \"{}\": {}; check that the server runs and "
+                                               "accepts this user and database",
+                                               info, dbMessage),
+                          "", 0, 0, dbMessage, "08001");
+  }
+  PQsetNoticeProcessor(
+      conn.get(), [](void*, const char*) {}, nullptr);
+  if (PQsetClientEncoding(conn.get(), "UTF8") != 0) detail::fail(conn.get(), nullptr, "SET client_encoding");
+  detail::Result r(PQexec(conn.get(), "SET TimeZone TO 'UTC'"));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) detail::fail(conn.get(), r.get(), "SET TimeZone TO 'UTC'");
+  std::string description = kith::detail::format("PostgreSQL database \"{}\" on {}", PQdb(conn.get()),
+                                                 PQhost(conn.get()) ? PQhost(conn.get()) : "the default host");
+  if (const char* port = PQport(conn.get()); port && *port) description += kith::detail::format(" port {}", port);
+  return Connection(std::make_shared<detail::Backend>(std::move(conn), std::move(description)));
+}
+
+/// The raw libpq handle behind a connection, for what kith does not wrap.
+inline PGconn* handle(const Connection& connection) {
+  auto* backend = dynamic_cast<detail::Backend*>(&connection.backend());
+  if (!backend) throw UsageError("kith: kith::postgres::handle needs a connection opened by kith::postgres::open");
+  return backend->handle();
+}
+
+}  // namespace kith::postgres
