@@ -58,16 +58,16 @@ struct Member : kith::BaseModel<Member> {
 
 /// Tables with constraints the failure tests rely on: users.email UNIQUE, posts.title non-empty.
 inline void createSchema(const kith::Connection& db) {
-  db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent_id INTEGER)");
-  db.execute(
-      "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, editor_id INTEGER, title TEXT NOT NULL CHECK (title <> ''), "
-      "body TEXT NOT NULL)");
-  db.execute("CREATE TABLE comments (id INTEGER PRIMARY KEY, post_id INTEGER NOT NULL, body TEXT NOT NULL)");
+  db.execute("CREATE TABLE users (" + test::idColumn() + ", email TEXT NOT NULL UNIQUE, parent_id BIGINT)");
+  db.execute("CREATE TABLE posts (" + test::idColumn() +
+             ", user_id BIGINT NOT NULL, editor_id BIGINT, title TEXT NOT NULL CHECK (title <> ''), body TEXT NOT NULL)");
+  db.execute("CREATE TABLE comments (" + test::idColumn() + ", post_id BIGINT NOT NULL, body TEXT NOT NULL)");
   kith::createTables<Team, Member>(db);
 }
 
+/// A fresh database (test::database(): SQLite or PostgreSQL) with the blog's tables.
 inline kith::Connection database() {
-  auto db = kith::sqlite::open(":memory:");
+  auto db = test::database();
   createSchema(db);
   return db;
 }

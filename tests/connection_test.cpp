@@ -35,7 +35,7 @@ TEST_CASE("opening a path in a missing directory fails clearly", "[connection][b
   CHECK_THROWS_AS(kith::sqlite::open("/nonexistent-kith-dir/app.db", {.create = false}), kith::DatabaseError);
 }
 
-TEST_CASE("prepared statements are cached per connection and reused", "[connection]") {
+TEST_CASE("prepared statements are cached per connection and reused", "[connection][portable]") {
   auto db = test::blogDatabase();
   auto& backend = db.backend();
   const auto before = backend.cachedStatements();
@@ -47,7 +47,7 @@ TEST_CASE("prepared statements are cached per connection and reused", "[connecti
   CHECK(other.backend().cachedStatements() == 0);  // per connection
 }
 
-TEST_CASE("the query hook reports every statement with its SQL, bindings and duration", "[connection][hook]") {
+TEST_CASE("the query hook reports every statement with its SQL, bindings and duration", "[connection][hook][portable]") {
   auto db = test::blogDatabase();
   std::vector<kith::QueryEvent> events;
   std::vector<std::vector<kith::Value>> bindings;
@@ -58,7 +58,7 @@ TEST_CASE("the query hook reports every statement with its SQL, bindings and dur
   test::User u{{}, 0, "virk@adonisjs.com", "Virk"};
   u.save(db);
   REQUIRE(events.size() == 1);
-  CHECK(events[0].sql == R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))");
+  CHECK(events[0].sql == test::insertOne(R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))"));
   CHECK(bindings[0] == std::vector<kith::Value>{std::string("virk@adonisjs.com"), std::string("Virk")});
   CHECK(events[0].duration >= std::chrono::nanoseconds(0));
 
@@ -68,7 +68,7 @@ TEST_CASE("the query hook reports every statement with its SQL, bindings and dur
   CHECK(events.size() == 1);
 }
 
-TEST_CASE("a hook that throws does not fail the statement", "[connection][hook]") {
+TEST_CASE("a hook that throws does not fail the statement", "[connection][hook][portable]") {
   auto db = test::blogDatabase();
   db.onQuery([](const kith::QueryEvent&) { throw std::runtime_error("hook failed"); });
   test::User u{{}, 0, "a@b", std::nullopt};
@@ -76,30 +76,50 @@ TEST_CASE("a hook that throws does not fail the statement", "[connection][hook]"
   CHECK(test::rows(db, "users") == 1);
 }
 
-TEST_CASE("constraint violations are ConstraintError with SQLite's codes, message and the SQL", "[connection][errors]") {
+TEST_CASE("constraint violations are UniqueViolation / NotNullViolation with the database's codes, message and the SQL",
+          "[connection][errors][portable]") {
   auto db = test::blogDatabase();
   test::User::create(db, {{}, 0, "a@b", std::nullopt});
   test::User dup{{}, 0, "a@b", std::nullopt};
   try {
     dup.save(db);
-    FAIL("expected a ConstraintError");
-  } catch (const kith::ConstraintError& e) {
-    CHECK(e.code() == SQLITE_CONSTRAINT);
-    CHECK(e.extendedCode() == SQLITE_CONSTRAINT_UNIQUE);
-    CHECK(e.dbMessage() == "UNIQUE constraint failed: users.email");
-    CHECK(e.sql() == R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))");
-    CHECK(
-        std::string(e.what()) ==
-        R"(kith: UNIQUE constraint failed: users.email (SQLITE_CONSTRAINT_UNIQUE, code 19/2067) in: INSERT INTO "users" ("email", "name") VALUES (?, ?))");
+    FAIL("expected a UniqueViolation");
+  } catch (const kith::UniqueViolation& e) {
+    CHECK(e.sqlstate() == "23505");
+    CHECK(e.sql() == test::insertOne(R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))"));
+    if (test::onPostgres()) {
+      CHECK(e.code() == 0);
+      CHECK(e.dbMessage() == R"(duplicate key value violates unique constraint "users_email_key")");
+      CHECK(
+          std::string(e.what()) ==
+          R"(kith: duplicate key value violates unique constraint "users_email_key" (SQLSTATE 23505) in: INSERT INTO "users" ("email", "name") VALUES (?, ?) RETURNING "id")");
+    } else {
+      CHECK(e.code() == SQLITE_CONSTRAINT);
+      CHECK(e.extendedCode() == SQLITE_CONSTRAINT_UNIQUE);
+      CHECK(e.dbMessage() == "UNIQUE constraint failed: users.email");
+      CHECK(
+          std::string(e.what()) ==
+          R"(kith: UNIQUE constraint failed: users.email (SQLITE_CONSTRAINT_UNIQUE, code 19/2067) in: INSERT INTO "users" ("email", "name") VALUES (?, ?))");
+    }
   }
   CHECK_FALSE(dup.isPersisted());
   CHECK(dup.id == 0);
   CHECK(test::rows(db, "users") == 1);
   // The connection is still usable.
-  CHECK(test::User::create(db, {{}, 0, "c@d", std::nullopt}).id == 2);
+  const auto next = test::User::create(db, {{}, 0, "c@d", std::nullopt});
+  CHECK(test::User::findOrFail(db, next.id).email == "c@d");
+
+  try {
+    db.execute("INSERT INTO users (email) VALUES (NULL)");
+    FAIL("expected a NotNullViolation");
+  } catch (const kith::NotNullViolation& e) {
+    CHECK(e.sqlstate() == "23502");
+  }
+  CHECK_THROWS_AS(db.execute("INSERT INTO posts (user_id, title, body) VALUES (1, '', 'b')"), kith::ConstraintError);
+  CHECK(test::rows(db, "users") == 2);
 }
 
-TEST_CASE("other database errors are DatabaseError, not ConstraintError", "[connection][errors]") {
+TEST_CASE("other database errors are DatabaseError, not ConstraintError", "[connection][errors][portable]") {
   auto db = test::blogDatabase();
   try {
     db.execute("SELEC nonsense");
@@ -107,7 +127,10 @@ TEST_CASE("other database errors are DatabaseError, not ConstraintError", "[conn
   } catch (const kith::ConstraintError&) {
     FAIL("a syntax error is not a constraint violation");
   } catch (const kith::DatabaseError& e) {
-    CHECK(e.code() == SQLITE_ERROR);
+    if (test::onPostgres())
+      CHECK(e.sqlstate() == "42601");  // syntax_error
+    else
+      CHECK(e.code() == SQLITE_ERROR);
     CHECK(e.sql() == "SELEC nonsense");
     CHECK(std::string(e.what()).find("syntax error") != std::string::npos);
   }
@@ -132,7 +155,7 @@ TEST_CASE("a lock held past the busy timeout is a BusyError", "[connection][erro
   CHECK(b.execute("INSERT INTO t VALUES (2)") == 1);
 }
 
-TEST_CASE("an empty, moved-from or closed connection is a UsageError saying what to do", "[connection][bad-input]") {
+TEST_CASE("an empty, moved-from or closed connection is a UsageError saying what to do", "[connection][bad-input][portable]") {
   kith::Connection none;
   CHECK_THROWS_AS(test::User::query(none).all(), kith::UsageError);
   CHECK_THROWS_WITH(test::User::find(none, 1), test::Contains("connection handle is empty"));
@@ -151,7 +174,7 @@ TEST_CASE("an empty, moved-from or closed connection is a UsageError saying what
   CHECK_THROWS_AS(test::User::query(moved).all(), kith::UsageError);
 }
 
-TEST_CASE("execute binds its parameters and returns the rows changed", "[connection]") {
+TEST_CASE("execute binds its parameters and returns the rows changed", "[connection][portable]") {
   auto db = test::blogDatabase();
   CHECK(db.execute("INSERT INTO users (email, name) VALUES (?, ?)", "a'b@c", nullptr) == 1);
   CHECK(db.execute("INSERT INTO users (email, name) VALUES (?, ?)", std::string("x@y"), std::optional<std::string>("X")) == 1);

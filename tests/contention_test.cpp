@@ -71,7 +71,7 @@ std::string createDatabase(const test::TempDir& dir, bool wal) {
 
 }  // namespace
 
-TEST_CASE("two processes with two threads each write through relations at once; every write lands exactly once",
+TEST_CASE("two processes with two threads each write through relations at once, every write lands exactly once",
           "[reliability][concurrency]") {
   const bool wal = GENERATE(true, false);
   CAPTURE(wal);

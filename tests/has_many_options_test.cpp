@@ -4,7 +4,8 @@
 
 using namespace blog;
 
-TEST_CASE("the default foreign key is camelCase(parent type + primary key); the local key is the primary key", "[has-many][options]") {
+TEST_CASE("the default foreign key is camelCase(parent type + primary key), the local key is the primary key",
+          "[has-many][options][portable]") {
   using Info = kith::detail::HasManyInfo<&User::posts>;
   STATIC_REQUIRE(Info::foreignKey == "userId");
   STATIC_REQUIRE(Info::localKey == "id");
@@ -14,7 +15,7 @@ TEST_CASE("the default foreign key is camelCase(parent type + primary key); the 
         R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE "user_id" = ?)");
 }
 
-TEST_CASE("a custom foreign key, and a second relation to the same type", "[has-many][options]") {
+TEST_CASE("a custom foreign key, and a second relation to the same type", "[has-many][options][portable]") {
   auto db = database();
   auto u = User::create(db, user("a@b"));
   u.related<&User::posts>().create(post("Written"));
@@ -28,7 +29,7 @@ TEST_CASE("a custom foreign key, and a second relation to the same type", "[has-
   CHECK(u.related<&User::editedPosts>().query().toSql().ends_with(R"(WHERE "editor_id" = ?)"));
 }
 
-TEST_CASE("a custom local key", "[has-many][options]") {
+TEST_CASE("a custom local key", "[has-many][options][portable]") {
   auto db = database();
   auto team = Team::create(db, Team{{}, 0, "4f2a-team", {}});
   auto members = team.related<&Team::members>().createMany({Member{{}, 0, "", "Ada"}, Member{{}, 0, "ignored", "Grace"}});
@@ -43,7 +44,7 @@ TEST_CASE("a custom local key", "[has-many][options]") {
   CHECK(log.entries.back().bindings == std::vector<kith::Value>{std::string("4f2a-team")});
 }
 
-TEST_CASE("a self relation: a user has many users by parentId", "[has-many][options]") {
+TEST_CASE("a self relation: a user has many users by parentId", "[has-many][options][portable]") {
   auto db = database();
   auto root = User::create(db, user("root@b"));
   auto kids = root.related<&User::children>().createMany({user("kid1@b"), user("kid2@b")});
@@ -55,7 +56,7 @@ TEST_CASE("a self relation: a user has many users by parentId", "[has-many][opti
   CHECK(loaded[0].children[1].children.isLoaded() == false);
 }
 
-TEST_CASE("a relation never loaded is not the same as loaded and empty", "[has-many][options]") {
+TEST_CASE("a relation never loaded is not the same as loaded and empty", "[has-many][options][portable]") {
   auto db = database();
   User::create(db, user("a@b"));
   auto plain = User::findOrFail(db, 1);

@@ -16,7 +16,7 @@ struct TwoAuthors {
 };
 }  // namespace
 
-TEST_CASE("query() reads only this parent's rows", "[has-many][read]") {
+TEST_CASE("query() reads only this parent's rows", "[has-many][read][portable]") {
   TwoAuthors t;
   test::StatementLog log(t.db);
   const auto posts = t.virk.related<&User::posts>().query().all();
@@ -28,7 +28,7 @@ TEST_CASE("query() reads only this parent's rows", "[has-many][read]") {
   CHECK(log.entries[0].bindings == std::vector<kith::Value>{t.virk.id});
 }
 
-TEST_CASE("the user's conditions and the relation's are separate AND groups; orWhere cannot escape", "[has-many][read]") {
+TEST_CASE("the user's conditions and the relation's are separate AND groups, orWhere cannot escape", "[has-many][read][portable]") {
   TwoAuthors t;
   auto q = t.virk.related<&User::posts>().query().where<&Post::title>("Edge 101").orWhere<&Post::title>("Adonis 101");
   CHECK(q.toSql() ==
@@ -38,7 +38,7 @@ TEST_CASE("the user's conditions and the relation's are separate AND groups; orW
   CHECK(posts[0].userId == t.virk.id);
 }
 
-TEST_CASE("count, exists, update and remove through query() touch only this parent's rows", "[has-many][read]") {
+TEST_CASE("count, exists, update and remove through query() touch only this parent's rows", "[has-many][read][portable]") {
   TwoAuthors t;
   test::StatementLog log(t.db);
   CHECK(t.romain.related<&User::posts>().query().count() == 3);
@@ -56,7 +56,7 @@ TEST_CASE("count, exists, update and remove through query() touch only this pare
   CHECK(test::rows(t.db, "posts") == 2);  // romain's remaining two
 }
 
-TEST_CASE("query() on a parent without a key is Lucid's error", "[has-many][read][bad-input]") {
+TEST_CASE("query() on a parent without a key is Lucid's error", "[has-many][read][bad-input][portable]") {
   auto db = database();
   auto unsaved = user("new@b");
   CHECK_THROWS_WITH(unsaved.related<&User::posts>(db).query(), "kith: cannot select \"posts\", value of \"User.id\" is undefined");
@@ -65,13 +65,13 @@ TEST_CASE("query() on a parent without a key is Lucid's error", "[has-many][read
   CHECK_THROWS_WITH(partial.related<&User::posts>().query(), "kith: cannot select \"posts\", value of \"User.id\" is undefined");
 }
 
-TEST_CASE("a parent with no connection says how to give it one", "[has-many][read][bad-input]") {
+TEST_CASE("a parent with no connection says how to give it one", "[has-many][read][bad-input][portable]") {
   auto u = user("a@b");
   CHECK_THROWS_WITH(u.related<&User::posts>().query(),
                     "kith: cannot select \"posts\": this User has no connection; save it first, or pass one: related<...>(db)");
 }
 
-TEST_CASE("related(trx) reads inside the transaction", "[has-many][read]") {
+TEST_CASE("related(trx) reads inside the transaction", "[has-many][read][portable]") {
   TwoAuthors t;
   t.db.transaction([&](kith::Transaction& trx) {
     t.virk.related<&User::posts>(trx).create(post("Draft"));

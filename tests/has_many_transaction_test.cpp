@@ -15,7 +15,7 @@ std::vector<std::string> titlesOf(const kith::Connection& db) {
 }  // namespace
 
 TEST_CASE("a write through a parent bound to a transaction runs in a savepoint and leaves that transaction open",
-          "[has-many][transaction]") {
+          "[has-many][transaction][portable]") {
   auto db = database();
   test::StatementLog log(db);
   auto trx = db.begin();
@@ -24,15 +24,17 @@ TEST_CASE("a write through a parent bound to a transaction runs in a savepoint a
   u.related<&User::posts>().create(post("Inside"));
   CHECK(trx.isActive());
   CHECK(log.sql() ==
-        std::vector<std::string>{"BEGIN IMMEDIATE", R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))", "SAVEPOINT kith_2",
-                                 R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))", "RELEASE kith_2"});
+        test::statements(
+            {{test::beginSql(), test::insertOne(R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))"), "SAVEPOINT kith_2"},
+             test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))"),
+             {"RELEASE kith_2"}}));
   trx.rollback();  // kith committed nothing of the caller's transaction
   CHECK(test::rows(db, "posts") == 0);
   CHECK(test::rows(db, "users") == 0);
   CHECK_FALSE(u.isPersisted());
 }
 
-TEST_CASE("related(trx) writes inside the given transaction", "[has-many][transaction]") {
+TEST_CASE("related(trx) writes inside the given transaction", "[has-many][transaction][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   std::vector<Post> created;
@@ -46,7 +48,7 @@ TEST_CASE("related(trx) writes inside the given transaction", "[has-many][transa
   CHECK(u.isPersisted());  // the parent was saved before the transaction
 }
 
-TEST_CASE("a relation write never leaves the parent bound to a finished transaction", "[has-many][transaction]") {
+TEST_CASE("a relation write never leaves the parent bound to a finished transaction", "[has-many][transaction][portable]") {
   auto db = database();
   auto u = user("virk@b");
   db.transaction([&](kith::Transaction& trx) { u.related<&User::posts>(trx).create(post("A")); });
@@ -57,7 +59,7 @@ TEST_CASE("a relation write never leaves the parent bound to a finished transact
   CHECK(u.related<&User::posts>().query().count() == 2);
 }
 
-TEST_CASE("a failing relation write inside the caller's transaction undoes only its savepoint", "[has-many][transaction]") {
+TEST_CASE("a failing relation write inside the caller's transaction undoes only its savepoint", "[has-many][transaction][portable]") {
   auto db = database();
   db.transaction([&](kith::Transaction& trx) {
     auto u = User::create(trx, user("virk@b"));
@@ -70,7 +72,7 @@ TEST_CASE("a failing relation write inside the caller's transaction undoes only 
 }
 
 TEST_CASE("concurrent relation writes on one parent object, each thread with its own connection, do not interfere",
-          "[has-many][transaction][concurrency]") {
+          "[has-many][transaction][concurrency][portable]") {
   test::TempDir dir;
   const auto file = dir.file("blog.db");
   createSchema(kith::sqlite::open(file, {.wal = true}));

@@ -12,7 +12,7 @@ std::vector<std::string> titles(const kith::Connection& db) {
 }
 }  // namespace
 
-TEST_CASE("createMany: one transaction, one multi-row INSERT, foreign key forced, input order, ids set", "[has-many][write]") {
+TEST_CASE("createMany: one transaction, one multi-row INSERT, foreign key forced, input order, ids set", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   test::StatementLog log(db);
@@ -26,13 +26,15 @@ TEST_CASE("createMany: one transaction, one multi-row INSERT, foreign key forced
   CHECK(posts[1].userId == u.id);
   CHECK(posts[0].isPersisted());
   CHECK_FALSE(posts[1].isDirty());
-  CHECK(log.sql() == std::vector<std::string>{
-                         "BEGIN IMMEDIATE",
-                         R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
+  CHECK(log.sql() ==
+        test::statements(
+            {{test::beginSql()},
+             test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))"),
+             {"COMMIT"}}));
   CHECK(Post::query(db).where<&Post::userId>(u.id).count() == 2);
 }
 
-TEST_CASE("createMany of nothing sends nothing", "[has-many][write][bad-input]") {
+TEST_CASE("createMany of nothing sends nothing", "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = User::create(db, user("a@b"));
   test::StatementLog log(db);
@@ -40,26 +42,28 @@ TEST_CASE("createMany of nothing sends nothing", "[has-many][write][bad-input]")
   CHECK(log.count() == 0);
 }
 
-TEST_CASE("a new parent is saved first, in the same transaction; a dirty one is updated; a clean one is left alone", "[has-many][write]") {
+TEST_CASE("a new parent is saved first, in the same transaction, a dirty one is updated, a clean one is left alone",
+          "[has-many][write][portable]") {
   auto db = database();
   test::StatementLog log(db);
   auto u = user("new@b");
   const auto p = u.related<&User::posts>(db).create(post("First"));
   CHECK(u.isPersisted());
   CHECK(p.userId == u.id);
-  CHECK(log.sql() == std::vector<std::string>{"BEGIN IMMEDIATE", R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))",
-                                              R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))",
-                                              "COMMIT"});
+  CHECK(log.sql() ==
+        test::statements({{test::beginSql(), test::insertOne(R"(INSERT INTO "users" ("email", "parent_id") VALUES (?, ?))")},
+                          test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?))"),
+                          {"COMMIT"}}));
   log.clear();
   u.email = "changed@b";
   u.related<&User::posts>().create(post("Second"));
   CHECK(log.sql()[1] == R"(UPDATE "users" SET "email" = ? WHERE "id" = ?)");
   log.clear();
   u.related<&User::posts>().create(post("Third"));
-  CHECK(log.count() == 3);  // BEGIN, INSERT, COMMIT: nothing for the clean parent
+  CHECK(log.count() == 3 + test::keyReservations());  // BEGIN, INSERT, COMMIT: nothing for the clean parent
 }
 
-TEST_CASE("children created through the relation are appended to an already loaded list", "[has-many][write]") {
+TEST_CASE("children created through the relation are appended to an already loaded list", "[has-many][write][portable]") {
   auto db = database();
   auto author = User::create(db, user("a@b"));
   author.related<&User::posts>().create(post("Existing"));
@@ -75,7 +79,7 @@ TEST_CASE("children created through the relation are appended to an already load
 }
 
 TEST_CASE("a constraint violation on the 7th of 10 rows leaves no row, and no object claims to be persisted",
-          "[has-many][write][bad-input]") {
+          "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = user("new@b");
   std::vector<Post> rows;
@@ -89,10 +93,10 @@ TEST_CASE("a constraint violation on the 7th of 10 rows leaves no row, and no ob
   CHECK_FALSE(db.inTransaction());
   rows[6].title = "Post 7";
   CHECK(u.related<&User::posts>(db).createMany(rows).size() == 10);
-  CHECK(u.id == 1);
+  CHECK(User::findOrFail(db, u.id).email == "new@b");  // not a key from the failed attempt (a sequence does not give it back)
 }
 
-TEST_CASE("save inserts a new child or moves a persisted one to this parent", "[has-many][write]") {
+TEST_CASE("save inserts a new child or moves a persisted one to this parent", "[has-many][write][portable]") {
   auto db = database();
   auto virk = User::create(db, user("virk@b"));
   auto romain = User::create(db, user("romain@b"));
@@ -107,7 +111,7 @@ TEST_CASE("save inserts a new child or moves a persisted one to this parent", "[
   CHECK(Post::findOrFail(db, p.id).userId == romain.id);
 }
 
-TEST_CASE("saveMany: new rows in one multi-row INSERT, persisted ones updated, in place", "[has-many][write]") {
+TEST_CASE("saveMany: new rows in one multi-row INSERT, persisted ones updated, in place", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto existing = Post::create(db, Post{{}, 0, 77, std::nullopt, "Old", "body", {}});
@@ -122,13 +126,15 @@ TEST_CASE("saveMany: new rows in one multi-row INSERT, persisted ones updated, i
     CHECK(p.isPersisted());
     CHECK(p.userId == u.id);
   }
-  CHECK(log.sql() == std::vector<std::string>{
-                         "BEGIN IMMEDIATE", R"(UPDATE "posts" SET "user_id" = ?, "title" = ? WHERE "id" = ?)",
-                         R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
+  CHECK(log.sql() ==
+        test::statements(
+            {{test::beginSql(), R"(UPDATE "posts" SET "user_id" = ?, "title" = ? WHERE "id" = ?)"},
+             test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))"),
+             {"COMMIT"}}));
   CHECK(titles(db) == std::vector<std::string>{"Old, edited", "Adonis 101", "NodeJS 101"});
 }
 
-TEST_CASE("saveMany that fails puts every object back as it was", "[has-many][write][bad-input]") {
+TEST_CASE("saveMany that fails puts every object back as it was", "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto existing = Post::create(db, Post{{}, 0, 77, std::nullopt, "Old", "body", {}});
@@ -142,7 +148,7 @@ TEST_CASE("saveMany that fails puts every object back as it was", "[has-many][wr
   CHECK(test::rows(db, "posts") == 1);
 }
 
-TEST_CASE("saveMany of a destroyed row is refused and writes nothing", "[has-many][write][bad-input]") {
+TEST_CASE("saveMany of a destroyed row is refused and writes nothing", "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto gone = u.related<&User::posts>().create(post("Gone"));
@@ -153,7 +159,7 @@ TEST_CASE("saveMany of a destroyed row is refused and writes nothing", "[has-man
   CHECK_FALSE(posts[0].isPersisted());
 }
 
-TEST_CASE("firstOrCreate returns the match untouched, or inserts the payload", "[has-many][write]") {
+TEST_CASE("firstOrCreate returns the match untouched, or inserts the payload", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto other = User::create(db, user("other@b"));
@@ -173,7 +179,7 @@ TEST_CASE("firstOrCreate returns the match untouched, or inserts the payload", "
   CHECK(test::rows(db, "posts") == 2);
 }
 
-TEST_CASE("updateOrCreate updates the match's other columns, or inserts", "[has-many][write]") {
+TEST_CASE("updateOrCreate updates the match's other columns, or inserts", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto created = u.related<&User::posts>().updateOrCreate<&Post::title>(post("Lucid 101", "v1"));
@@ -186,7 +192,8 @@ TEST_CASE("updateOrCreate updates the match's other columns, or inserts", "[has-
   CHECK(test::rows(db, "posts") == 1);
 }
 
-TEST_CASE("fetchOrCreateMany: one SELECT, inserts for the rest, payload order, repeated rows map to one row", "[has-many][write]") {
+TEST_CASE("fetchOrCreateMany: one SELECT, inserts for the rest, payload order, repeated rows map to one row",
+          "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto existing = u.related<&User::posts>().create(post("Adonis 101", "original"));
@@ -201,14 +208,15 @@ TEST_CASE("fetchOrCreateMany: one SELECT, inserts for the rest, payload order, r
   CHECK(result[2].userId == u.id);
   for (const auto& p : result) CHECK(p.isPersisted());
   CHECK(log.sql() ==
-        std::vector<std::string>{
-            "BEGIN IMMEDIATE",
-            R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" IN (?, ?, ?, ?)) AND ("user_id" = ?))",
-            R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))", "COMMIT"});
+        test::statements(
+            {{test::beginSql(),
+              R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" IN (?, ?, ?, ?)) AND ("user_id" = ?))"},
+             test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))"),
+             {"COMMIT"}}));
   CHECK(test::rows(db, "posts") == 3);
 }
 
-TEST_CASE("updateOrCreateMany updates matches and inserts the rest", "[has-many][write]") {
+TEST_CASE("updateOrCreateMany updates matches and inserts the rest", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   u.related<&User::posts>().createMany({post("A", "old a"), post("B", "old b")});
@@ -220,7 +228,7 @@ TEST_CASE("updateOrCreateMany updates matches and inserts the rest", "[has-many]
   CHECK(Post::findOrFail(db, 2).body == "new b");
 }
 
-TEST_CASE("updateOrCreateMany: payload rows repeating a match all return the row as finally saved", "[has-many][write]") {
+TEST_CASE("updateOrCreateMany: payload rows repeating a match all return the row as finally saved", "[has-many][write][portable]") {
   // Found by the fuzzer: the first of two payload rows matching one row used to come back with the
   // values of the first update, not clean copies of what the row then held.
   auto db = database();
@@ -236,7 +244,7 @@ TEST_CASE("updateOrCreateMany: payload rows repeating a match all return the row
   CHECK(Post::findOrFail(db, 1).body == "second");
 }
 
-TEST_CASE("the *OrCreateMany methods match on every named column and the foreign key", "[has-many][write]") {
+TEST_CASE("the *OrCreateMany methods match on every named column and the foreign key", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   auto other = User::create(db, user("other@b"));
@@ -247,7 +255,8 @@ TEST_CASE("the *OrCreateMany methods match on every named column and the foreign
   CHECK(result[1].id == 2);
 }
 
-TEST_CASE("a missing predicate value in a *OrCreateMany payload is Lucid's error, before any statement", "[has-many][write][bad-input]") {
+TEST_CASE("a missing predicate value in a *OrCreateMany payload is Lucid's error, before any statement",
+          "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   test::StatementLog log(db);
@@ -257,7 +266,7 @@ TEST_CASE("a missing predicate value in a *OrCreateMany payload is Lucid's error
   CHECK(log.count() == 0);
 }
 
-TEST_CASE("a relation write on a destroyed parent is refused and writes nothing", "[has-many][write][bad-input]") {
+TEST_CASE("a relation write on a destroyed parent is refused and writes nothing", "[has-many][write][bad-input][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));
   u.destroy();

@@ -35,22 +35,22 @@ struct Country : kith::BaseModel<Country> {
 
 using namespace names;
 
-TEST_CASE("table names are plural snake_case of the type name", "[names]") {
+TEST_CASE("table names are plural snake_case of the type name", "[names][portable]") {
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::table == "blog_posts");
   STATIC_REQUIRE(kith::detail::Meta<Category>::table == "categories");
   STATIC_REQUIRE(kith::detail::Meta<test::User>::table == "users");
-  auto db = kith::sqlite::open(":memory:");
+  auto db = test::database();
   CHECK(BlogPost::query(db).toSql() == R"(SELECT "id", "author_id", "http_status" FROM "blog_posts")");
 }
 
-TEST_CASE("column names are snake_case of the property; property names come from member pointers", "[names]") {
+TEST_CASE("column names are snake_case of the property, property names come from member pointers", "[names][portable]") {
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::properties[1] == "authorId");
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::columns[1] == "author_id");
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::columns[2] == "http_status");
 }
 
-TEST_CASE("a model overrides its table and single column names", "[names]") {
-  auto db = kith::sqlite::open(":memory:");
+TEST_CASE("a model overrides its table and single column names", "[names][portable]") {
+  auto db = test::database();
   kith::createTables<Person>(db);
   auto p = Person::create(db, Person{{}, 0, "ada@example.com", "Ada"});
   CHECK(Person::query(db).where<&Person::emailAddress>("ada@example.com").toSql() ==
@@ -59,8 +59,8 @@ TEST_CASE("a model overrides its table and single column names", "[names]") {
   CHECK(Person::findOrFail(db, p.id).emailAddress == "ada@example.com");
 }
 
-TEST_CASE("a model overrides its primary key; a text key is not generated", "[names]") {
-  auto db = kith::sqlite::open(":memory:");
+TEST_CASE("a model overrides its primary key, a text key is not generated", "[names][portable]") {
+  auto db = test::database();
   kith::createTables<Country>(db);
   test::StatementLog log(db);
   Country fr{{}, "FR", "France"};
@@ -73,7 +73,7 @@ TEST_CASE("a model overrides its primary key; a text key is not generated", "[na
   CHECK_FALSE(Country::find(db, "DE").has_value());
 }
 
-TEST_CASE("the default foreign key is camelCase of the parent type name and its primary key", "[names]") {
+TEST_CASE("the default foreign key is camelCase of the parent type name and its primary key", "[names][portable]") {
   STATIC_REQUIRE(kith::detail::foreignKeyFor<32>("User", "id").view() == "userId");
   STATIC_REQUIRE(kith::detail::foreignKeyFor<32>("BlogPost", "id").view() == "blogPostId");
   STATIC_REQUIRE(kith::detail::foreignKeyFor<32>("User", "uuid").view() == "userUuid");

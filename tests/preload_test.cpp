@@ -22,7 +22,7 @@ kith::Connection seeded(int users, int postsEach) {
 
 }  // namespace
 
-TEST_CASE("preload sends one query per relation whatever the number of parents", "[preload]") {
+TEST_CASE("preload sends one query per relation whatever the number of parents", "[preload][portable]") {
   for (int users : {1, 10, 200}) {
     auto db = seeded(users, 3);
     test::StatementLog log(db);
@@ -38,7 +38,7 @@ TEST_CASE("preload sends one query per relation whatever the number of parents",
   }
 }
 
-TEST_CASE("the preload query binds the parents' keys in parent order", "[preload]") {
+TEST_CASE("the preload query binds the parents' keys in parent order", "[preload][portable]") {
   auto db = seeded(3, 1);
   test::StatementLog log(db);
   User::query(db).orderBy<&User::id>(kith::desc).preload<&User::posts>().all();
@@ -47,7 +47,7 @@ TEST_CASE("the preload query binds the parents' keys in parent order", "[preload
   CHECK(log.entries[1].bindings == std::vector<kith::Value>{std::int64_t{3}, std::int64_t{2}, std::int64_t{1}, std::int64_t{1}});
 }
 
-TEST_CASE("nested preloads cost one query per level", "[preload]") {
+TEST_CASE("nested preloads cost one query per level", "[preload][portable]") {
   auto db = seeded(20, 2);
   test::StatementLog log(db);
   const auto loaded = User::query(db).preload<&User::posts>([](auto& q) { q.template preload<&Post::comments>(); }).all();
@@ -60,7 +60,7 @@ TEST_CASE("nested preloads cost one query per level", "[preload]") {
     }
 }
 
-TEST_CASE("several relations preload with one query each", "[preload]") {
+TEST_CASE("several relations preload with one query each", "[preload][portable]") {
   auto db = seeded(5, 2);
   test::StatementLog log(db);
   const auto loaded = User::query(db).preload<&User::posts>().preload<&User::editedPosts>().preload<&User::children>().all();
@@ -70,7 +70,7 @@ TEST_CASE("several relations preload with one query each", "[preload]") {
   CHECK(loaded[0].editedPosts.empty());
 }
 
-TEST_CASE("the constraint callback filters, orders and selects; the foreign key is added once", "[preload]") {
+TEST_CASE("the constraint callback filters, orders and selects, the foreign key is added once", "[preload][portable]") {
   auto db = seeded(2, 3);
   test::StatementLog log(db);
   const auto loaded = User::query(db)
@@ -93,7 +93,7 @@ TEST_CASE("the constraint callback filters, orders and selects; the foreign key 
   CHECK(log.entries[1].sql.starts_with(R"(SELECT "user_id", "title" FROM)"));
 }
 
-TEST_CASE("parents without children get loaded empty lists", "[preload]") {
+TEST_CASE("parents without children get loaded empty lists", "[preload][portable]") {
   auto db = seeded(2, 1);
   User::create(db, user("lonely@b"));
   const auto loaded = User::query(db).orderBy<&User::id>().preload<&User::posts>().all();
@@ -103,7 +103,7 @@ TEST_CASE("parents without children get loaded empty lists", "[preload]") {
   CHECK(loaded[0].posts.size() == 1);
 }
 
-TEST_CASE("no parents: no preload query, and the callback is never called", "[preload]") {
+TEST_CASE("no parents: no preload query, and the callback is never called", "[preload][portable]") {
   auto db = seeded(2, 1);
   test::StatementLog log(db);
   bool called = false;
@@ -135,7 +135,7 @@ TEST_CASE("5,000 parents with the host-parameter limit at 999: IN lists chunked 
   }
 }
 
-TEST_CASE("duplicate parent keys are sent once and each parent gets the children", "[preload]") {
+TEST_CASE("duplicate parent keys are sent once and each parent gets the children", "[preload][portable]") {
   auto db = seeded(1, 2);
   auto one = User::findOrFail(db, 1);
   std::vector<User> parents{one, one};
@@ -146,20 +146,20 @@ TEST_CASE("duplicate parent keys are sent once and each parent gets the children
   CHECK(parents[1].posts.size() == 2);
 }
 
-TEST_CASE("a preload callback that throws fails the query and loads nothing", "[preload][bad-input]") {
+TEST_CASE("a preload callback that throws fails the query and loads nothing", "[preload][bad-input][portable]") {
   auto db = seeded(2, 1);
   CHECK_THROWS_WITH(User::query(db).preload<&User::posts>([](auto&) { throw std::runtime_error("bad constraint"); }).all(),
                     "bad constraint");
   CHECK_FALSE(db.inTransaction());
 }
 
-TEST_CASE("parents whose local key was not selected get Lucid's error", "[preload][bad-input]") {
+TEST_CASE("parents whose local key was not selected get Lucid's error", "[preload][bad-input][portable]") {
   auto db = seeded(2, 1);
   CHECK_THROWS_WITH(User::query(db).select<&User::email>().preload<&User::posts>().all(),
                     "kith: cannot preload \"posts\", value of \"User.id\" is undefined");
 }
 
-TEST_CASE("preloaded children belong to the parent query's transaction", "[preload][transaction]") {
+TEST_CASE("preloaded children belong to the parent query's transaction", "[preload][transaction][portable]") {
   auto db = seeded(1, 1);
   db.transaction([&](kith::Transaction& trx) {
     auto u = User::query(trx).preload<&User::posts>().firstOrFail();
@@ -170,7 +170,7 @@ TEST_CASE("preloaded children belong to the parent query's transaction", "[prelo
   CHECK(Post::findOrFail(db, 1).title == "u0@b post 0");
 }
 
-TEST_CASE("load() on one instance: one query, optionally constrained", "[preload][load]") {
+TEST_CASE("load() on one instance: one query, optionally constrained", "[preload][load][portable]") {
   auto db = seeded(2, 3);
   auto u = User::findOrFail(db, 2);
   test::StatementLog log(db);
@@ -183,7 +183,7 @@ TEST_CASE("load() on one instance: one query, optionally constrained", "[preload
   CHECK(u.posts.size() == 1);
 }
 
-TEST_CASE("load() on an unsaved instance is a clear error", "[preload][load][bad-input]") {
+TEST_CASE("load() on an unsaved instance is a clear error", "[preload][load][bad-input][portable]") {
   auto u = user("new@b");
   CHECK_THROWS_WITH(u.load<&User::posts>(), "kith: cannot lazy load relationship for an unpersisted model instance; save it first");
 }

@@ -4,17 +4,18 @@
 
 using test::User;
 
-TEST_CASE("transaction(fn) commits when fn returns and passes its result through", "[transaction]") {
+TEST_CASE("transaction(fn) commits when fn returns and passes its result through", "[transaction][portable]") {
   auto db = test::blogDatabase();
   test::StatementLog log(db);
   const auto id = db.transaction([](kith::Transaction& trx) { return User::create(trx, {{}, 0, "a@b", std::nullopt}).id; });
   CHECK(id == 1);
   CHECK(test::rows(db, "users") == 1);
-  CHECK(log.sql() == std::vector<std::string>{"BEGIN IMMEDIATE", R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))", "COMMIT"});
+  CHECK(log.sql() ==
+        std::vector<std::string>{test::beginSql(), test::insertOne(R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))"), "COMMIT"});
   CHECK_FALSE(db.inTransaction());
 }
 
-TEST_CASE("transaction(fn) rolls back and rethrows when fn throws", "[transaction]") {
+TEST_CASE("transaction(fn) rolls back and rethrows when fn throws", "[transaction][portable]") {
   auto db = test::blogDatabase();
   User kept{{}, 0, "a@b", std::nullopt};
   CHECK_THROWS_WITH(db.transaction([&](auto& trx) {
@@ -27,7 +28,7 @@ TEST_CASE("transaction(fn) rolls back and rethrows when fn throws", "[transactio
   CHECK_FALSE(db.inTransaction());
 }
 
-TEST_CASE("a Transaction destroyed without commit rolls back", "[transaction]") {
+TEST_CASE("a Transaction destroyed without commit rolls back", "[transaction][portable]") {
   auto db = test::blogDatabase();
   {
     auto trx = db.begin();
@@ -37,7 +38,7 @@ TEST_CASE("a Transaction destroyed without commit rolls back", "[transaction]") 
   CHECK(test::rows(db, "users") == 0);
 }
 
-TEST_CASE("nested transactions are savepoints; an inner rollback keeps the outer work", "[transaction]") {
+TEST_CASE("nested transactions are savepoints, an inner rollback keeps the outer work", "[transaction][portable]") {
   auto db = test::blogDatabase();
   test::StatementLog log(db);
   db.transaction([](kith::Transaction& outer) {
@@ -57,7 +58,7 @@ TEST_CASE("nested transactions are savepoints; an inner rollback keeps the outer
   CHECK(sql.back() == "COMMIT");
 }
 
-TEST_CASE("a finished transaction cannot be used again", "[transaction][bad-input]") {
+TEST_CASE("a finished transaction cannot be used again", "[transaction][bad-input][portable]") {
   auto db = test::blogDatabase();
   auto trx = db.begin();
   trx.commit();
@@ -69,7 +70,7 @@ TEST_CASE("a finished transaction cannot be used again", "[transaction][bad-inpu
   CHECK_THROWS_WITH(User::create(other, {{}, 0, "a@b", std::nullopt}), test::Contains("already rolled back"));
 }
 
-TEST_CASE("transactions finish innermost first", "[transaction][bad-input]") {
+TEST_CASE("transactions finish innermost first", "[transaction][bad-input][portable]") {
   auto db = test::blogDatabase();
   auto outer = db.begin();
   auto inner = outer.begin();
@@ -79,7 +80,7 @@ TEST_CASE("transactions finish innermost first", "[transaction][bad-input]") {
   CHECK_FALSE(db.inTransaction());
 }
 
-TEST_CASE("rolling back an outer transaction undoes its savepoints too", "[transaction]") {
+TEST_CASE("rolling back an outer transaction undoes its savepoints too", "[transaction][portable]") {
   auto db = test::blogDatabase();
   auto outer = db.begin();
   auto inner = outer.begin();
@@ -91,7 +92,7 @@ TEST_CASE("rolling back an outer transaction undoes its savepoints too", "[trans
   CHECK(test::rows(db, "users") == 0);
 }
 
-TEST_CASE("a model inserted in a rolled-back transaction is not persisted and saves again as new", "[transaction]") {
+TEST_CASE("a model inserted in a rolled-back transaction is not persisted and saves again as new", "[transaction][portable]") {
   auto db = test::blogDatabase();
   User u{{}, 0, "a@b", std::nullopt};
   {
@@ -104,12 +105,12 @@ TEST_CASE("a model inserted in a rolled-back transaction is not persisted and sa
   CHECK(u.isDirty());
   test::StatementLog log(db);
   u.save(db);
-  CHECK(log.sql() == std::vector<std::string>{R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))"});
+  CHECK(log.sql() == std::vector<std::string>{test::insertOne(R"(INSERT INTO "users" ("email", "name") VALUES (?, ?))")});
   CHECK(u.isPersisted());
   CHECK(User::findOrFail(db, u.id).email == "a@b");
 }
 
-TEST_CASE("a model updated in a rolled-back transaction is dirty again", "[transaction]") {
+TEST_CASE("a model updated in a rolled-back transaction is dirty again", "[transaction][portable]") {
   auto db = test::blogDatabase();
   auto u = User::create(db, {{}, 0, "a@b", std::nullopt});
   {
@@ -123,7 +124,7 @@ TEST_CASE("a model updated in a rolled-back transaction is dirty again", "[trans
   CHECK(User::findOrFail(db, u.id).email == "new@b");
 }
 
-TEST_CASE("a model saved in a committed transaction keeps working through its connection", "[transaction]") {
+TEST_CASE("a model saved in a committed transaction keeps working through its connection", "[transaction][portable]") {
   auto db = test::blogDatabase();
   User u{{}, 0, "a@b", std::nullopt};
   db.transaction([&](kith::Transaction& trx) { u.save(trx); });

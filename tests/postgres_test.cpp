@@ -1,0 +1,137 @@
+// What only PostgreSQL has: a server that can go away, transactions that a failed statement
+// dooms, server-side prepared statements, conninfo strings. Tagged [postgres]: ctest runs them as
+// "pg: " tests only, against the server in KITH_TEST_POSTGRES; hidden from a plain run of kith_tests.
+#include "support.hpp"
+
+#ifdef KITH_TEST_HAVE_POSTGRES
+
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+std::string conninfo() { return std::getenv("KITH_TEST_POSTGRES"); }
+
+/// These tests mean nothing on SQLite: ctest runs them as "pg: " tests, with KITH_TEST_ADAPTER=postgres.
+kith::Connection blogDatabase() {
+  REQUIRE(test::onPostgres());
+  return test::blogDatabase();
+}
+
+/// A new connection to the server, its search_path set to `schema`.
+kith::Connection connect(const std::string& schema) {
+  auto db = kith::postgres::open(conninfo());
+  db.execute("SET search_path TO " + schema);
+  return db;
+}
+
+}  // namespace
+
+TEST_CASE("a session the server ends: a ConnectionError that says to reopen, nothing claimed saved, and a new connection works",
+          "[.postgres][reliability]") {
+  auto db = blogDatabase();
+  test::User::create(db, {{}, 0, "kept@b", std::nullopt});
+  const auto schema = test::scalar(db, "SELECT current_schema()");
+  auto admin = kith::postgres::open(conninfo());
+  admin.execute("SELECT pg_terminate_backend(?::int)", std::stoll(test::scalar(db, "SELECT pg_backend_pid()")));
+
+  try {
+    test::User::query(db).count();
+    FAIL("a query on a terminated session succeeded");
+  } catch (const kith::ConnectionError& e) {
+    CHECK_THAT(e.what(), test::Contains("the connection to the server is lost: open a new one with kith::postgres::open"));
+    CHECK((e.sqlstate().starts_with("57P") || e.sqlstate().starts_with("08")));
+  }
+  test::User lost{{}, 0, "lost@b", std::nullopt};
+  CHECK_THROWS_AS(lost.save(db), kith::ConnectionError);
+  CHECK_FALSE(lost.isPersisted());
+  CHECK(lost.id == 0);
+
+  auto reopened = connect(schema);
+  CHECK(test::User::query(reopened).count() == 1);
+  lost.save(reopened);
+  CHECK(lost.isPersisted());
+  CHECK(test::rows(reopened, "users") == 2);
+}
+
+TEST_CASE("a bad conninfo is a ConnectionError naming it", "[.postgres][bad-input]") {
+  REQUIRE(test::onPostgres());
+  CHECK_THROWS_AS(kith::postgres::open("host=/nonexistent-kith-socket-dir port=1 dbname=none"), kith::ConnectionError);
+  CHECK_THROWS_WITH(kith::postgres::open("host=/nonexistent-kith-socket-dir port=1 dbname=none"),
+                    test::Contains("kith: cannot connect to PostgreSQL with \"host=/nonexistent-kith-socket-dir port=1 dbname=none\"") &&
+                        test::Contains("check that the server runs"));
+  CHECK_THROWS_AS(kith::postgres::open("not a conninfo"), kith::ConnectionError);
+}
+
+TEST_CASE("a statement that fails inside a transaction dooms it: commit rolls back and says so", "[.postgres][transaction]") {
+  auto db = blogDatabase();
+  auto trx = db.begin();
+  test::User a{{}, 0, "a@b", std::nullopt};
+  a.save(trx);
+  CHECK_THROWS_AS(trx.execute("INSERT INTO users (email) VALUES (NULL)"), kith::NotNullViolation);
+  // PostgreSQL refuses everything but a rollback now; kith does not let commit() pretend.
+  CHECK_THROWS_AS(test::User::query(trx).count(), kith::DatabaseError);
+  CHECK_THROWS_WITH(trx.commit(), test::Contains("a statement failed earlier in this transaction") &&
+                                      test::Contains("it was rolled back, nothing was committed"));
+  CHECK_FALSE(trx.isActive());
+  CHECK_FALSE(db.inTransaction());
+  CHECK_FALSE(a.isPersisted());
+  CHECK(test::rows(db, "users") == 0);
+}
+
+TEST_CASE("a failed relation write inside a transaction rolls back its savepoint and leaves the transaction usable",
+          "[.postgres][transaction]") {
+  auto db = blogDatabase();
+  db.transaction([&](kith::Transaction& trx) {
+    test::User a{{}, 0, "a@b", std::nullopt};
+    a.save(trx);
+    test::User dup{{}, 0, "a@b", std::nullopt};
+    CHECK_THROWS_AS(test::User::createMany(trx, {test::User{{}, 0, "b@b", std::nullopt}, dup}), kith::UniqueViolation);
+    CHECK(test::User::query(trx).count() == 1);  // the transaction goes on
+    test::User::create(trx, {{}, 0, "c@b", std::nullopt});
+  });
+  CHECK(test::select(db, "SELECT email FROM users ORDER BY email") == std::vector<test::RawRow>{{"a@b"}, {"c@b"}});
+}
+
+TEST_CASE("statements are prepared once on the server, and ? is numbered only outside quotes", "[.postgres][connection]") {
+  auto db = blogDatabase();
+  const auto prepared = [&] { return std::stoll(test::scalar(db, "SELECT count(*) FROM pg_prepared_statements")); };
+  const auto before = prepared();
+  for (int i = 0; i < 5; ++i) test::User::create(db, {{}, 0, "u" + std::to_string(i) + "@b", std::nullopt});
+  CHECK(prepared() == before + 1);  // one INSERT, prepared once for five runs
+  CHECK(prepared() == static_cast<std::int64_t>(db.backend().cachedStatements()));
+
+  CHECK(db.execute(R"(UPDATE users SET name = '?' || ? WHERE email = ? AND "email" <> 'it''s ?')", "!", "u1@b") == 1);
+  CHECK(test::scalar(db, "SELECT name FROM users WHERE email = 'u1@b'") == "?!");
+  CHECK(test::User::query(db).whereRaw("email = '?' OR email = ?", "u2@b").count() == 1);
+}
+
+TEST_CASE("statements evicted from the cache are deallocated on the server", "[.postgres][connection]") {
+  auto db = blogDatabase();
+  const auto limit = static_cast<int>(kith::detail::Backend::maxCachedStatements);
+  for (int i = 0; i < limit + 10; ++i)
+    test::User::query(db).where<&test::User::id>(i).limit(i + 1).whereRaw(std::to_string(i) + " = " + std::to_string(i)).count();
+  const auto prepared = std::stoll(test::scalar(db, "SELECT count(*) FROM pg_prepared_statements"));
+  CHECK(prepared <= limit + 1);
+  CHECK(prepared == static_cast<std::int64_t>(db.backend().cachedStatements()));
+}
+
+TEST_CASE("createMany takes its keys from the sequence: ids match rows while another connection inserts too", "[.postgres][createMany]") {
+  auto db = blogDatabase();
+  auto other = connect(test::scalar(db, "SELECT current_schema()"));
+  std::vector<test::User> mine, theirs;
+  for (int i = 0; i < 600; ++i) {
+    mine.push_back({{}, 0, "mine" + std::to_string(i) + "@b", "mine"});
+    theirs.push_back({{}, 0, "theirs" + std::to_string(i) + "@b", "theirs"});
+  }
+  test::StatementLog log(db);
+  const auto a = test::User::createMany(db, mine);
+  const auto b = test::User::createMany(other, theirs);
+  CHECK(log.sql()[1] == "SELECT nextval(pg_get_serial_sequence(?, ?)) FROM generate_series(1, ?)");
+  CHECK(log.entries[1].bindings == std::vector<kith::Value>{std::string(R"("users")"), std::string("id"), std::int64_t{600}});
+  for (const auto* created : {&a, &b})
+    for (const auto& u : *created) CHECK(test::User::findOrFail(db, u.id).email == u.email);
+  CHECK(test::rows(db, "users") == 1200);
+}
+
+#endif
