@@ -126,7 +126,8 @@ requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>)) str
     const auto i = static_cast<Int>(v);
     if constexpr (std::is_unsigned_v<Int> && sizeof(Int) == 8) {
       if (i > static_cast<Int>(std::numeric_limits<std::int64_t>::max()))
-        throw Error("kith: the unsigned value " + std::to_string(i) + " does not fit a 64-bit signed integer column (SQLite INTEGER, PostgreSQL BIGINT)");
+        throw Error("kith: the unsigned value " + std::to_string(i) +
+                    " does not fit a 64-bit signed integer column (SQLite INTEGER, PostgreSQL BIGINT)");
     }
     return static_cast<std::int64_t>(i);
   }
