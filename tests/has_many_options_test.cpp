@@ -40,8 +40,8 @@ TEST_CASE("a custom local key", "[has-many][options][portable]") {
   REQUIRE(teams.size() == 1);
   REQUIRE(teams[0].members.size() == 2);
   CHECK(teams[0].members[1].name == "Grace");
-  CHECK(log.sql().back() == R"(SELECT "id", "team_uuid", "name" FROM "members" WHERE "team_uuid" IN (?))");
-  CHECK(log.entries.back().bindings == std::vector<kith::Value>{std::string("4f2a-team")});
+  CHECK(log.sql().back() == R"(SELECT "id", "team_uuid", "name" FROM "members" WHERE )" + test::keysIn(R"("team_uuid")", 1));
+  CHECK(log.entries.back().bindings == std::vector<kith::Value>{std::string(test::onPostgres() ? R"({"4f2a-team"})" : "4f2a-team")});
 }
 
 TEST_CASE("a self relation: a user has many users by parentId", "[has-many][options][portable]") {

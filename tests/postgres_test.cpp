@@ -1,6 +1,7 @@
 // What only PostgreSQL has: a server that can go away, transactions that a failed statement
 // dooms, server-side prepared statements, conninfo strings. Tagged [postgres]: ctest runs them as
 // "pg: " tests only, against the server in KITH_TEST_POSTGRES; hidden from a plain run of kith_tests.
+#include "blog_models.hpp"
 #include "support.hpp"
 
 #ifdef KITH_TEST_HAVE_POSTGRES
@@ -114,6 +115,36 @@ TEST_CASE("statements evicted from the cache are deallocated on the server", "[.
   const auto prepared = std::stoll(test::scalar(db, "SELECT count(*) FROM pg_prepared_statements"));
   CHECK(prepared <= limit + 1);
   CHECK(prepared == static_cast<std::int64_t>(db.backend().cachedStatements()));
+}
+
+TEST_CASE("preload sends the parents' keys as one array: one statement past the 65,535-parameter limit, text keys quoted",
+          "[.postgres][preload]") {
+  REQUIRE(test::onPostgres());
+  auto db = blog::database();
+  db.execute("INSERT INTO users (email) SELECT 'u' || i || '@b' FROM generate_series(1, 70000) i");
+  db.execute("INSERT INTO posts (user_id, title, body) SELECT id, 'by ' || email, 'b' FROM users");
+  test::StatementLog log(db);
+  const auto users = blog::User::query(db).preload<&blog::User::posts>().all();
+  REQUIRE(log.count() == 2);
+  CHECK(log.entries[1].sql == R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE "user_id" = ANY(?))");
+  CHECK(log.entries[1].bindings.size() == 1);
+  REQUIRE(users.size() == 70000);
+  for (const auto& u : users) {
+    REQUIRE(u.posts.size() == 1);
+    CHECK(u.posts[0].title == "by " + u.email);
+  }
+
+  // Text keys with the characters an array literal gives meaning to.
+  for (const std::string key : {"a,b", "q\"uote", "back\\slash", "{brace}", "NULL", " space ", ""}) {
+    db.execute("INSERT INTO teams (uuid) VALUES (?)", key);
+    db.execute("INSERT INTO members (team_uuid, name) VALUES (?, ?)", key, "of " + key);
+  }
+  const auto teams = blog::Team::query(db).preload<&blog::Team::members>().all();
+  REQUIRE(teams.size() == 7);
+  for (const auto& t : teams) {
+    REQUIRE(t.members.size() == 1);
+    CHECK(t.members[0].name == "of " + t.uuid);
+  }
 }
 
 TEST_CASE("createMany takes its keys from the sequence: ids match rows while another connection inserts too", "[.postgres][createMany]") {

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -98,6 +99,33 @@ inline std::vector<std::string> insertMany(const std::string& insert) {
     if (insert[at] == '(') withKeys += "?, ";
   }
   return {"SELECT nextval(pg_get_serial_sequence(?, ?)) FROM generate_series(1, ?)", withKeys};
+}
+
+/// A preload's condition on its foreign key `column` (quoted) for `padded` keys, written as on
+/// SQLite (an IN list padded to a power of two); PostgreSQL takes the keys as one array.
+inline std::string keysIn(const std::string& column, std::size_t padded) {
+  if (onPostgres()) return column + " = ANY(?)";
+  std::string in = column + " IN (";
+  for (std::size_t k = 0; k < padded; ++k) in += k ? ", ?" : "?";
+  return in + ")";
+}
+
+/// The bindings of keysIn(): SQLite's padded list, or PostgreSQL's array literal of the distinct keys.
+inline std::vector<kith::Value> keyBindings(const std::vector<std::int64_t>& padded) {
+  std::vector<kith::Value> out;
+  if (!onPostgres()) {
+    for (auto k : padded) out.emplace_back(k);
+    return out;
+  }
+  std::string array = "{";
+  std::vector<std::int64_t> seen;
+  for (auto k : padded)
+    if (std::find(seen.begin(), seen.end(), k) == seen.end()) {
+      array += (seen.empty() ? "" : ",") + std::to_string(k);
+      seen.push_back(k);
+    }
+  out.emplace_back(array + "}");
+  return out;
 }
 
 /// The statements of a run, from single statements and insertMany()'s lists.

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,6 +116,12 @@ class Backend {
   /// True when a statement failed inside the open transaction and the database will now only
   /// roll it back (PostgreSQL); SQLite keeps the transaction usable.
   virtual bool transactionFailed() { return false; }
+  /// True when a list of keys goes as one array parameter (`column = ANY(?)`, PostgreSQL) rather
+  /// than as an IN list of parameters (SQLite).
+  virtual bool takesArrays() const { return false; }
+  /// The array parameter holding `values`, when takesArrays(); nothing for values it cannot hold,
+  /// which then go as an IN list.
+  virtual std::optional<Value> arrayOf(std::span<const Value> /*values*/) const { return std::nullopt; }
 
   bool isOpen() const noexcept { return open_; }
 

@@ -296,12 +296,6 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::foreignIndex) == selected.end())
         selected.push_back(Info::foreignIndex);
 
-      // IN lists padded to a power of two (repeating the last key), so that few distinct statements
-      // reach the cache, and chunked under the host-parameter limit.
-      const auto limit = static_cast<std::size_t>(std::max(1, connection.backend().variableLimit()));
-      const std::size_t used = QueryAccess::boundValues(base);
-      if (used >= limit) throw UsageError("kith: the preload constraint of \"" + std::string(Info::name) + "\" uses every host parameter");
-      const std::size_t maxChunk = floorPow2(limit - used);
       // Children go straight to their parent's list, in row order. With nested preloads they are
       // collected first, so that each nested relation is loaded for all of them in one query.
       std::vector<std::vector<Related>> grouped(distinct.size());
@@ -311,18 +305,9 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       };
       const bool nested = QueryAccess::hasPreloads(base);
       std::vector<Related> children;
-      for (std::size_t at = 0; at < distinct.size();) {
-        const std::size_t n = std::min(maxChunk, distinct.size() - at);
-        const std::size_t padded = std::min(maxChunk, std::bit_ceil(n));
-        std::string in = Info::foreignColumn() + " IN (";
-        std::vector<Value> values;
-        values.reserve(padded);
-        for (std::size_t k = 0; k < padded; ++k) {
-          in += k ? ", ?" : "?";
-          values.push_back(Codec<Key>::toValue(distinct[at + std::min(k, n - 1)]));
-        }
+      const auto load = [&](std::string condition, std::vector<Value> values) {
         Query<Related> chunk = base;
-        chunk.scope(in + ")", std::move(values));
+        chunk.scope(std::move(condition), std::move(values));
         if (!nested) {
           QueryAccess::forEachRow(chunk, place);
         } else if (auto rows = QueryAccess::fetch(chunk); children.empty()) {
@@ -330,7 +315,38 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         } else {
           children.insert(children.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
         }
-        at += n;
+      };
+      auto& backend = connection.backend();
+      std::optional<Value> array;
+      if (backend.takesArrays()) {  // every key in one array parameter: one statement, one cached plan
+        std::vector<Value> keys;
+        keys.reserve(distinct.size());
+        for (const auto& key : distinct) keys.push_back(Codec<Key>::toValue(key));
+        array = backend.arrayOf(keys);
+      }
+      if (array) {
+        load(Info::foreignColumn() + " = ANY(?)", {std::move(*array)});
+      } else {
+        // IN lists padded to a power of two (repeating the last key), so that few distinct statements
+        // reach the cache, and chunked under the host-parameter limit.
+        const auto limit = static_cast<std::size_t>(std::max(1, backend.variableLimit()));
+        const std::size_t used = QueryAccess::boundValues(base);
+        if (used >= limit)
+          throw UsageError("kith: the preload constraint of \"" + std::string(Info::name) + "\" uses every host parameter");
+        const std::size_t maxChunk = floorPow2(limit - used);
+        for (std::size_t at = 0; at < distinct.size();) {
+          const std::size_t n = std::min(maxChunk, distinct.size() - at);
+          const std::size_t padded = std::min(maxChunk, std::bit_ceil(n));
+          std::string in = Info::foreignColumn() + " IN (";
+          std::vector<Value> values;
+          values.reserve(padded);
+          for (std::size_t k = 0; k < padded; ++k) {
+            in += k ? ", ?" : "?";
+            values.push_back(Codec<Key>::toValue(distinct[at + std::min(k, n - 1)]));
+          }
+          load(in + ")", std::move(values));
+          at += n;
+        }
       }
       if (nested) {
         QueryAccess::runPreloads(base, std::span<Related>(children));

@@ -15,8 +15,11 @@
 #include <cstdlib>
 #include <deque>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace kith::postgres {
@@ -230,6 +233,11 @@ class Backend final : public kith::detail::Backend {
  public:
   Backend(std::unique_ptr<PGconn, ConnectionCloser> conn, std::string description)
       : conn_(std::move(conn)), description_(std::move(description)) {}
+  // The cached statements go first, while this object is whole: they hand it their names.
+  ~Backend() override {
+    closing_ = true;
+    if (isOpen()) close();
+  }
 
   std::unique_ptr<kith::detail::Statement> compile(std::string_view sql, bool persistent) override {
     return std::make_unique<Statement>(*this, sql, persistent);
@@ -243,7 +251,10 @@ class Backend final : public kith::detail::Backend {
   int variableLimit() override { return 65535; }  // the protocol's 16-bit parameter count
   bool nativeTransactionActive() override { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
   bool transactionFailed() override { return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR; }
-  void closeHandle() noexcept override { conn_.reset(); }
+  void closeHandle() noexcept override {
+    unused_.clear();
+    conn_.reset();
+  }
   std::string describe() const override { return description_; }
 
   std::string_view beginSql() const override { return "BEGIN"; }
@@ -261,6 +272,42 @@ class Backend final : public kith::detail::Backend {
     if (keys.size() != count)
       throw Error(kith::detail::format("kith: PostgreSQL gave {} keys for {} rows of {}", keys.size(), count, table));
     return keys;
+  }
+  bool takesArrays() const override { return true; }
+  /// An array literal ('{1,2,3}', '{"a","b\\"c"}') that the server reads as the column's array
+  /// type where it stands (`"user_id" = ANY($1)`); blobs go as IN lists instead.
+  std::optional<Value> arrayOf(std::span<const Value> values) const override {
+    std::string out = "{";
+    for (const Value& v : values) {
+      if (out.size() > 1) out += ',';
+      switch (v.index()) {
+        case 0:
+          out += "NULL";
+          break;
+        case 1: {
+          char buffer[24];
+          out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, std::get<1>(v)).ptr);
+          break;
+        }
+        case 2: {
+          char buffer[32];
+          out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, std::get<2>(v)).ptr);
+          break;
+        }
+        case 3:
+          out += '"';
+          for (const char c : std::get<3>(v)) {
+            if (c == '\0') return std::nullopt;  // text cannot hold it; the IN list reports it
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+          }
+          out += '"';
+          break;
+        default:
+          return std::nullopt;
+      }
+    }
+    return Value{out + "}"};
   }
   std::string columnType(kith::detail::ColumnKind kind) const override {
     using K = kith::detail::ColumnKind;
@@ -289,7 +336,9 @@ class Backend final : public kith::detail::Backend {
 
   /// Prepared statements evicted from the cache are dropped on the server in one round trip,
   /// before the next one is prepared, and never inside a failed transaction (it would refuse).
-  void dropLater(std::string name) { unused_.push_back(std::move(name)); }
+  void dropLater(std::string name) {
+    if (!closing_ && conn_) unused_.push_back(std::move(name));  // closing: the server drops them with the session
+  }
   void dropUnused() {
     if (unused_.empty() || PQtransactionStatus(conn_.get()) == PQTRANS_INERROR) return;
     std::string sql;
@@ -304,6 +353,7 @@ class Backend final : public kith::detail::Backend {
   std::int64_t changes_ = 0;
   std::uint64_t statements_ = 0;
   std::vector<std::string> unused_;
+  bool closing_ = false;
 };
 
 inline Statement::Statement(Backend& backend, std::string_view sql, bool persistent)
@@ -322,7 +372,7 @@ inline Statement::Statement(Backend& backend, std::string_view sql, bool persist
 }
 
 inline Statement::~Statement() {
-  if (!name_.empty() && backend_.handle()) backend_.dropLater(std::move(name_));
+  if (!name_.empty()) backend_.dropLater(std::move(name_));
 }
 
 inline bool Statement::step() {
