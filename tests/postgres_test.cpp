@@ -147,6 +147,18 @@ TEST_CASE("preload sends the parents' keys as one array: one statement past the 
   }
 }
 
+TEST_CASE("createMany into a table whose key has no sequence says what to do and writes nothing", "[.postgres][createMany][bad-input]") {
+  REQUIRE(test::onPostgres());
+  auto db = test::database();
+  db.execute("CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT)");
+  CHECK_THROWS_WITH(test::User::createMany(db, {test::User{{}, 0, "a@b", std::nullopt}, test::User{{}, 0, "b@b", std::nullopt}}),
+                    R"(kith: users.id has no sequence to generate keys from; declare it BIGSERIAL (createTables does), or give every )"
+                    "row its key");
+  CHECK(test::rows(db, "users") == 0);
+  CHECK_FALSE(db.inTransaction());
+  CHECK(test::User::createMany(db, {test::User{{}, 7, "a@b", std::nullopt}})[0].id == 7);  // keys given: no sequence needed
+}
+
 TEST_CASE("createMany takes its keys from the sequence: ids match rows while another connection inserts too", "[.postgres][createMany]") {
   auto db = blogDatabase();
   auto other = connect(test::scalar(db, "SELECT current_schema()"));
@@ -158,7 +170,8 @@ TEST_CASE("createMany takes its keys from the sequence: ids match rows while ano
   test::StatementLog log(db);
   const auto a = test::User::createMany(db, mine);
   const auto b = test::User::createMany(other, theirs);
-  CHECK(log.sql()[1] == "SELECT nextval(pg_get_serial_sequence(?, ?)) FROM generate_series(1, ?)");
+  CHECK(log.sql()[1] == R"(WITH "kith_sequence" AS MATERIALIZED (SELECT pg_get_serial_sequence(?, ?)::regclass AS "s") )"
+                        R"(SELECT nextval("s") FROM "kith_sequence", generate_series(1, ?))");
   CHECK(log.entries[1].bindings == std::vector<kith::Value>{std::string(R"("users")"), std::string("id"), std::int64_t{600}});
   for (const auto* created : {&a, &b})
     for (const auto& u : *created) CHECK(test::User::findOrFail(db, u.id).email == u.email);

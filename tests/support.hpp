@@ -98,7 +98,9 @@ inline std::vector<std::string> insertMany(const std::string& insert) {
     withKeys += insert[at];
     if (insert[at] == '(') withKeys += "?, ";
   }
-  return {"SELECT nextval(pg_get_serial_sequence(?, ?)) FROM generate_series(1, ?)", withKeys};
+  return {R"(WITH "kith_sequence" AS MATERIALIZED (SELECT pg_get_serial_sequence(?, ?)::regclass AS "s") )"
+          R"(SELECT nextval("s") FROM "kith_sequence", generate_series(1, ?))",
+          withKeys};
 }
 
 /// A preload's condition on its foreign key `column` (quoted) for `padded` keys, written as on

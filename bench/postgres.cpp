@@ -1,0 +1,306 @@
+// kith_bench_pg: why preload matters on a server. 1,000 users with 10 posts each, loaded into
+// objects over a Unix socket three ways: kith's preload (2 queries), kith with one query per user
+// (N+1: 1,001 queries) and hand-written libpq (2 prepared queries, the second with = ANY($1)); and
+// createMany of 10,000 posts against hand-written 256-row INSERTs. Every run opens a fresh
+// connection, so each side prepares its statements inside the run. bench/postgres.sh starts a
+// throwaway server and runs it; figures in bench/RESULTS.md.
+//
+//   kith_bench_pg CONNINFO [--repeats N] [--smoke]
+#include <kith/kith.hpp>
+#include <kith/postgres.hpp>
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+struct Post;
+struct User : kith::BaseModel<User> {
+  std::int64_t id{};
+  std::string email;
+  std::string name;
+  kith::HasMany<Post> posts;
+  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
+};
+struct Post : kith::BaseModel<Post> {
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string title;
+  std::string body;
+  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
+};
+
+// What hand-written code loads into.
+struct RawPost {
+  std::int64_t id = 0, userId = 0;
+  std::string title, body;
+};
+struct RawUser {
+  std::int64_t id = 0;
+  std::string email, name;
+  std::vector<RawPost> posts;
+};
+
+using Checksum = std::int64_t;
+
+Checksum checksum(const std::vector<User>& users) {
+  Checksum sum = 0;
+  for (const auto& u : users)
+    for (const auto& p : u.posts) sum += p.id * 3 + u.id + static_cast<Checksum>(p.title.size());
+  return sum;
+}
+
+Checksum checksum(const std::vector<RawUser>& users) {
+  Checksum sum = 0;
+  for (const auto& u : users)
+    for (const auto& p : u.posts) sum += p.id * 3 + u.id + static_cast<Checksum>(p.title.size());
+  return sum;
+}
+
+struct Result {
+  PGresult* r;
+  explicit Result(PGresult* result) : r(result) {}
+  ~Result() { PQclear(r); }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+};
+
+void expect(PGconn* c, PGresult* r, ExecStatusType status, const char* what) {
+  if (PQresultStatus(r) != status) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+}
+
+PGconn* connectRaw(const std::string& conninfo, const std::string& schema) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(c));
+  Result r(PQexec(c, ("SET search_path TO " + schema).c_str()));
+  expect(c, r.r, PGRES_COMMAND_OK, "search_path");
+  return c;
+}
+
+kith::Connection connectKith(const std::string& conninfo, const std::string& schema) {
+  auto db = kith::postgres::open(conninfo);
+  db.execute("SET search_path TO " + schema);
+  return db;
+}
+
+// --- the workloads ------------------------------------------------------------------------
+
+Checksum kithPreload(const kith::Connection& db) { return checksum(User::query(db).preload<&User::posts>().all()); }
+
+Checksum kithNPlusOne(const kith::Connection& db) {
+  auto users = User::query(db).all();
+  for (auto& u : users) u.load<&User::posts>();
+  return checksum(users);
+}
+
+Checksum rawPreload(PGconn* c) {
+  {
+    Result a(PQprepare(c, "users", "SELECT id, email, name FROM users", 0, nullptr));
+    expect(c, a.r, PGRES_COMMAND_OK, "prepare users");
+    Result b(PQprepare(c, "posts", "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1)", 0, nullptr));
+    expect(c, b.r, PGRES_COMMAND_OK, "prepare posts");
+  }
+  std::vector<RawUser> users;
+  std::map<std::int64_t, std::size_t> index;
+  std::string keys = "{";
+  {
+    Result r(PQexecPrepared(c, "users", 0, nullptr, nullptr, nullptr, 0));
+    expect(c, r.r, PGRES_TUPLES_OK, "users");
+    const int n = PQntuples(r.r);
+    users.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      auto& u = users[static_cast<std::size_t>(i)];
+      u.id = std::strtoll(PQgetvalue(r.r, i, 0), nullptr, 10);
+      u.email.assign(PQgetvalue(r.r, i, 1), static_cast<std::size_t>(PQgetlength(r.r, i, 1)));
+      u.name.assign(PQgetvalue(r.r, i, 2), static_cast<std::size_t>(PQgetlength(r.r, i, 2)));
+      index[u.id] = static_cast<std::size_t>(i);
+      keys += (i ? "," : "") + std::to_string(u.id);
+    }
+  }
+  keys += "}";
+  const char* values[] = {keys.c_str()};
+  Result r(PQexecPrepared(c, "posts", 1, values, nullptr, nullptr, 0));
+  expect(c, r.r, PGRES_TUPLES_OK, "posts");
+  for (int i = 0, n = PQntuples(r.r); i < n; ++i) {
+    RawPost p;
+    p.id = std::strtoll(PQgetvalue(r.r, i, 0), nullptr, 10);
+    p.userId = std::strtoll(PQgetvalue(r.r, i, 1), nullptr, 10);
+    p.title.assign(PQgetvalue(r.r, i, 2), static_cast<std::size_t>(PQgetlength(r.r, i, 2)));
+    p.body.assign(PQgetvalue(r.r, i, 3), static_cast<std::size_t>(PQgetlength(r.r, i, 3)));
+    if (auto it = index.find(p.userId); it != index.end()) users[it->second].posts.push_back(std::move(p));
+  }
+  return checksum(users);
+}
+
+std::vector<Post> postsFor(int count) {
+  std::vector<Post> out(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    out[static_cast<std::size_t>(i)].title = "title " + std::to_string(i) + std::string(12, 't');
+    out[static_cast<std::size_t>(i)].body = std::string(100, 'b');
+  }
+  return out;
+}
+
+Checksum kithCreateMany(const kith::Connection& db, int count) {
+  auto user = User::findOrFail(db, 1);
+  const auto created = user.related<&User::posts>().createMany(postsFor(count));
+  Checksum sum = 0;
+  for (const auto& p : created) sum += p.userId + static_cast<Checksum>(p.title.size());
+  return sum;
+}
+
+// 256-row INSERTs with RETURNING id, in one transaction: what a careful hand-written loader does.
+Checksum rawCreateMany(PGconn* c, int count) {
+  const auto posts = postsFor(count);
+  Checksum sum = 0;
+  auto exec = [&](const char* sql) {
+    Result r(PQexec(c, sql));
+    expect(c, r.r, PGRES_COMMAND_OK, sql);
+  };
+  exec("BEGIN");
+  std::map<int, std::string> prepared;
+  for (int at = 0; at < count;) {
+    const int n = std::min(256, count - at);
+    auto& name = prepared[n];
+    if (name.empty()) {
+      name = "insert" + std::to_string(n);
+      std::string sql = "INSERT INTO posts (user_id, title, body) VALUES ";
+      for (int k = 0; k < n; ++k)
+        sql +=
+            (k ? ", ($" : "($") + std::to_string(3 * k + 1) + ", $" + std::to_string(3 * k + 2) + ", $" + std::to_string(3 * k + 3) + ")";
+      Result r(PQprepare(c, name.c_str(), (sql + " RETURNING id").c_str(), 0, nullptr));
+      expect(c, r.r, PGRES_COMMAND_OK, "prepare insert");
+    }
+    std::vector<const char*> values;
+    for (int k = 0; k < n; ++k) {
+      values.push_back("1");
+      values.push_back(posts[static_cast<std::size_t>(at + k)].title.c_str());
+      values.push_back(posts[static_cast<std::size_t>(at + k)].body.c_str());
+    }
+    Result r(PQexecPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0));
+    expect(c, r.r, PGRES_TUPLES_OK, "insert");
+    for (int k = 0; k < n; ++k) sum += 1 + static_cast<Checksum>(posts[static_cast<std::size_t>(at + k)].title.size());
+    at += n;
+  }
+  exec("COMMIT");
+  return sum;
+}
+
+// --- the harness --------------------------------------------------------------------------
+
+void setup(PGconn* c, const std::string& schema, int users, int postsPerUser) {
+  const std::string sql =
+      "DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema + "; SET search_path TO " + schema +
+      "; CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL);"
+      " CREATE TABLE posts (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);"
+      " CREATE INDEX posts_user_id_index ON posts (user_id);"
+      " INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM generate_series(1, " +
+      std::to_string(users) +
+      ") i;"
+      " INSERT INTO posts (user_id, title, body) SELECT u, 'title ' || p || repeat('t', 12), repeat('b', 100)"
+      " FROM generate_series(1, " +
+      std::to_string(users) + ") u, generate_series(1, " + std::to_string(postsPerUser) + ") p ORDER BY u, p; ANALYZE;";
+  Result r(PQexec(c, sql.c_str()));
+  expect(c, r.r, PGRES_COMMAND_OK, "setup");
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s CONNINFO [--repeats N] [--smoke]\n", argv[0]);
+    return 2;
+  }
+  const std::string conninfo = argv[1];
+  int repeats = 7;
+  bool smoke = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--repeats" && i + 1 < argc) repeats = std::atoi(argv[++i]);
+    if (arg == "--smoke") smoke = true;
+  }
+  const int users = smoke ? 20 : 1000, postsPerUser = 10, inserts = smoke ? 300 : 10000;
+  if (smoke) repeats = 1;
+  const std::string schema = "kith_bench_" + std::to_string(getpid());
+  PGconn* admin = PQconnectdb(conninfo.c_str());
+  if (PQstatus(admin) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(admin));
+  PQsetNoticeProcessor(
+      admin, [](void*, const char*) {}, nullptr);
+  setup(admin, schema, users, postsPerUser);
+
+  struct Workload {
+    const char* name;
+    const char* impl;
+    std::function<Checksum()> run;
+    bool resets;  // inserts: the posts table is put back after each run
+  };
+  const std::vector<Workload> workloads = {
+      {"P1", "kith preload", [&] { return kithPreload(connectKith(conninfo, schema)); }, false},
+      {"P1", "kith N+1", [&] { return kithNPlusOne(connectKith(conninfo, schema)); }, false},
+      {"P1", "raw libpq",
+       [&] {
+         PGconn* c = connectRaw(conninfo, schema);
+         const auto sum = rawPreload(c);
+         PQfinish(c);
+         return sum;
+       },
+       false},
+      {"P2", "kith createMany", [&] { return kithCreateMany(connectKith(conninfo, schema), inserts); }, true},
+      {"P2", "raw libpq",
+       [&] {
+         PGconn* c = connectRaw(conninfo, schema);
+         const auto sum = rawCreateMany(c, inserts);
+         PQfinish(c);
+         return sum;
+       },
+       true},
+  };
+  std::map<std::string, double> medianMs;
+  std::map<std::string, Checksum> sums;
+  for (const auto& w : workloads) {
+    std::vector<double> ms;
+    for (int r = 0; r < repeats; ++r) {
+      const auto start = std::chrono::steady_clock::now();
+      const Checksum sum = w.run();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+      if (r == 0 && sums.count(w.name) && sums[w.name] != sum) {
+        std::fprintf(stderr, "%s %s: checksum %lld differs from %lld\n", w.name, w.impl, static_cast<long long>(sum),
+                     static_cast<long long>(sums[w.name]));
+        return 1;
+      }
+      sums[w.name] = sum;
+      if (w.resets) {
+        Result reset(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + std::to_string(users * postsPerUser)).c_str()));
+        expect(admin, reset.r, PGRES_COMMAND_OK, "reset");
+      }
+    }
+    medianMs[std::string(w.name) + " " + w.impl] = median(ms);
+    std::printf("%-3s %-16s %9.3f ms (median of %d)\n", w.name, w.impl, median(ms), repeats);
+  }
+  std::printf("ratio P1 kith preload/raw libpq time=%.2f\n", medianMs["P1 kith preload"] / medianMs["P1 raw libpq"]);
+  std::printf("ratio P1 kith N+1/kith preload time=%.2f\n", medianMs["P1 kith N+1"] / medianMs["P1 kith preload"]);
+  std::printf("ratio P2 kith createMany/raw libpq time=%.2f\n", medianMs["P2 kith createMany"] / medianMs["P2 raw libpq"]);
+  Result drop(PQexec(admin, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
+  PQfinish(admin);
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "kith_bench_pg: %s\n", e.what());
+  return 1;
+}

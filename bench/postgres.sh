@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The PostgreSQL benchmark in one command: builds kith_bench_pg with g++ -O2, starts a throwaway
+# server on a Unix socket (scripts/postgres.sh), runs every workload (median of --repeats runs,
+# default 7) and stops the server. Extra arguments go to kith_bench_pg.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+build=${BENCH_BUILD:-build/bench-release}
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+configure() {
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_CXX_COMPILER="${CXX:-g++}" \
+    "${launcher[@]}" -DKITH_BUILD_TESTS=OFF -DKITH_BUILD_EXAMPLES=OFF -DKITH_BUILD_BENCHMARKS=ON >/dev/null
+}
+configure
+grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || configure  # see bench/run.sh
+cmake --build "$build" -j2 --target kith_bench_pg >/dev/null
+server=$(mktemp -u /tmp/kith-pg-bench.XXXXXX)
+trap 'scripts/postgres.sh stop "$server"' EXIT
+conninfo=$(scripts/postgres.sh start "$server" | tail -n 1)
+"$build/bench/kith_bench_pg" "$conninfo" "$@"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1); compiler: $("${CXX:-g++}" --version | head -n 1);" \
+  "server: $(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1) over a Unix socket, fsync off"
