@@ -6,15 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 build=${BENCH_BUILD:-build/bench-release}
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-configure() {
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_CXX_COMPILER="${CXX:-g++}" \
-    "${launcher[@]}" -DKITH_BUILD_TESTS=OFF -DKITH_BUILD_EXAMPLES=OFF -DKITH_BUILD_BENCHMARKS=ON >/dev/null
-}
-configure
-grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || configure  # see bench/run.sh
-cmake --build "$build" -j2 --target kith_bench_pg >/dev/null
+. bench/release.sh
+build_release kith_bench_pg
 server=$(mktemp -u /tmp/kith-pg-bench.XXXXXX)
 trap 'scripts/postgres.sh stop "$server"' EXIT
 conninfo=$(scripts/postgres.sh start "$server" | tail -n 1)

@@ -9,18 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh bench
 build=${BENCH_BUILD:-build/bench-release}
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-configure() {
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_CXX_COMPILER="${CXX:-g++}" \
-    "${launcher[@]}" -DKITH_BUILD_TESTS=OFF -DKITH_BUILD_EXAMPLES=OFF -DKITH_BUILD_BENCHMARKS=ON >/dev/null
-}
-configure
-# When the compiler differs from the cached one, CMake deletes its cache and configures without
-# this command's other -D options: an unoptimised build, silently. Configure again in that case.
-grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || configure
-grep -qx 'CMAKE_BUILD_TYPE:STRING=Release' "$build/CMakeCache.txt" || { echo "bench/run.sh: $build is not a Release build" >&2; exit 1; }
-cmake --build "$build" -j2 --target kith_bench >/dev/null
+. bench/release.sh
+build_release kith_bench
 bin="$build/bench/kith_bench"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

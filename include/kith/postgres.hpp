@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -92,6 +93,18 @@ inline const char* field(const PGresult* r, int code) {
   throw DatabaseError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
 }
 
+/// A number as PostgreSQL reads it, written into `buffer`: shortest round-trip digits, and
+/// NaN / Infinity / -Infinity spelled as the server spells them.
+template <class T>
+std::string_view numberText(T v, char (&buffer)[32]) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  }
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
+  return {buffer, static_cast<std::size_t>(end - buffer)};
+}
+
 class Backend;
 
 /// One statement: a named server-side prepared statement when cached, an unnamed one otherwise.
@@ -104,16 +117,12 @@ class Statement final : public kith::detail::Statement {
 
   void bindNull(int i) override { param(i).isNull = true; }
   void bindInteger(int i, std::int64_t v) override {
-    char buffer[24];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
-    setText(i, std::string_view(buffer, static_cast<std::size_t>(end - buffer)));
+    char buffer[32];
+    setText(i, numberText(v, buffer));
   }
   void bindReal(int i, double v) override {
-    if (std::isnan(v)) return setText(i, "NaN");
-    if (std::isinf(v)) return setText(i, v > 0 ? "Infinity" : "-Infinity");
     char buffer[32];
-    const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
-    setText(i, std::string_view(buffer, static_cast<std::size_t>(end - buffer)));
+    setText(i, numberText(v, buffer));
   }
   void bindText(int i, std::string_view v) override {
     // Text parameters travel as C strings: a NUL would cut the value short without a word.
@@ -290,22 +299,19 @@ class Backend final : public kith::detail::Backend {
   /// type where it stands (`"user_id" = ANY($1)`); blobs go as IN lists instead.
   std::optional<Value> arrayOf(std::span<const Value> values) const override {
     std::string out = "{";
+    char buffer[32];
     for (const Value& v : values) {
       if (out.size() > 1) out += ',';
       switch (v.index()) {
         case 0:
           out += "NULL";
           break;
-        case 1: {
-          char buffer[24];
-          out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, std::get<1>(v)).ptr);
+        case 1:
+          out += numberText(std::get<1>(v), buffer);
           break;
-        }
-        case 2: {
-          char buffer[32];
-          out.append(buffer, std::to_chars(buffer, buffer + sizeof buffer, std::get<2>(v)).ptr);
+        case 2:
+          out += numberText(std::get<2>(v), buffer);
           break;
-        }
         case 3:
           out += '"';
           for (const char c : std::get<3>(v)) {
