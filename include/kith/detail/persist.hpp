@@ -380,8 +380,8 @@ struct Persist {
     }
   }
 
-  template <class R>
   /// Binds a row's columns, the key among them when `withKey`: the model's own, or `reservedKey`.
+  template <class R>
   static void bindRow(R& run, int& index, const M& m, bool withKey, const std::int64_t* reservedKey = nullptr) {
     Meta::forEach([&]<std::size_t I, auto Member>() {
       if (I == Meta::primaryKey && !withKey) return;
