@@ -174,6 +174,8 @@ struct HasManyInfo {
   static constexpr keys relationKeys = Field::relationKeys;
 
   static constexpr std::string_view name = memberName<Relation>;
+  /// Where withCount and loadCount put a count without an alias: Lucid's "<relation>_count".
+  static std::string countAlias() { return std::string(name) + "_count"; }
   static constexpr auto defaultForeignKey = foreignKeyFor<64>(typeName<Parent>, ParentMeta::properties[ParentMeta::primaryKey]);
   static constexpr std::string_view foreignKey =
       relationKeys.foreignKey[0] ? std::string_view(relationKeys.foreignKey) : defaultForeignKey.view();
@@ -678,7 +680,7 @@ void countRelated(M& parent, std::string alias, const F& constraint) {
       q.scope(Info::foreignColumn() + " = ?", {Codec<typename Info::KeyType>::toValue(Info::parentKey(parent, "count"))});
       const Value n = q.count();
       if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>)
-        Persist<M>::state(parent).setExtra(alias.empty() ? std::string(Info::name) + "_count" : alias, n);
+        Persist<M>::state(parent).setExtra(alias.empty() ? Info::countAlias() : alias, n);
       else
         parent.*Target = readExtra<ColumnType<Target>>(n, memberName<Target>);
     }

@@ -276,7 +276,7 @@ class Query {
   template <auto Relation, auto Target = nullptr, class F = detail::NoConstraint>
   requires(!std::convertible_to<F, std::string_view>) Query& withCount(F constraint = {}) {
     if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>())
-      addAggregate<Relation, Target>("count(*)", defaultCountAlias<Relation>(), constraint);
+      addAggregate<Relation, Target>("count(*)", detail::HasManyInfo<Relation>::countAlias(), constraint);
     return *this;
   }
   /// withCount() into the extras under `alias`.
@@ -642,11 +642,6 @@ class Query {
     return detail::requireColumn<typename detail::HasManyInfo<Relation>::Related, Column>();
   }
 
-  template <auto Relation>
-  static std::string defaultCountAlias() {
-    return std::string(detail::HasManyInfo<Relation>::name) + "_count";
-  }
-
   template <auto Relation, auto Column>
   static std::string aggregateSql(const detail::Aggregate<Column>& aggregate) {
     using Related = typename detail::HasManyInfo<Relation>::Related;
@@ -778,8 +773,7 @@ class Query {
   }
 
   void bindConditions(detail::Run& run, int& index) const {
-    for (const auto& v : bindings_) run.bindValue(++index, v);
-    for (const auto& v : scopeBindings_) run.bindValue(++index, v);
+    forEachBinding(false, [&](const Value& v) { run.bindValue(++index, v); });
   }
 
   /// Every value toSql() binds, in placeholder order; without the select list's and the paging's
