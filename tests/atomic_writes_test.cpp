@@ -45,46 +45,29 @@ kith::Connection database() {
 
 enum class Violation { NotNull, Unique, Check };
 
-const char* constraintOf(Violation v) {
-  if (test::onPostgres()) switch (v) {
-      case Violation::NotNull:
-        return R"(null value in column "label" of relation "items" violates not-null constraint)";
-      case Violation::Unique:
-        return R"(duplicate key value violates unique constraint "items_label_key")";
-      default:
-        return R"(new row for relation "items" violates check constraint "qty_not_negative")";
-    }
+/// How each database reports a violation: its message, the SQLSTATE, SQLite's extended code.
+struct Expected {
+  const char* sqlite;
+  const char* postgres;
+  const char* sqlstate;
+  int extendedCode;
+};
+
+Expected expected(Violation v) {
   switch (v) {
     case Violation::NotNull:
-      return "NOT NULL constraint failed: items.label";
+      return {"NOT NULL constraint failed: items.label", R"(null value in column "label" of relation "items" violates not-null constraint)",
+              "23502", SQLITE_CONSTRAINT_NOTNULL};
     case Violation::Unique:
-      return "UNIQUE constraint failed: items.label";
+      return {"UNIQUE constraint failed: items.label", R"(duplicate key value violates unique constraint "items_label_key")", "23505",
+              SQLITE_CONSTRAINT_UNIQUE};
     default:
-      return "CHECK constraint failed: qty_not_negative";
+      return {"CHECK constraint failed: qty_not_negative", R"(new row for relation "items" violates check constraint "qty_not_negative")",
+              "23514", SQLITE_CONSTRAINT_CHECK};
   }
 }
 
-const char* sqlstateOf(Violation v) {
-  switch (v) {
-    case Violation::NotNull:
-      return "23502";
-    case Violation::Unique:
-      return "23505";
-    default:
-      return "23514";
-  }
-}
-
-int extendedCodeOf(Violation v) {
-  switch (v) {
-    case Violation::NotNull:
-      return SQLITE_CONSTRAINT_NOTNULL;
-    case Violation::Unique:
-      return SQLITE_CONSTRAINT_UNIQUE;
-    default:
-      return SQLITE_CONSTRAINT_CHECK;
-  }
-}
+const char* constraintOf(Violation v) { return test::onPostgres() ? expected(v).postgres : expected(v).sqlite; }
 
 void spoil(Item& item, Violation v) {
   switch (v) {
@@ -159,8 +142,8 @@ void expectRefused(const kith::Connection& db, Violation violation, const std::f
     FAIL("the write succeeded; expected: " << constraintOf(violation));
   } catch (const kith::ConstraintError& e) {
     CHECK_THAT(e.what(), test::Contains(constraintOf(violation)));
-    CHECK(e.sqlstate() == sqlstateOf(violation));
-    if (!test::onPostgres()) CHECK(e.extendedCode() == extendedCodeOf(violation));
+    CHECK(e.sqlstate() == std::string(expected(violation).sqlstate));
+    if (!test::onPostgres()) CHECK(e.extendedCode() == expected(violation).extendedCode);
   }
   CHECK(dump(db) == before);
   CHECK_FALSE(db.backend().nativeTransactionActive());

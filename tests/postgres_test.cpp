@@ -19,13 +19,6 @@ kith::Connection blogDatabase() {
   return test::blogDatabase();
 }
 
-/// A new connection to the server, its search_path set to `schema`.
-kith::Connection connect(const std::string& schema) {
-  auto db = kith::postgres::open(conninfo());
-  db.execute("SET search_path TO " + schema);
-  return db;
-}
-
 }  // namespace
 
 TEST_CASE("a session the server ends: a ConnectionError that says to reopen, nothing claimed saved, and a new connection works",
@@ -48,7 +41,7 @@ TEST_CASE("a session the server ends: a ConnectionError that says to reopen, not
   CHECK_FALSE(lost.isPersisted());
   CHECK(lost.id == 0);
 
-  auto reopened = connect(schema);
+  auto reopened = test::postgresSchema(schema);
   CHECK(test::User::query(reopened).count() == 1);
   lost.save(reopened);
   CHECK(lost.isPersisted());
@@ -161,7 +154,7 @@ TEST_CASE("createMany into a table whose key has no sequence says what to do and
 
 TEST_CASE("createMany takes its keys from the sequence: ids match rows while another connection inserts too", "[.postgres][createMany]") {
   auto db = blogDatabase();
-  auto other = connect(test::scalar(db, "SELECT current_schema()"));
+  auto other = test::postgresSchema(test::scalar(db, "SELECT current_schema()"));
   std::vector<test::User> mine, theirs;
   for (int i = 0; i < 600; ++i) {
     mine.push_back({{}, 0, "mine" + std::to_string(i) + "@b", "mine"});

@@ -160,6 +160,15 @@ struct PostgresSchemas {
 };
 #endif
 
+#ifdef KITH_TEST_HAVE_POSTGRES
+/// A new connection to the test server (KITH_TEST_POSTGRES), its search_path set to `schema`.
+inline kith::Connection postgresSchema(const std::string& schema) {
+  auto db = kith::postgres::open(std::getenv("KITH_TEST_POSTGRES"));
+  db.execute("SET search_path TO " + schema);
+  return db;
+}
+#endif
+
 /// A fresh, empty database on the adapter under test: SQLite in memory, or a new schema on the
 /// PostgreSQL server that the connection's search_path points to.
 inline kith::Connection database() {
@@ -170,9 +179,7 @@ inline kith::Connection database() {
     const std::string name = "kith_test_" + std::to_string(getpid()) + "_" + std::to_string(++made);
     schemas.admin.execute("CREATE SCHEMA " + name);
     schemas.names.push_back(name);
-    auto db = kith::postgres::open(std::getenv("KITH_TEST_POSTGRES"));
-    db.execute("SET search_path TO " + name);
-    return db;
+    return postgresSchema(name);
   }
 #endif
   (void)adapter();
