@@ -2,27 +2,13 @@
 #include <kith/kith.hpp>
 
 #include "bench.hpp"
+#include "kith_models.hpp"
 
 namespace bench {
 namespace {
 
-struct Post;
-
-struct User : kith::BaseModel<User> {
-  std::int64_t id{};
-  std::string email;
-  std::string name;
-  kith::HasMany<Post> posts;
-  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
-};
-
-struct Post : kith::BaseModel<Post> {
-  std::int64_t id{};
-  std::int64_t userId{};
-  std::string title;
-  std::string body;
-  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
-};
+using models::Post;
+using models::User;
 
 class Kith final : public Impl {
  public:

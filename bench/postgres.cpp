@@ -11,6 +11,8 @@
 
 #include <libpq-fe.h>
 
+#include "kith_models.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -26,21 +28,8 @@
 
 namespace {
 
-struct Post;
-struct User : kith::BaseModel<User> {
-  std::int64_t id{};
-  std::string email;
-  std::string name;
-  kith::HasMany<Post> posts;
-  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
-};
-struct Post : kith::BaseModel<Post> {
-  std::int64_t id{};
-  std::int64_t userId{};
-  std::string title;
-  std::string body;
-  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
-};
+using bench::models::Post;
+using bench::models::User;
 
 // What hand-written code loads into.
 struct RawPost {
