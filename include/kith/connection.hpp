@@ -40,17 +40,42 @@ namespace detail {
 /// The shared state of one transaction or savepoint. Models saved inside a transaction keep a
 /// reference, so that after a rollback they know their row is gone.
 struct TxState {
-  enum class Status { Active, Committed, RolledBack };
+  /// Failed: the database ended the transaction on its own after an error (a failed COMMIT, a
+  /// constraint declared ON CONFLICT ROLLBACK, SQLITE_FULL or SQLITE_INTERRUPT, a lost server);
+  /// everything in it was rolled back, and kith refuses any further use of it.
+  enum class Status { Active, Committed, RolledBack, Failed };
 
   std::shared_ptr<TxState> parent;
   int depth = 0;  // 1 for the outermost transaction
   Status status = Status::Active;
+  std::string failure;  // when Failed: the error that ended it
 
   /// True when this transaction, or one it was committed into, was rolled back.
   bool undone() const noexcept {
     for (const TxState* t = this; t; t = t->parent.get())
-      if (t->status == Status::RolledBack) return true;
+      if (t->status == Status::RolledBack || t->status == Status::Failed) return true;
     return false;
+  }
+
+  /// This transaction, or the one around it that the database ended after an error; null when none was.
+  const TxState* failedOne() const noexcept {
+    for (const TxState* t = this; t; t = t->parent.get())
+      if (t->status == Status::Failed) return t;
+    return nullptr;
+  }
+
+  /// Why a finished transaction cannot be used, for UsageError.
+  std::string finishedMessage() const {
+    if (const TxState* f = failedOne(); f && f != this) return f->finishedMessage();
+    switch (status) {
+      case Status::Committed:
+        return "kith: this transaction was already committed; start a new one with db.transaction(...) or db.begin()";
+      case Status::Failed:
+        return "kith: the database ended this transaction after an error and rolled back everything in it (" + failure +
+               "); nothing in it was committed: start a new one with db.transaction(...) or db.begin() and write again";
+      default:
+        return "kith: this transaction was already rolled back; start a new one with db.transaction(...) or db.begin()";
+    }
   }
 };
 
@@ -125,6 +150,29 @@ class Backend {
 
   bool isOpen() const noexcept { return open_; }
 
+  /// Called after any statement failed: when the database no longer has the transaction kith
+  /// thinks is open (it rolled back on its own), every open transaction becomes Failed, so that
+  /// the models written in it stop claiming their rows and no later write lands outside it.
+  void afterFailure(std::string_view error) noexcept {
+    if (transactions.empty() || !open_) return;
+    try {
+      if (nativeTransactionActive()) return;
+      endTransactions(TxState::Status::Failed, error);
+    } catch (...) {  // out of memory for the message: still end them
+      for (auto& t : transactions) t->status = TxState::Status::Failed;
+      transactions.clear();
+    }
+  }
+
+  /// Marks every open transaction finished with `status` and forgets them.
+  void endTransactions(TxState::Status status, std::string_view why = {}) {
+    for (auto& t : transactions) {
+      t->status = status;
+      if (status == TxState::Status::Failed) t->failure = why;
+    }
+    transactions.clear();
+  }
+
   /// Closes the handle. The database rolls back a transaction left open, so kith marks it rolled
   /// back: models inserted in it are no longer persisted. Refused while a statement of this
   /// connection runs (from the query hook, say): closing would destroy it under its caller.
@@ -133,8 +181,7 @@ class Backend {
       throw UsageError(
           "kith: cannot close the connection while one of its statements is running (from the query hook); close it after the "
           "call returns");
-    for (auto& t : transactions) t->status = TxState::Status::RolledBack;
-    transactions.clear();
+    endTransactions(TxState::Status::RolledBack);
     last_ = nullptr;
     cache_.clear();
     closeHandle();
@@ -188,7 +235,7 @@ class Backend {
 /// Runs one statement: binds, steps, reads, then resets it and reports it to the hook.
 class Run {
  public:
-  Run(Backend& backend, std::string_view sql) : backend_(backend), statement_(&backend.acquire(sql, owned_)) {
+  Run(Backend& backend, std::string_view sql) : backend_(backend), statement_(acquire(backend, sql, owned_)) {
     statement_->inUse = true;
     ++backend_.running_;
     if (backend_.hook) start_ = std::chrono::steady_clock::now();
@@ -229,11 +276,18 @@ class Run {
     if (backend_.hook) recorded_.push_back(value);
   }
 
-  bool step() { return statement_->step(); }
+  bool step() {
+    try {
+      return statement_->step();
+    } catch (const std::exception& e) {
+      backend_.afterFailure(e.what());
+      throw;
+    }
+  }
 
   /// Steps through to the end; for statements that return no rows.
   void finish() {
-    while (statement_->step()) {
+    while (step()) {
     }
   }
 
@@ -241,6 +295,15 @@ class Run {
   Backend& backend() noexcept { return backend_; }
 
  private:
+  static Statement* acquire(Backend& backend, std::string_view sql, std::unique_ptr<Statement>& owned) {
+    try {
+      return &backend.acquire(sql, owned);
+    } catch (const std::exception& e) {  // preparing can fail too (PostgreSQL: a lost server)
+      backend.afterFailure(e.what());
+      throw;
+    }
+  }
+
   Backend& backend_;
   std::unique_ptr<Statement> owned_;
   Statement* statement_;
@@ -303,18 +366,18 @@ class Connection {
       throw UsageError(
           "kith: this connection handle is empty (default-constructed or moved from); pass one from kith::sqlite::open or a "
           "transaction");
-    if (tx_ && tx_->status != detail::TxState::Status::Active)
-      throw UsageError(tx_->status == detail::TxState::Status::Committed
-                           ? "kith: this transaction was already committed; start a new one with db.transaction(...) or db.begin()"
-                           : "kith: this transaction was already rolled back; start a new one with db.transaction(...) or db.begin()");
+    if (tx_ && tx_->status != detail::TxState::Status::Active) throw UsageError(tx_->finishedMessage());
     if (!backend_->isOpen()) throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one");
     return *backend_;
   }
 
-  /// The handle a model keeps: a finished transaction gives way to the innermost one still open
-  /// around it, or to the connection itself (Lucid's behaviour after commit).
+  /// The handle a model keeps: a committed or rolled-back transaction gives way to the innermost
+  /// one still open around it, or to the connection itself (Lucid's behaviour after commit). One
+  /// the database ended after an error does not: a write meant for it must not land outside it,
+  /// so using the handle is a UsageError that says what happened.
   Connection live() const {
     Connection c = *this;
+    if (c.tx_ && c.tx_->failedOne()) return c;
     while (c.tx_ && c.tx_->status != detail::TxState::Status::Active) c.tx_ = c.tx_->parent;
     return c;
   }
@@ -356,15 +419,23 @@ class Transaction : public Connection {
 
   static std::string savepointName(int depth) { return "kith_" + std::to_string(depth); }
 
+  /// After the body of Connection::transaction: commits, unless the body rolled back on purpose;
+  /// a transaction the database ended after an error (that the body caught) is not a success.
+  void commitUnlessFinished() {
+    if (isActive())
+      commit();
+    else if (tx_ && tx_->status == detail::TxState::Status::Failed)
+      throw UsageError(tx_->finishedMessage());
+  }
+
   void finish(bool commit) {
     using Status = detail::TxState::Status;
-    auto& b = backend();  // throws if already finished, moved from or closed
+    auto& b = backend();  // throws if already finished (the database ended it, say), moved from or closed
     auto& stack = b.transactions;
     const auto self = std::find(stack.begin(), stack.end(), tx_);
-    if (!b.nativeTransactionActive()) {  // the database rolled back on its own after an error
-      for (auto& t : stack) t->status = Status::RolledBack;
-      stack.clear();
-      if (commit) throw Error("kith: the database already rolled this transaction back after an earlier error; nothing was committed");
+    if (!b.nativeTransactionActive()) {  // ended behind kith's back (through the raw handle, say)
+      b.endTransactions(Status::Failed, "it was no longer open when kith came to finish it");
+      if (commit) throw UsageError(tx_->finishedMessage());
       return;
     }
     if (commit && self + 1 != stack.end()) throw UsageError("kith: commit the inner transaction (savepoint) before the one around it");
@@ -404,10 +475,10 @@ auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transactio
   Transaction trx = begin();
   if constexpr (std::is_void_v<std::invoke_result_t<F, Transaction&>>) {
     std::invoke(std::forward<F>(fn), trx);
-    if (trx.isActive()) trx.commit();  // fn may have rolled back on purpose
+    trx.commitUnlessFinished();
   } else {
     auto result = std::invoke(std::forward<F>(fn), trx);
-    if (trx.isActive()) trx.commit();
+    trx.commitUnlessFinished();
     return result;
   }
 }

@@ -262,7 +262,11 @@ class Backend final : public kith::detail::Backend {
   }
   std::int64_t changes() override { return changes_; }
   int variableLimit() override { return 65535; }  // the protocol's 16-bit parameter count
-  bool nativeTransactionActive() override { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
+  bool nativeTransactionActive() override {
+    // IDLE: ended (a failed COMMIT, say); UNKNOWN: the connection is lost, and its transaction with it.
+    const PGTransactionStatusType status = PQtransactionStatus(conn_.get());
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+  }
   bool transactionFailed() override { return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR; }
   void closeHandle() noexcept override {
     unused_.clear();
