@@ -244,6 +244,41 @@ TEST_CASE("updateOrCreateMany: payload rows repeating a match all return the row
   CHECK(Post::findOrFail(db, 1).body == "second");
 }
 
+TEST_CASE("updateOrCreateMany: repeats of one key end the same whether the row existed or not, and a second call changes nothing",
+          "[has-many][write][portable]") {
+  auto db = database();
+  auto u = User::create(db, user("virk@b"));
+  u.related<&User::posts>().create(post("E", "old"));
+  test::StatementLog log(db);
+  const std::vector<Post> payload{post("G", "g1"), post("E", "e1"), post("G", "g2"), post("E", "e2")};
+  auto first = u.related<&User::posts>().updateOrCreateMany<&Post::title>(payload);
+  REQUIRE(first.size() == 4);
+  CHECK(first[0].id == first[2].id);
+  CHECK(first[0].body == "g2");  // the new row is inserted with the last repeat's values
+  CHECK(first[2].body == "g2");
+  CHECK(first[1].body == "e2");
+  CHECK(first[3].body == "e2");
+  CHECK(test::scalar(db, "SELECT body FROM posts WHERE title = 'G'") == "g2");
+  CHECK(test::scalar(db, "SELECT body FROM posts WHERE title = 'E'") == "e2");
+  // One UPDATE with the final values for the row that existed, one INSERT for the new one.
+  const auto sql = log.sql();
+  CHECK(std::count_if(sql.begin(), sql.end(), [](const std::string& s) { return s.starts_with("UPDATE"); }) == 1);
+  CHECK(std::count_if(sql.begin(), sql.end(), [](const std::string& s) { return s.starts_with("INSERT"); }) == 1);
+
+  log.clear();
+  auto second = u.related<&User::posts>().updateOrCreateMany<&Post::title>(payload);
+  CHECK(second[0].id == first[0].id);
+  CHECK(second[0].body == "g2");
+  CHECK(second[1].body == "e2");
+  CHECK(test::rows(db, "posts") == 2);
+  CHECK(test::scalar(db, "SELECT body FROM posts WHERE title = 'G'") == "g2");
+  CHECK(log.sql() ==
+        std::vector<std::string>{
+            test::beginSql(),
+            R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" IN (?, ?, ?, ?)) AND ("user_id" = ?))",
+            "COMMIT"});
+}
+
 TEST_CASE("the *OrCreateMany methods match on every named column and the foreign key", "[has-many][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("virk@b"));

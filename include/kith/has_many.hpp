@@ -626,19 +626,24 @@ class RelatedClient {
           if (existing.try_emplace(std::move(sig), found.size()).second) found.push_back(std::move(row));
         }
       }
+      // Payload rows that repeat a key apply in order, the last one winning, whether the row
+      // existed (one UPDATE with the final values) or is new (one INSERT with them): a second
+      // identical call then changes nothing.
       std::unordered_map<std::string, std::size_t> firstInPayload;
       std::vector<std::pair<std::size_t, std::size_t>> matched;  // (payload row, the found row it matches)
+      std::vector<bool> touched(found.size(), false);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         auto sig = signature<Search...>(rows[i]);
         if (auto it = existing.find(sig); it != existing.end()) {
           if constexpr (Update) {
             copyValues(found[it->second], rows[i]);
-            Persist<Related>::save(found[it->second], trx);
+            touched[it->second] = true;
           }
           matched.emplace_back(i, it->second);
           sourceOf[i] = i;
         } else if (auto first = firstInPayload.find(sig); first != firstInPayload.end()) {
           sourceOf[i] = first->second;
+          if constexpr (Update) copyValues(rows[first->second], rows[i]);
         } else {
           firstInPayload.emplace(std::move(sig), i);
           sourceOf[i] = i;
@@ -647,7 +652,11 @@ class RelatedClient {
           freshIndex.push_back(i);
         }
       }
-      // After every update: payload rows that repeat a match all get the row as finally saved.
+      if constexpr (Update) {
+        for (std::size_t f = 0; f < found.size(); ++f)
+          if (touched[f]) Persist<Related>::save(found[f], trx);
+      }
+      // Payload rows that repeat a match all get the row as saved.
       for (const auto& [row, match] : matched) result[row] = found[match];
     });
     std::vector<Related> created;

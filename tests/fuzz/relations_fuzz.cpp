@@ -538,7 +538,7 @@ class Run {
     if (a.isPersisted())
       for (const auto& [id, b] : oracle_.books)
         if (b.authorId == parentId) existing.try_emplace(b.title, id);
-    std::map<std::string, std::size_t> firstNew;
+    std::map<std::string, std::size_t> firstNew, lastNew;
     std::vector<std::size_t> fresh;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (auto it = existing.find(rows[i].title); it != existing.end()) {
@@ -552,10 +552,12 @@ class Run {
         fresh.push_back(i);
         plan.fails = plan.fails || rows[i].title.empty();
       }
+      if (update) lastNew[rows[i].title] = i;  // repeats of a new row: the last one wins, as for a row that exists
     }
     for (auto i : fresh) {
+      const Book& values = update ? rows[lastNew.at(rows[i].title)] : rows[i];
       plan.ids[i] = Oracle::nextId(plan.expected.books);
-      plan.expected.books[plan.ids[i]] = {parentId, rows[i].title, rows[i].pages, rows[i].tag};
+      plan.expected.books[plan.ids[i]] = {parentId, rows[i].title, values.pages, values.tag};
     }
     for (std::size_t i = 0; i < rows.size(); ++i)
       if (!plan.ids[i]) plan.ids[i] = plan.ids[firstNew.at(rows[i].title)];
