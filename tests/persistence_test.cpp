@@ -145,10 +145,10 @@ TEST_CASE("createMany uses multi-row INSERTs and returns rows in input order wit
   }
   // 300 rows = 256 + 32 + 8 + 4: four INSERTs, not 300 (after the key reservation on PostgreSQL).
   const auto sql = log.sql();
-  REQUIRE(sql.size() == 6 + test::keyReservations());
+  REQUIRE(sql.size() == 6 + test::keyReservations(300));
   CHECK(sql.front() == test::beginSql());
   CHECK(sql.back() == "COMMIT");
-  const std::size_t first = 1 + test::keyReservations();
+  const std::size_t first = 1 + test::keyReservations(300);
   const std::size_t columns = test::onPostgres() ? 3 : 2;  // with the reserved keys
   CHECK(log.entries[first].bindings.size() == 256 * columns);
   CHECK(log.entries[first + 1].bindings.size() == 32 * columns);

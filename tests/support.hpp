@@ -87,9 +87,15 @@ inline std::string beginSql() { return onPostgres() ? "BEGIN" : "BEGIN IMMEDIATE
 inline std::string insertOne(const std::string& insert) { return onPostgres() ? insert + R"( RETURNING "id")" : insert; }
 
 /// What createMany/saveMany send for `insert`, a multi-row INSERT without the generated key written
-/// as on SQLite: PostgreSQL takes the keys from the sequence first, then inserts them with the rows.
+/// as on SQLite: SQLite first reads the largest key when there are several rows (their keys follow
+/// from it); PostgreSQL takes the keys from the sequence first, then inserts them with the rows.
 inline std::vector<std::string> insertMany(const std::string& insert) {
-  if (!onPostgres()) return {insert};
+  if (!onPostgres()) {
+    const auto tuples = std::count(insert.begin(), insert.end(), '(') - 1;
+    if (tuples < 2) return {insert};
+    const auto table = insert.substr(12, insert.find('"', 13) - 11);  // INSERT INTO "table"
+    return {"SELECT max(\"id\") FROM " + table, insert};
+  }
   std::string withKeys;
   const auto columns = insert.find(" (");
   const auto values = insert.find(" VALUES ");
@@ -137,9 +143,9 @@ inline std::vector<std::string> statements(std::initializer_list<std::vector<std
   return out;
 }
 
-/// Statements a createMany or saveMany with new rows sends besides its INSERTs: the key
-/// reservation on PostgreSQL.
-inline std::size_t keyReservations() { return onPostgres() ? 1 : 0; }
+/// Statements a createMany or saveMany of `rows` new rows sends besides its INSERTs: the key
+/// reservation on PostgreSQL, the look at the largest key on SQLite (for more than one row).
+inline std::size_t keyReservations(std::size_t rows) { return onPostgres() || rows > 1 ? 1 : 0; }
 
 #ifdef KITH_TEST_HAVE_POSTGRES
 /// The schemas the tests made on the server, dropped when the test program ends.

@@ -121,6 +121,11 @@ class Backend {
   virtual std::vector<std::int64_t> reserveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) {
     return {};
   }
+  /// When reserveKeys() gave none: true when a multi-row INSERT of `count` rows into `table`
+  /// without their keys gets consecutive keys ending with lastInsertId(), so that one statement can
+  /// insert many of them; false makes kith insert such rows one statement each. SQLite answers
+  /// from the largest key (past 9223372036854775807 - count it picks keys at random).
+  virtual bool consecutiveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) { return false; }
   /// The database's type for a column of this kind.
   virtual std::string columnType(ColumnKind kind) const {
     switch (kind) {

@@ -4,12 +4,15 @@
 
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
+#include <kith/detail/meta.hpp>
 #include <kith/error.hpp>
 
 #include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,11 +53,43 @@ inline std::string describeCode(int extendedCode) {
   }
 }
 
+/// The table of an `INSERT INTO "table" ...` that kith wrote; empty for other statements.
+inline std::string insertTable(std::string_view sql) {
+  constexpr std::string_view head = "INSERT INTO \"";
+  if (!sql.starts_with(head)) return {};
+  std::string table;
+  for (std::size_t i = head.size(); i < sql.size(); ++i) {
+    if (sql[i] == '"' && (i + 1 == sql.size() || sql[i + 1] != '"')) return table;
+    if (sql[i] == '"') ++i;  // a doubled quote
+    table += sql[i];
+  }
+  return {};
+}
+
+/// True when `table` is AUTOINCREMENT and has given out its largest key: SQLite then fails every
+/// insert that needs a new key with SQLITE_FULL, whose message ("database or disk is full") misleads.
+inline bool autoincrementExhausted(sqlite3* db, const std::string& table) {
+  sqlite3_stmt* raw = nullptr;
+  if (table.empty() || sqlite3_prepare_v2(db, "SELECT seq FROM sqlite_sequence WHERE name = ?", -1, &raw, nullptr) != SQLITE_OK)
+    return false;  // no AUTOINCREMENT table in this database
+  sqlite3_bind_text(raw, 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+  const bool exhausted = sqlite3_step(raw) == SQLITE_ROW && sqlite3_column_int64(raw, 0) == std::numeric_limits<std::int64_t>::max();
+  sqlite3_finalize(raw);
+  return exhausted;
+}
+
 [[noreturn]] inline void fail(sqlite3* db, int rc, std::string_view sql) {
   const int extended = db ? sqlite3_extended_errcode(db) : rc;
   const int primary = rc & 0xff;
   std::string dbMessage = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   std::string what = kith::detail::format("kith: {} ({}, code {}/{})", dbMessage, describeCode(extended), primary, extended);
+  if (primary == SQLITE_FULL && db) {
+    if (const auto table = insertTable(sql); autoincrementExhausted(db, table))
+      what = kith::detail::format(
+          "kith: table \"{}\" is AUTOINCREMENT and has given out its largest key (9223372036854775807): SQLite cannot generate "
+          "another (SQLITE_FULL, code {}/{}); give the rows their keys, or move the data to a table with room",
+          table, primary, extended);
+  }
   if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
   if (primary == SQLITE_CONSTRAINT) {
     switch (extended) {  // the SQLSTATE PostgreSQL gives for the same violation
@@ -175,6 +210,14 @@ class Backend final : public kith::detail::Backend {
   std::int64_t changes() override { return sqlite3_changes64(db_.get()); }
   int variableLimit() override { return sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1); }
   bool nativeTransactionActive() override { return sqlite3_get_autocommit(db_.get()) == 0; }
+  bool consecutiveKeys(std::string_view table, std::string_view column, std::size_t count) override {
+    // SQLite gives a new row max(rowid) + 1 until the largest rowid is INT64_MAX, then unused
+    // rowids at random; AUTOINCREMENT tables always go up by one (or fail with SQLITE_FULL).
+    kith::detail::Run run(*this, "SELECT max(" + kith::detail::quote(column) + ") FROM " + kith::detail::quote(table));
+    if (!run.step() || run.statement().kind(0) != kith::detail::Statement::Kind::Integer) return true;  // no rows yet
+    const std::int64_t largest = run.statement().integer(0);
+    return count == 0 || largest <= std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(count);
+  }
   void closeHandle() noexcept override { db_.reset(); }
   std::string describe() const override { return "\"" + path_ + "\""; }
 

@@ -13,6 +13,7 @@
 #include <bitset>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -488,10 +489,15 @@ struct Persist {
     if (generatedKey<M> && !generated.empty()) reserved = b.reserveKeys(Meta::table, Meta::columns[Meta::primaryKey], generated.size());
     for (std::size_t r = 0; r < reserved.size(); ++r) keys[generated[r]] = reserved[r];
     auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
+      if (group.empty()) return;
       const std::size_t columns = (withKey || !generatedKey<M>) ? N : N - 1;
       if (limit < columns)
         throw UsageError("kith: " + std::string(typeName<M>) + " has more columns than the database allows parameters in one statement");
-      const std::size_t maxRows = floorPow2(std::min(maxRowsPerInsert, limit / columns));
+      std::size_t maxRows = floorPow2(std::min(maxRowsPerInsert, limit / columns));
+      // A multi-row INSERT's keys follow from lastInsertId() only when the database hands them out
+      // one after the other; otherwise each row goes alone, and its key is read after it.
+      if (!withKey && group.size() > 1 && !b.consecutiveKeys(Meta::table, Meta::columns[Meta::primaryKey], group.size())) maxRows = 1;
+      std::int64_t expected = 0;  // the key the next chunk's first row must get, once known
       for (std::size_t at = 0; at < group.size();) {
         const std::size_t remaining = group.size() - at;
         const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
@@ -506,7 +512,16 @@ struct Persist {
         }
         if (!withKey) {
           const std::int64_t last = b.lastInsertId();
-          for (std::size_t r = 0; r < chunk; ++r) keys[group[at + r]] = last - static_cast<std::int64_t>(chunk - 1 - r);
+          const std::int64_t first = last - static_cast<std::int64_t>(chunk - 1);
+          // Chunks must follow each other too: anything else (a trigger inserting into this table)
+          // would make the keys computed here wrong, and the write is refused instead.
+          if (maxRows > 1 && at > 0 && first != expected)
+            throw Error(
+                format("kith: the keys SQLite gave the rows inserted into {} are not consecutive (expected {}, got {}); nothing "
+                       "was written: insert these rows one by one, or give them their keys",
+                       Meta::table, expected, first));
+          for (std::size_t r = 0; r < chunk; ++r) keys[group[at + r]] = first + static_cast<std::int64_t>(r);
+          expected = last < std::numeric_limits<std::int64_t>::max() ? last + 1 : last;
         }
         at += chunk;
       }
