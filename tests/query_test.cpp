@@ -70,13 +70,51 @@ TEST_CASE("whereIn, whereNotIn and empty lists", "[query][portable]") {
   auto db = seeded();
   const std::vector<std::int64_t> some{2, 4, 4};
   auto q = User::query(db).whereIn<&User::id>(some);
-  CHECK(q.toSql() == R"(SELECT "id", "email", "name" FROM "users" WHERE "id" IN (?, ?, ?))");
+  // PostgreSQL takes the list as one array parameter, whatever its length.
+  CHECK(q.toSql() == R"(SELECT "id", "email", "name" FROM "users" WHERE )" + test::keysIn(R"("id")", 3));
+  CHECK(q.bindings() == (test::onPostgres() ? std::vector<kith::Value>{std::string("{2,4,4}")} : test::keyBindings({2, 4, 4})));
   CHECK(q.count() == 2);
   CHECK(User::query(db).whereNotIn<&User::id>(some).count() == 3);
   CHECK(User::query(db).whereIn<&User::id>(std::vector<std::int64_t>{}).count() == 0);
   CHECK(User::query(db).whereNotIn<&User::id>(std::vector<std::int64_t>{}).count() == 5);
   CHECK(User::query(db).whereIn<&User::email>({"a@x.com", "c@y.org"}).count() == 2);
   CHECK(User::query(db).where<&User::id>(1).orWhereIn<&User::id>(some).count() == 3);
+}
+
+TEST_CASE("whereIn and whereNotIn with 100,000 values", "[query][portable]") {
+  auto db = test::blogDatabase();
+  std::vector<User> users;
+  for (int i = 0; i < 1000; ++i) users.push_back(User{{}, 0, "u" + std::to_string(i) + "@b", std::nullopt});
+  User::createMany(db, users);
+  std::vector<std::int64_t> ids;  // every third of the 1,000 ids, among 100,000 values
+  for (std::int64_t i = 0; i < 100000; ++i) ids.push_back(i % 3 == 0 ? i : -i);
+  std::vector<std::string> emails;
+  for (int i = 0; i < 100000; ++i) emails.push_back("u" + std::to_string(i * 2) + "@b");
+  test::StatementLog log(db);
+  CHECK(User::query(db).whereIn<&User::id>(ids).count() == 333);  // 3, 6, ..., 999
+  CHECK(User::query(db).whereNotIn<&User::id>(ids).count() == 667);
+  CHECK(User::query(db).whereIn<&User::email>(emails).count() == 500);
+  CHECK(User::query(db).where<&User::id>(1).orWhereNotIn<&User::email>(emails).count() == 501);
+  CHECK(log.count() == 4);  // one statement each
+  if (test::onPostgres()) {
+    CHECK(log.entries[0].sql == R"(SELECT count(*) FROM "users" WHERE "id" = ANY(?))");
+    CHECK(log.entries[1].sql == R"(SELECT count(*) FROM "users" WHERE "id" <> ALL(?))");
+    CHECK(log.entries[0].bindings.size() == 1);
+  } else {
+    CHECK(log.entries[0].bindings.size() == 100000);
+  }
+}
+
+TEST_CASE("SQLite: a whereIn list past the host-parameter limit is a kith error naming the limit", "[query][bad-input]") {
+  auto db = test::blogDatabase();
+  sqlite3_limit(kith::sqlite::handle(db), SQLITE_LIMIT_VARIABLE_NUMBER, 1000);
+  std::vector<std::int64_t> ids(1001, 7);
+  CHECK_THROWS_WITH(User::query(db).whereIn<&User::id>(ids).count(),
+                    "kith: whereIn<id>() got 1001 values, more than the 1000 parameters one statement may have on \":memory:\" (SQLite's "
+                    "SQLITE_LIMIT_VARIABLE_NUMBER); split the list over several queries");
+  CHECK_THROWS_WITH(User::query(db).whereNotIn<&User::id>(ids), test::Contains("kith: whereNotIn<id>() got 1001 values"));
+  ids.pop_back();
+  CHECK(User::query(db).whereIn<&User::id>(ids).count() == 0);
 }
 
 TEST_CASE("whereNull, whereNotNull, and a null value", "[query][portable]") {

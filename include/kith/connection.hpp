@@ -388,6 +388,12 @@ class Connection {
   }
 
   bool hasBackend() const noexcept { return backend_ != nullptr; }
+  /// The adapter when backend() would give it, else null: for choices made before a statement runs
+  /// (the error comes when it runs).
+  detail::Backend* usableBackend() const noexcept {
+    const bool usable = backend_ && backend_->isOpen() && (!tx_ || tx_->status == detail::TxState::Status::Active);
+    return usable ? backend_.get() : nullptr;
+  }
   const std::shared_ptr<detail::TxState>& transactionState() const noexcept { return tx_; }
 
  protected:

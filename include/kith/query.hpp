@@ -68,6 +68,31 @@ constexpr bool checkExtraTarget() {
   }
 }
 
+/// The condition of whereIn/whereNotIn on `column` for `values`, whose bindings go to `bindings`:
+/// one array parameter where the database takes one (PostgreSQL: `= ANY(?)`, `<> ALL(?)`, any
+/// number of values, one cached plan), else an IN list, refused with a clear error past the
+/// database's limit on parameters. An empty list matches nothing (NOT IN: everything).
+inline std::string inCondition(Backend* backend, const std::string& column, std::string_view member, bool negate,
+                               std::vector<Value>&& values, std::vector<Value>& bindings) {
+  if (values.empty()) return negate ? "1 = 1" : "1 = 0";  // IN () is not SQL
+  if (backend && backend->takesArrays()) {
+    if (auto array = backend->arrayOf(values)) {
+      bindings.push_back(std::move(*array));
+      return column + (negate ? " <> ALL(?)" : " = ANY(?)");
+    }
+  }
+  if (backend && values.size() > static_cast<std::size_t>(std::max(1, backend->variableLimit())))
+    throw UsageError(
+        format("kith: {}In<{}>() got {} values, more than the {} parameters one statement may have on {}{}; split the list "
+               "over several queries",
+               negate ? "whereNot" : "where", member, values.size(), backend->variableLimit(), backend->describe(),
+               backend->takesArrays() ? "" : " (SQLite's SQLITE_LIMIT_VARIABLE_NUMBER)"));
+  std::string sql = column + (negate ? " NOT IN (" : " IN (");
+  for (std::size_t i = 0; i < values.size(); ++i) sql += i ? ", ?" : "?";
+  bindings.insert(bindings.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+  return sql + ")";
+}
+
 /// What kith knows about a relation member (kith/has_many.hpp).
 template <auto Relation>
 struct HasManyInfo;
@@ -580,16 +605,11 @@ class Query {
   template <auto Member, class R>
   Query& inList(bool isOr, bool negate, const R& values) {
     if constexpr (detail::requireColumn<M, Member>()) {
-      std::string sql = Sql::column(Meta::template indexOf<Member>()) + (negate ? " NOT IN (" : " IN (");
-      std::size_t n = 0;
-      for (auto&& v : values) {
-        sql += n++ ? ", ?" : "?";
-        bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
-      }
-      if (n == 0)
-        append(isOr, negate ? "1 = 1" : "1 = 0");  // IN () is not SQL; an empty list matches nothing
-      else
-        append(isOr, sql + ")");
+      std::vector<Value> converted;
+      if constexpr (std::ranges::sized_range<R>) converted.reserve(std::ranges::size(values));
+      for (auto&& v : values) converted.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
+      append(isOr, detail::inCondition(connection_.usableBackend(), Sql::column(Meta::template indexOf<Member>()),
+                                       detail::memberName<Member>, negate, std::move(converted), bindings_));
     }
     return *this;
   }
