@@ -168,14 +168,14 @@ TEST_CASE("firstOrCreate returns the match untouched, or inserts the payload", "
   auto created = u.related<&User::posts>().firstOrCreate<&Post::title>(post("Lucid 101", "first"));
   CHECK(created.userId == u.id);
   CHECK(created.body == "first");
-  CHECK(log.sql()[1] ==
+  CHECK(log.sql()[1 + test::createLocks()] ==
         R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ("title" = ?) AND ("user_id" = ?) LIMIT ?)");
-  CHECK(log.sql()[2].starts_with("INSERT"));
+  CHECK(log.sql()[2 + test::createLocks()].starts_with("INSERT"));
   log.clear();
   auto found = u.related<&User::posts>().firstOrCreate<&Post::title>(post("Lucid 101", "second"));
   CHECK(found.id == created.id);
   CHECK(found.body == "first");
-  CHECK(log.count() == 3);  // BEGIN, SELECT, COMMIT
+  CHECK(log.count() == 3 + test::createLocks());  // BEGIN, (the lock,) SELECT, COMMIT
   CHECK(test::rows(db, "posts") == 2);
 }
 
@@ -187,7 +187,7 @@ TEST_CASE("updateOrCreate updates the match's other columns, or inserts", "[has-
   auto updated = u.related<&User::posts>().updateOrCreate<&Post::title>(post("Lucid 101", "v2"));
   CHECK(updated.id == created.id);
   CHECK(updated.body == "v2");
-  CHECK(log.sql()[2] == R"(UPDATE "posts" SET "body" = ? WHERE "id" = ?)");
+  CHECK(log.sql()[2 + test::createLocks()] == R"(UPDATE "posts" SET "body" = ? WHERE "id" = ?)");
   CHECK(Post::findOrFail(db, created.id).body == "v2");
   CHECK(test::rows(db, "posts") == 1);
 }
@@ -209,8 +209,10 @@ TEST_CASE("fetchOrCreateMany: one SELECT, inserts for the rest, payload order, r
   for (const auto& p : result) CHECK(p.isPersisted());
   CHECK(log.sql() ==
         test::statements(
-            {{test::beginSql(), R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ()" +
-                                    test::keysIn(R"("title")", 4) + R"() AND ("user_id" = ?))"},
+            {{test::beginSql()},
+             test::createLock(),
+             {R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ()" + test::keysIn(R"("title")", 4) +
+              R"() AND ("user_id" = ?))"},
              test::insertMany(R"(INSERT INTO "posts" ("user_id", "editor_id", "title", "body") VALUES (?, ?, ?, ?), (?, ?, ?, ?))"),
              {"COMMIT"}}));
   CHECK(test::rows(db, "posts") == 3);
@@ -272,10 +274,11 @@ TEST_CASE("updateOrCreateMany: repeats of one key end the same whether the row e
   CHECK(second[1].body == "e2");
   CHECK(test::rows(db, "posts") == 2);
   CHECK(test::scalar(db, "SELECT body FROM posts WHERE title = 'G'") == "g2");
-  CHECK(log.sql() == std::vector<std::string>{test::beginSql(),
-                                              R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ()" +
-                                                  test::keysIn(R"("title")", 4) + R"() AND ("user_id" = ?))",
-                                              "COMMIT"});
+  CHECK(log.sql() == test::statements({{test::beginSql()},
+                                       test::createLock(),
+                                       {R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE ()" +
+                                            test::keysIn(R"("title")", 4) + R"() AND ("user_id" = ?))",
+                                        "COMMIT"}}));
 }
 
 TEST_CASE("the *OrCreateMany methods match on every named column and the foreign key", "[has-many][write][portable]") {

@@ -147,6 +147,14 @@ inline std::vector<std::string> statements(std::initializer_list<std::vector<std
 /// reservation on PostgreSQL, the look at the largest key on SQLite (for more than one row).
 inline std::size_t keyReservations(std::size_t rows) { return onPostgres() || rows > 1 ? 1 : 0; }
 
+/// What a find-or-create sends first in its transaction: PostgreSQL's advisory lock on the parent's
+/// related rows (SQLite's BEGIN IMMEDIATE already excludes other writers).
+inline std::vector<std::string> createLock() {
+  if (!onPostgres()) return {};
+  return {"SELECT pg_advisory_xact_lock(?)"};
+}
+inline std::size_t createLocks() { return createLock().size(); }
+
 #ifdef KITH_TEST_HAVE_POSTGRES
 /// The schemas the tests made on the server, dropped when the test program ends.
 struct PostgresSchemas {

@@ -121,6 +121,14 @@ class Backend {
   virtual std::vector<std::int64_t> reserveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) {
     return {};
   }
+  /// Takes a lock on `key` that other connections asking for the same key wait for, held until the
+  /// outermost transaction ends: the find-or-create methods take one per (table, relation, parent)
+  /// so that two of them never both miss a row and both insert it. SQLite needs none: a write
+  /// transaction (BEGIN IMMEDIATE) already excludes every other writer.
+  virtual void lockKey(std::int64_t /*key*/) {}
+  /// True when a write transaction excludes every other writer (SQLite), so that a unique
+  /// violation cannot come from a row another connection inserted meanwhile.
+  virtual bool writersExclusive() const { return true; }
   /// When reserveKeys() gave none: true when a multi-row INSERT of `count` rows into `table`
   /// without their keys gets consecutive keys ending with lastInsertId(), so that one statement can
   /// insert many of them; false makes kith insert such rows one statement each. SQLite answers

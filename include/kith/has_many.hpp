@@ -268,6 +268,19 @@ inline void appendSignature(std::string& out, const Value& v) {
   }
 }
 
+/// The key of the lock that serializes find-or-create calls on one parent's related rows
+/// (Backend::lockKey): a 64-bit FNV-1a hash of the related table, the foreign key column and the
+/// parent's key. A collision only makes unrelated calls wait for each other.
+inline std::int64_t createLockKey(std::string_view table, std::string_view column, const Value& parentKey) {
+  std::string bytes(table);
+  bytes.push_back('\0');
+  bytes.append(column).push_back('\0');
+  appendSignature(bytes, parentKey);
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const char c : bytes) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return static_cast<std::int64_t>(hash);
+}
+
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint) {
   static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
@@ -477,13 +490,13 @@ class RelatedClient {
   /// rows repeated in the payload map to the same row.
   template <auto... Search>
   std::vector<Related> fetchOrCreateMany(std::vector<Related> rows) {
-    return manyOrCreate<false, Search...>(std::move(rows), "fetchOrCreateMany");
+    return retryingRace([&](std::size_t& matched) { return manyOrCreate<false, Search...>(rows, matched, "fetchOrCreateMany"); });
   }
 
   /// As fetchOrCreateMany, but matches get the row's other columns and are saved.
   template <auto... Search>
   std::vector<Related> updateOrCreateMany(std::vector<Related> rows) {
-    return manyOrCreate<true, Search...>(std::move(rows), "updateOrCreateMany");
+    return retryingRace([&](std::size_t& matched) { return manyOrCreate<true, Search...>(rows, matched, "updateOrCreateMany"); });
   }
 
  private:
@@ -563,14 +576,47 @@ class RelatedClient {
     });
   }
 
+  /// Serializes this call with every other find-or-create on this parent's related rows, until the
+  /// transaction ends (PostgreSQL; SQLite's write transaction already does).
+  static void lockForCreate(Transaction& trx, const Key& key) {
+    trx.backend().lockKey(createLockKey(Meta<Related>::table, Info::foreignColumn(), Codec<Key>::toValue(key)));
+  }
+
+  /// Runs a find-or-create, `attempt(matched)`, which sets `matched` to the number of rows its
+  /// lookup found. When its INSERT meets a unique violation on a database whose writers do not
+  /// exclude each other, a writer that does not take kith's lock (a plain create, another program)
+  /// may have inserted a row after the lookup: the write was rolled back, and the next attempt
+  /// finds that row. Attempts go on while each finds more rows than the one before; a violation
+  /// that does not come from such a race reaches the caller after one more attempt.
+  template <class Attempt>
+  auto retryingRace(Attempt&& attempt) {
+    std::size_t matched = 0, before = 0;
+    for (bool retried = false;; retried = true) {
+      try {
+        return attempt(matched);
+      } catch (const UniqueViolation&) {
+        const auto* backend = connectionFor("persist").usableBackend();
+        if (!backend || backend->writersExclusive() || (retried && matched <= before)) throw;
+        before = matched;
+      }
+    }
+  }
+
   template <bool Update, auto... Search>
   Related findOrWrite(Related payload) {
+    return retryingRace([&](std::size_t& matched) { return findOrWriteOnce<Update, Search...>(payload, matched); });
+  }
+
+  template <bool Update, auto... Search>
+  Related findOrWriteOnce(Related& payload, std::size_t& matched) {
     static_assert(checkSearch<Search...>());
     std::optional<Related> found;
     write([&](Transaction& trx, const Key& key) {
+      lockForCreate(trx, key);
       auto q = scoped(trx, key);
       (q.template where<Search>(payload.*Search), ...);
       found = q.first();
+      matched = found ? 1 : 0;
       if (found) {
         if constexpr (Update) {
           copyValues(*found, payload);
@@ -585,13 +631,13 @@ class RelatedClient {
     if (found) return std::move(*found);
     std::vector<Related> created{payload};
     appendLoaded(created);
-    return payload;
+    return std::move(payload);
   }
 
   template <bool Update, auto... Search>
-  std::vector<Related> manyOrCreate(std::vector<Related> rows, std::string_view method) {
+  std::vector<Related> manyOrCreate(std::vector<Related>& rows, std::size_t& matched, std::string_view method) {
     static_assert(checkSearch<Search...>());
-    if (rows.empty()) return rows;
+    if (rows.empty()) return {};
     for (const auto& row : rows) {
       const auto missing = [&]<auto Member>() {
         if constexpr (Codec<ColumnType<Member>>::nullable) {
@@ -607,6 +653,7 @@ class RelatedClient {
     std::vector<Related*> fresh;
     std::vector<std::size_t> freshIndex;
     insertAll(fresh, [&](Transaction& trx, const Key& key) {
+      lockForCreate(trx, key);
       std::unordered_map<std::string, std::size_t> existing;
       std::vector<Related> found;
       // One SELECT for the whole payload, chunked only past the host-parameter limit.
@@ -629,8 +676,9 @@ class RelatedClient {
       // Payload rows that repeat a key apply in order, the last one winning, whether the row
       // existed (one UPDATE with the final values) or is new (one INSERT with them): a second
       // identical call then changes nothing.
+      matched = found.size();
       std::unordered_map<std::string, std::size_t> firstInPayload;
-      std::vector<std::pair<std::size_t, std::size_t>> matched;  // (payload row, the found row it matches)
+      std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (payload row, the found row it matches)
       std::vector<bool> touched(found.size(), false);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         auto sig = signature<Search...>(rows[i]);
@@ -639,7 +687,7 @@ class RelatedClient {
             copyValues(found[it->second], rows[i]);
             touched[it->second] = true;
           }
-          matched.emplace_back(i, it->second);
+          pairs.emplace_back(i, it->second);
           sourceOf[i] = i;
         } else if (auto first = firstInPayload.find(sig); first != firstInPayload.end()) {
           sourceOf[i] = first->second;
@@ -657,7 +705,7 @@ class RelatedClient {
           if (touched[f]) Persist<Related>::save(found[f], trx);
       }
       // Payload rows that repeat a match all get the row as saved.
-      for (const auto& [row, match] : matched) result[row] = found[match];
+      for (const auto& [row, match] : pairs) result[row] = found[match];
     });
     std::vector<Related> created;
     for (std::size_t k = 0; k < fresh.size(); ++k) {

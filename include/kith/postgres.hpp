@@ -298,6 +298,13 @@ class Backend final : public kith::detail::Backend {
       throw Error(kith::detail::format("kith: PostgreSQL gave {} keys for {} rows of {}", keys.size(), count, table));
     return keys;
   }
+  void lockKey(std::int64_t key) override {
+    // Transaction-scoped: released by COMMIT or ROLLBACK, never by hand.
+    kith::detail::Run run(*this, "SELECT pg_advisory_xact_lock(?)");
+    run.bind(1, key);
+    run.finish();
+  }
+  bool writersExclusive() const override { return false; }
   bool takesArrays() const override { return true; }
   /// An array literal ('{1,2,3}', '{"a","b\\"c"}') that the server reads as the column's array
   /// type where it stands (`"user_id" = ANY($1)`); blobs go as IN lists instead.
