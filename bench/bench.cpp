@@ -218,6 +218,14 @@ std::vector<Workload> workloads(const Sizes& n) {
                    exec(db, "COMMIT");
                  },
                  postsFor(1, n.fetchOrCreate), [](Impl& i) { return i.fetchOrCreate(); }});
+  out.push_back({"W6", "load a user's posts, saveMany as many new ones into the loaded list", false, n.posts,
+                 [n](sqlite3* db) {
+                   addUsers(db, 1);
+                   exec(db, "BEGIN");
+                   fill(db, postsFor(1, n.posts));
+                   exec(db, "COMMIT");
+                 },
+                 postsFor(1, n.posts), [](Impl& i) { return i.saveManyLoaded(); }});
   return out;
 }
 

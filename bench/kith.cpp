@@ -61,6 +61,12 @@ class Kith final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> saveManyLoaded() override {
+    user_->load<&User::posts>();
+    user_->related<&User::posts>().saveMany(input_);
+    return static_cast<Checksum>(user_->posts.size()) + input_.back().id;
+  }
+
  private:
   kith::Connection db_;
   std::vector<Post> input_;

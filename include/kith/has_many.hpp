@@ -447,10 +447,14 @@ class RelatedClient {
       insertAll(fresh, [&](Transaction& trx, const Key& key) {
         for (Related* child : all) {
           Info::setForeignKey(*child, key);
-          if (child->isPersisted())
+          if (child->isPersisted()) {
+            // The relation sets the foreign key: write it even where select<>() left it out.
+            if (const auto* st = Persist<Related>::stateIf(*child); st && !st->loaded[Info::foreignIndex])
+              Persist<Related>::template markDirty<Info::foreignMember>(*child);
             Persist<Related>::save(*child, trx);
-          else
+          } else {
             fresh.push_back(child);
+          }
         }
       });
     } catch (...) {
@@ -460,16 +464,7 @@ class RelatedClient {
       }
       throw;
     }
-    if (auto& relation = parent_.*Relation; relation.isLoaded()) {
-      auto& items = RelationAccess::items(relation);
-      for (Related* child : all) {
-        const auto sameRow = [&](const Related& item) { return item.*Persist<Related>::key == (*child).*Persist<Related>::key; };
-        if (auto it = std::find_if(items.begin(), items.end(), sameRow); it != items.end())
-          *it = *child;
-        else
-          items.push_back(*child);
-      }
-    }
+    if (auto& relation = parent_.*Relation; relation.isLoaded()) mergeLoaded(RelationAccess::items(relation), all);
   }
 
   /// The related row matching `payload` on the `Search` columns (and the foreign key), untouched;
@@ -548,6 +543,32 @@ class RelatedClient {
       tx = trx.transactionState();
     });
     Persist<Related>::markManyInserted(fresh, generated, connection, tx);
+  }
+
+  /// Puts saved children into an already loaded list: over the item with the same key, or at the
+  /// end. Linear in the list and the children (a hash of the keys), not their product.
+  static void mergeLoaded(std::vector<Related>& items, const std::vector<Related*>& children) {
+    using RowKey = PrimaryKeyType<Related>;
+    constexpr auto key = Persist<Related>::key;
+    if constexpr (requires(const RowKey& k) { std::hash<RowKey>{}(k); }) {
+      std::unordered_map<RowKey, std::size_t> at;
+      at.reserve(items.size() + children.size());
+      for (std::size_t i = 0; i < items.size(); ++i) at.try_emplace(items[i].*key, i);
+      for (Related* child : children) {
+        if (auto [it, added] = at.try_emplace((*child).*key, items.size()); added)
+          items.push_back(*child);
+        else
+          items[it->second] = *child;
+      }
+    } else {
+      for (Related* child : children) {
+        const auto sameRow = [&](const Related& item) { return item.*key == (*child).*key; };
+        if (auto it = std::find_if(items.begin(), items.end(), sameRow); it != items.end())
+          *it = *child;
+        else
+          items.push_back(*child);
+      }
+    }
   }
 
   void appendLoaded(const std::vector<Related>& rows) {

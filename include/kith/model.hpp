@@ -62,6 +62,14 @@ class BaseModel {
 
   bool isDeleted() const noexcept { return state_ && state_->deleted; }
 
+  /// The next save() writes these columns whatever they hold: for a column that select<>() left
+  /// out, whose value kith cannot tell from one you assigned (save() refuses such a model until
+  /// each left-out column is marked or assigned a different value).
+  template <auto... Members>
+  requires(sizeof...(Members) > 0) void markDirty() {
+    if constexpr ((detail::requireColumn<Self, Members>() && ...)) detail::Persist<Self>::template markDirty<Members...>(self());
+  }
+
   /// INSERT when new (the generated id is written back), else UPDATE of the dirty columns only;
   /// no SQL when nothing changed. The model then remembers `connection` (or the transaction).
   void save(const Connection& connection) { detail::Persist<Self>::save(self(), connection); }

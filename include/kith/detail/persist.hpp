@@ -106,6 +106,7 @@ using ColumnSet = std::conditional_t<N <= 64, SmallColumnSet<N>, std::bitset<N>>
 template <std::size_t N>
 struct ModelStateOf final : ModelState {
   ColumnSet<N> loaded;  // columns whose values came from the database or were written to it
+  ColumnSet<N> marked;  // columns markDirty<...>() asked the next save to write
   std::array<std::uint64_t, N> hashes{};
   std::unique_ptr<ModelState> clone() const override { return std::make_unique<ModelStateOf>(*this); }
 };
@@ -296,9 +297,45 @@ struct Persist {
     const State* s = stateIf(m);
     std::bitset<N> dirty;
     if (!s || !s->exists()) return dirty.set();
-    if (s->stale()) return dirty.set().reset(Meta::primaryKey);  // an UPDATE was rolled back: rewrite every column
-    Meta::forEach([&]<std::size_t I, auto Member>() { dirty[I] = s->hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member); });
+    if (s->stale()) {  // an UPDATE was rolled back: rewrite every column the model knows, never one it did not load
+      for (std::size_t i = 0; i < N; ++i) dirty[i] = (s->loaded[i] || s->marked[i]) && i != Meta::primaryKey;
+      return dirty;
+    }
+    Meta::forEach([&]<std::size_t I, auto Member>() {
+      dirty[I] = s->marked[I] || s->hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member);
+    });
     return dirty;
+  }
+
+  /// Columns a save cannot decide about: left out by select<>(), not marked, and still holding
+  /// the value they had when the row was read without them — kith cannot tell that value from
+  /// one assigned since (`score = 0` on an int that was never loaded).
+  static std::bitset<N> undecidedColumns(const State& s, const std::bitset<N>& dirty) {
+    std::bitset<N> out;
+    for (std::size_t i = 0; i < N; ++i) out[i] = !s.loaded[i] && !dirty[i];
+    return out;
+  }
+
+  static std::string undecidedMessage(const std::bitset<N>& undecided) {
+    std::string names, marks;
+    for (std::size_t i = 0; i < N; ++i)
+      if (undecided[i]) {
+        names += format("{}{}", names.empty() ? "" : ", ", Meta::properties[i]);
+        marks += format("{}&{}::{}", marks.empty() ? "" : ", ", typeName<M>, Meta::properties[i]);
+      }
+    return format(
+        "kith: cannot save this {}: it was read with select<>() without {}, which still hold{} the value{} the model had before "
+        "the read, and kith cannot tell that from a value you assigned; to write {}, call markDirty<{}>() before save(); to "
+        "keep what the database holds, select {} too",
+        typeName<M>, names, undecided.count() == 1 ? "s" : "", undecided.count() == 1 ? "" : "s", undecided.count() == 1 ? "it" : "them",
+        marks, undecided.count() == 1 ? "it" : "them");
+  }
+
+  /// markDirty<...>(): the next save writes these columns, whatever they hold.
+  template <auto... Members>
+  static void markDirty(M& m) {
+    State& s = state(m);
+    (s.marked.set(Meta::template indexOf<Members>()), ...);
   }
 
   static std::string nullColumn(std::size_t i) {
@@ -341,6 +378,7 @@ struct Persist {
       }
     }
     hashAll(m, s);
+    s.marked.reset();
     s.connection = connection;
     s.persisted = true;
     s.deleted = false;
@@ -366,6 +404,7 @@ struct Persist {
     State& s = state(m);
     hashAll(m, s);
     s.loaded.set();
+    s.marked.reset();
     s.connection = connection;
     s.insertedIn = std::move(tx);
     s.updatedIn.reset();
@@ -424,6 +463,7 @@ struct Persist {
 
   static void update(M& m, const Connection& connection) {
     const auto dirty = dirtyColumns(m);
+    if (const auto undecided = undecidedColumns(*stateIf(m), dirty); undecided.any()) throw UsageError(undecidedMessage(undecided));
     if (dirty.none()) return;
     if (dirty[Meta::primaryKey])
       throw UsageError("kith: the primary key of a saved " + std::string(typeName<M>) +
@@ -455,6 +495,7 @@ struct Persist {
     });
     if (s.stale()) hashAll(m, s);
     s.loaded |= dirty;
+    s.marked.reset();
     s.connection = connection;
     s.updatedIn = currentTransaction(b);
   }
