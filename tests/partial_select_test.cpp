@@ -29,7 +29,7 @@ std::string row(const kith::Connection& db) {
 
 }  // namespace
 
-TEST_CASE("an int left out by select<>() and set to its default is refused, not dropped; markDirty writes it",
+TEST_CASE("an int left out by select<>() and set to its default is refused, not dropped, and markDirty writes it",
           "[persistence][select][bad-input][portable]") {
   auto db = players();
   auto ps = Player::query(db).select<&Player::id, &Player::name, &Player::nick, &Player::motto>().all();
@@ -54,7 +54,7 @@ TEST_CASE("an int left out by select<>() and set to its default is refused, not 
   CHECK(log.count() == 0);
 }
 
-TEST_CASE("a left-out column set to another value is written; one left alone still blocks the save", "[persistence][select][portable]") {
+TEST_CASE("a left-out column set to another value is written, one left alone still blocks the save", "[persistence][select][portable]") {
   auto db = players();
   auto ps = Player::query(db).select<&Player::id, &Player::name, &Player::nick, &Player::motto>().all();
   ps[0].score = 7;
