@@ -694,10 +694,10 @@ class RelatedClient {
           if (existing.try_emplace(std::move(sig), found.size()).second) found.push_back(std::move(row));
         }
       }
+      matched = found.size();
       // Payload rows that repeat a key apply in order, the last one winning, whether the row
       // existed (one UPDATE with the final values) or is new (one INSERT with them): a second
       // identical call then changes nothing.
-      matched = found.size();
       std::unordered_map<std::string, std::size_t> firstInPayload;
       std::vector<std::pair<std::size_t, std::size_t>> pairs;  // (payload row, the found row it matches)
       std::vector<bool> touched(found.size(), false);

@@ -68,28 +68,32 @@ constexpr bool checkExtraTarget() {
   }
 }
 
-/// The condition of whereIn/whereNotIn on `column` for `values`, whose bindings go to `bindings`:
-/// one array parameter where the database takes one (PostgreSQL: `= ANY(?)`, `<> ALL(?)`, any
-/// number of values, one cached plan), else an IN list, refused with a clear error past the
-/// database's limit on parameters. An empty list matches nothing (NOT IN: everything).
+/// The condition of whereIn/whereNotIn on `column` for the values `bindings` holds from `first` on:
+/// one array parameter in their place where the database takes one (PostgreSQL: `= ANY(?)`,
+/// `<> ALL(?)`, any number of values, one cached plan), else an IN list of them, refused with a
+/// clear error past the database's limit on parameters. An empty list matches nothing (NOT IN:
+/// everything).
 inline std::string inCondition(Backend* backend, const std::string& column, std::string_view member, bool negate,
-                               std::vector<Value>&& values, std::vector<Value>& bindings) {
-  if (values.empty()) return negate ? "1 = 1" : "1 = 0";  // IN () is not SQL
+                               std::vector<Value>& bindings, std::size_t first) {
+  const std::size_t count = bindings.size() - first;
+  if (count == 0) return negate ? "1 = 1" : "1 = 0";  // IN () is not SQL
   if (backend && backend->takesArrays()) {
-    if (auto array = backend->arrayOf(values)) {
+    if (auto array = backend->arrayOf(std::span<const Value>(bindings).subspan(first))) {
+      bindings.resize(first);
       bindings.push_back(std::move(*array));
       return column + (negate ? " <> ALL(?)" : " = ANY(?)");
     }
   }
-  if (backend && values.size() > static_cast<std::size_t>(std::max(1, backend->variableLimit())))
+  if (const int limit = backend ? backend->variableLimit() : 0; backend && count > static_cast<std::size_t>(std::max(1, limit))) {
+    bindings.resize(first);  // the query stays as it was
     throw UsageError(
         format("kith: {}In<{}>() got {} values, more than the {} parameters one statement may have on {}{}; split the list "
                "over several queries",
-               negate ? "whereNot" : "where", member, values.size(), backend->variableLimit(), backend->describe(),
+               negate ? "whereNot" : "where", member, count, limit, backend->describe(),
                backend->takesArrays() ? "" : " (SQLite's SQLITE_LIMIT_VARIABLE_NUMBER)"));
+  }
   std::string sql = column + (negate ? " NOT IN (" : " IN (");
-  for (std::size_t i = 0; i < values.size(); ++i) sql += i ? ", ?" : "?";
-  bindings.insert(bindings.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+  for (std::size_t i = 0; i < count; ++i) sql += i ? ", ?" : "?";
   return sql + ")";
 }
 
@@ -605,11 +609,10 @@ class Query {
   template <auto Member, class R>
   Query& inList(bool isOr, bool negate, const R& values) {
     if constexpr (detail::requireColumn<M, Member>()) {
-      std::vector<Value> converted;
-      if constexpr (std::ranges::sized_range<R>) converted.reserve(std::ranges::size(values));
-      for (auto&& v : values) converted.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
+      const std::size_t first = bindings_.size();
+      for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
       append(isOr, detail::inCondition(connection_.usableBackend(), Sql::column(Meta::template indexOf<Member>()),
-                                       detail::memberName<Member>, negate, std::move(converted), bindings_));
+                                       detail::memberName<Member>, negate, bindings_, first));
     }
     return *this;
   }

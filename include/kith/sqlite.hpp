@@ -216,7 +216,7 @@ class Backend final : public kith::detail::Backend {
     kith::detail::Run run(*this, "SELECT max(" + kith::detail::quote(column) + ") FROM " + kith::detail::quote(table));
     if (!run.step() || run.statement().kind(0) != kith::detail::Statement::Kind::Integer) return true;  // no rows yet
     const std::int64_t largest = run.statement().integer(0);
-    return count == 0 || largest <= std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(count);
+    return largest <= std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(count);
   }
   void closeHandle() noexcept override { db_.reset(); }
   std::string describe() const override { return "\"" + path_ + "\""; }
