@@ -610,6 +610,7 @@ class Query {
   Query& inList(bool isOr, bool negate, const R& values) {
     if constexpr (detail::requireColumn<M, Member>()) {
       const std::size_t first = bindings_.size();
+      if constexpr (std::ranges::sized_range<R>) bindings_.reserve(first + std::ranges::size(values));
       for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
       append(isOr, detail::inCondition(connection_.usableBackend(), Sql::column(Meta::template indexOf<Member>()),
                                        detail::memberName<Member>, negate, bindings_, first));
