@@ -6,9 +6,9 @@ using namespace blog;
 
 TEST_CASE("the default foreign key is camelCase(parent type + primary key), the local key is the primary key",
           "[has-many][options][portable]") {
-  using Info = kith::detail::HasManyInfo<&User::posts>;
+  using Info = kith::detail::RelationInfo<&User::posts>;
   STATIC_REQUIRE(Info::foreignKey == "userId");
-  STATIC_REQUIRE(Info::localKey == "id");
+  STATIC_REQUIRE(Info::ownerKey == "id");  // the local key
   auto db = database();
   auto u = User::create(db, user("a@b"));
   CHECK(u.related<&User::posts>().query().toSql() ==

@@ -20,10 +20,7 @@
 namespace kith {
 
 namespace detail {
-template <class Parent, auto Relation>
-class RelatedClient;
-
-/// BaseModel::loadCount (defined in kith/has_many.hpp).
+/// BaseModel::loadCount (defined in kith/relations/preload.hpp).
 template <auto Relation, auto Target, class M, class F>
 void countRelated(M& parent, std::string alias, const F& constraint);
 }  // namespace detail
@@ -181,7 +178,7 @@ class BaseModel {
   template <class>
   friend struct detail::Persist;
 
-  /// The batched insert behind createMany (and HasMany's createMany and saveMany).
+  /// The batched insert behind createMany (and the relation clients' createMany and saveMany).
   static void insertMany(const Connection& connection, std::span<Self* const> rows) {
     if (rows.empty()) return;
     std::vector<std::int64_t> keys;
@@ -195,10 +192,14 @@ class BaseModel {
   }
 
  private:
-  // Checks the member before the client type is named, so that a wrong member gives one error
-  // (defined in kith/has_many.hpp).
+  // Checks the member before the client type is named, so that a wrong member gives one error;
+  // the relation's kind names its client.
   template <auto Relation>
-  auto makeRelated(const Connection* connection);
+  auto makeRelated(const Connection* connection) {
+    static_assert(detail::isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+    if constexpr (detail::isRelationMember<Relation>())
+      return typename detail::RelationTraits<detail::RelationField<Relation>>::template Client<Self, Relation>(self(), connection);
+  }
 
   Self& self() noexcept { return static_cast<Self&>(*this); }
   const Self& self() const noexcept { return static_cast<const Self&>(*this); }
@@ -208,4 +209,4 @@ class BaseModel {
 
 }  // namespace kith
 
-#include <kith/has_many.hpp>  // completes BaseModel::related and load
+#include <kith/relations.hpp>  // every relation kind, and what load and loadCount call

@@ -4,6 +4,7 @@
 #include <kith/connection.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/persist.hpp>
+#include <kith/detail/relation_traits.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
@@ -32,7 +33,7 @@ struct Assignment {
   Value value;
 };
 
-/// Loads relation `Relation` for `parents` (defined with the relation types, kith/has_many.hpp).
+/// Loads relation `Relation` for `parents` (kith/relations/preload.hpp).
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint);
 
@@ -96,12 +97,6 @@ inline std::string inCondition(Backend* backend, const std::string& column, std:
   for (std::size_t i = 0; i < count; ++i) sql += i ? ", ?" : "?";
   return sql + ")";
 }
-
-/// What kith knows about a relation member (kith/has_many.hpp).
-template <auto Relation>
-struct HasManyInfo;
-template <auto Relation>
-constexpr bool isRelationMember();
 
 /// An aggregate over a related column, for withAggregate: kith::sum<&Post::views>().
 template <auto Column>
@@ -305,7 +300,7 @@ class Query {
   template <auto Relation, auto Target = nullptr, class F = detail::NoConstraint>
   requires(!std::convertible_to<F, std::string_view>) Query& withCount(F constraint = {}) {
     if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>())
-      addAggregate<Relation, Target>("count(*)", detail::HasManyInfo<Relation>::countAlias(), constraint);
+      addAggregate<Relation, Target>("count(*)", detail::RelationInfo<Relation>::countAlias(), constraint);
     return *this;
   }
   /// withCount() into the extras under `alias`.
@@ -652,7 +647,7 @@ class Query {
                   "kith: has<...>(), whereHas<...>(), withCount<...>() and withAggregate<...>() need a relation member of the queried "
                   "model, like &User::posts");
     if constexpr (isRelation) {
-      using Info = detail::HasManyInfo<Relation>;
+      using Info = detail::RelationInfo<Relation>;
       constexpr bool ownRelation = std::is_same_v<typename Info::Parent, M>;
       static_assert(ownRelation, "kith: this relation belongs to another model than the one queried");
       return ownRelation && Info::ok;
@@ -663,12 +658,12 @@ class Query {
 
   template <auto Relation, auto Column>
   static constexpr bool checkAggregate() {
-    return detail::requireColumn<typename detail::HasManyInfo<Relation>::Related, Column>();
+    return detail::requireColumn<typename detail::RelationInfo<Relation>::Related, Column>();
   }
 
   template <auto Relation, auto Column>
   static std::string aggregateSql(const detail::Aggregate<Column>& aggregate) {
-    using Related = typename detail::HasManyInfo<Relation>::Related;
+    using Related = typename detail::RelationInfo<Relation>::Related;
     return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") +
            detail::Sql<Related>::column(detail::Meta<Related>::template indexOf<Column>()) + ")";
   }
@@ -693,11 +688,11 @@ class Query {
     if (!c.where_.empty()) scope("(" + c.where_ + ")", std::move(c.bindings_));
   }
 
-  /// `<head> FROM <related> WHERE (<constraint>) AND (<onQuery> AND <related>.<fk> = <this>.<local key>)`,
+  /// `<head> FROM <related> WHERE (<constraint>) AND (<onQuery> AND <the relation's correlation>)`,
   /// and its bindings in order.
   template <auto Relation, class F>
   std::pair<std::string, std::vector<Value>> relationSubquery(std::string_view head, const F& constraint, std::string_view what) const {
-    using Info = detail::HasManyInfo<Relation>;
+    using Info = detail::RelationInfo<Relation>;
     using Related = typename Info::Related;
     Query<Related> inner(connection_);
     inner.depth_ = depth_ + 1;
@@ -706,7 +701,7 @@ class Query {
     constraint(inner);
     inner.requireOnlyConditions(what);
     Info::constrain(inner);
-    inner.scope(inner.ref() + "." + Info::foreignColumn() + " = " + ref() + "." + Sql::column(Info::localIndex), {});
+    inner.scope(Info::correlate(inner.ref(), ref()), {});
     std::vector<Value> values = std::move(inner.bindings_);
     values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()), std::make_move_iterator(inner.scopeBindings_.end()));
     return {std::string(head) + " FROM " + inner.from() + inner.whereClause(), std::move(values)};

@@ -4,7 +4,7 @@
 #include <kith/connection.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/persist.hpp>
-#include <kith/has_many.hpp>
+#include <kith/relations.hpp>
 
 #include <chrono>
 #include <optional>
@@ -81,12 +81,7 @@ std::vector<std::string> foreignKeyIndexSql() {
     []<auto... Relations>(RelationList<Relations...>, std::vector<std::string> & sql) {
       const auto one = [&]<auto Relation>() {
         static_assert(isRelationMember<Relation>(), "kith: every entry of `relations` must be a relation member, like &User::posts");
-        if constexpr (isRelationMember<Relation>()) {
-          using Info = HasManyInfo<Relation>;
-          using Related = typename Info::Related;
-          const auto name = std::string(Meta<Related>::table) + "_" + std::string(Meta<Related>::columns[Info::foreignIndex]) + "_index";
-          sql.push_back("CREATE INDEX IF NOT EXISTS " + quote(name) + " ON " + Sql<Related>::table() + " (" + Info::foreignColumn() + ")");
-        }
+        if constexpr (isRelationMember<Relation>()) sql.push_back(RelationInfo<Relation>::indexSql());
       };
       (one.template operator()<Relations>(), ...);
     }

@@ -1,0 +1,168 @@
+// kith::BelongsTo: the inverse of HasMany and HasOne, declared on the model that holds the foreign
+// key: `kith::BelongsTo<User> author;` in Post.
+#pragma once
+
+#include <kith/relations/core.hpp>
+#include <kith/relations/preload.hpp>
+
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace kith {
+
+/// The model this one points at through its foreign key: `kith::BelongsTo<User> author;` in Post,
+/// with `userId` on Post. Keys: `kith::keys{.foreignKey = "authorId", .ownerKey = "uuid"}` (see
+/// kith::keys); OnQuery as HasMany's. `Related` may be incomplete where the member is declared.
+///
+/// Once loaded it is a nullable handle to the owner: `if (post.author) use(post.author->email);`,
+/// and `isLoaded()` tells "never loaded" from "loaded, no owner" (a NULL foreign key). A preload
+/// gives every model that points at the same owner the same object, so 10,000 posts of 10 users
+/// hold 10 users; a change made through one post's handle is seen through the others'.
+template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
+class BelongsTo {
+  static_assert(!Keys.localKey[0], "kith: a BelongsTo names its keys with .foreignKey and .ownerKey; .localKey is for HasMany and HasOne");
+
+ public:
+  using related_type = Related;
+  static constexpr keys relationKeys = Keys;
+  static constexpr auto onQuery = OnQuery;
+
+  bool isLoaded() const noexcept { return loaded_; }
+  /// True when loaded and there is an owner.
+  explicit operator bool() const noexcept { return bool(value_); }
+  Related* get() const noexcept { return value_.get(); }
+  Related& operator*() const noexcept { return *value_; }
+  Related* operator->() const noexcept { return value_.get(); }
+  /// The owner, shared with the other models a preload gave it to.
+  const std::shared_ptr<Related>& shared() const noexcept { return value_; }
+
+ private:
+  friend struct detail::RelationAccess;
+  std::shared_ptr<Related> value_;
+  bool loaded_ = false;
+};
+
+namespace detail {
+
+/// `post.related<&Post::author>()`: the owner's query, associate and dissociate.
+template <class Parent, auto Relation>
+class BelongsToClient {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  using Info = RelationInfo<Relation>;
+  static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
+  static_assert(Info::ok, "kith: this relation's keys are wrong; see the first error above");
+
+ public:
+  using Related = typename Info::Related;
+  using Key = typename Info::KeyType;
+
+  BelongsToClient(Parent& parent, const Connection* connection) : parent_(parent) {
+    if (connection) connection_ = *connection;
+  }
+
+  /// A query on the owner's table constrained to this model's owner (none when the foreign key is
+  /// NULL); its update() and remove() act on the owner row.
+  Query<Related> query() const {
+    Query<Related> q(connectionFor("select"));
+    Info::constrain(q);
+    if (const auto key = Info::matchKey(parent_, "select"))
+      q.scope(Info::relatedColumn() + " = ?", {Codec<Key>::toValue(*key)});
+    else
+      q.scope("1 = 0", {});
+    return q;
+  }
+
+  /// Makes `owner` this model's owner, in one transaction: saves `owner` first when it is new or
+  /// dirty, sets the foreign key, saves this model. Afterwards the relation holds `owner` (a copy
+  /// of it). When anything fails, neither row is written and both objects are as they were.
+  void associate(Related& owner) {
+    const Connection connection = connectionFor("associate");
+    auto parentBefore = Persist<Parent>::take(parent_);
+    auto ownerBefore = Persist<Related>::take(owner);
+    auto foreignBefore = parent_.*Info::foreignMember;
+    try {
+      connection.transaction([&](Transaction& trx) {
+        if (!owner.isPersisted() || owner.isDirty()) Persist<Related>::save(owner, trx);
+        parent_.*Info::foreignMember = ownerKey(owner);
+        markForeignKey();
+        Persist<Parent>::save(parent_, trx);
+      });
+    } catch (...) {
+      Persist<Related>::restore(owner, std::move(ownerBefore));
+      Persist<Parent>::restore(parent_, std::move(parentBefore));
+      parent_.*Info::foreignMember = std::move(foreignBefore);
+      throw;
+    }
+    RelationAccess::setLoaded(parent_.*Relation, std::make_shared<Related>(owner));
+  }
+
+  /// Clears the foreign key (NULL) and saves this model (an INSERT when it is new); afterwards the
+  /// relation is loaded and empty. A compile error when the foreign key column cannot hold NULL.
+  void dissociate() {
+    constexpr bool nullable = Codec<typename Info::ForeignType>::nullable;
+    static_assert(nullable,
+                  "kith: dissociate() sets the foreign key to NULL, but it is not a std::optional column; declare it "
+                  "std::optional<...> to allow a model without an owner, or point it at another owner with associate()");
+    if constexpr (nullable) {
+      const Connection connection = connectionFor("dissociate");
+      auto before = Persist<Parent>::take(parent_);
+      auto foreignBefore = parent_.*Info::foreignMember;
+      try {
+        parent_.*Info::foreignMember = std::nullopt;
+        markForeignKey();
+        Persist<Parent>::save(parent_, connection);
+      } catch (...) {
+        Persist<Parent>::restore(parent_, std::move(before));
+        parent_.*Info::foreignMember = std::move(foreignBefore);
+        throw;
+      }
+      RelationAccess::setLoaded(parent_.*Relation, nullptr);
+    }
+  }
+
+ private:
+  Connection connectionFor(std::string_view action) const { return clientConnection(parent_, connection_, action, Info::name); }
+
+  /// The relation sets the foreign key: write it even where select<>() left it out.
+  void markForeignKey() {
+    if (const auto* st = Persist<Parent>::stateIf(parent_); st && st->persisted && !st->loaded[Info::foreignIndex])
+      Persist<Parent>::template markDirty<Info::foreignMember>(parent_);
+  }
+
+  /// The owner's key, or Lucid's error naming it when it has none.
+  static Key ownerKey(const Related& owner) {
+    const auto* state = Persist<Related>::stateIf(owner);
+    const auto& value = owner.*Info::ownerMember;
+    const auto undefined = [] {
+      return UsageError(detail::format("kith: cannot associate \"{}\", value of \"{}.{}\" is undefined", Info::name, typeName<Related>,
+                                       memberName<Info::ownerMember>));
+    };
+    if (state && state->persisted && !state->loaded[Info::ownerIndex]) throw undefined();
+    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, Key>) {
+      if (!value) throw undefined();
+      return *value;
+    } else {
+      return value;
+    }
+  }
+
+  Parent& parent_;
+  Connection connection_;
+};
+
+template <class R, keys K, auto Q>
+struct RelationTraits<BelongsTo<R, K, Q>> {
+  static constexpr bool isRelation = true;
+  template <auto Relation>
+  struct Info : KeyPairInfo<Relation, false> {
+    static constexpr Cardinality cardinality = Cardinality::SharedOne;
+  };
+  template <class Parent, auto Relation>
+  using Client = BelongsToClient<Parent, Relation>;
+};
+
+}  // namespace detail
+}  // namespace kith

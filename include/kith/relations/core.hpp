@@ -1,0 +1,363 @@
+// The relation layer: what every relation kind shares. A kind (relations/has_many.hpp,
+// belongs_to.hpp, has_one.hpp) declares its member type and specialises RelationTraits with its
+// Info (keys, checks, correlation, how preload matches) and its Client; Query, BaseModel and
+// createTables reach relations only through RelationInfo and isRelationMember.
+#pragma once
+
+#include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
+#include <kith/detail/meta.hpp>
+#include <kith/detail/persist.hpp>
+#include <kith/detail/relation_traits.hpp>
+#include <kith/error.hpp>
+#include <kith/query.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace kith {
+
+/// The keys of a relation, as property names. Empty means the default.
+/// - HasMany, HasOne: `kith::keys{.foreignKey = "authorId", .localKey = "uuid"}`: the foreign key on
+///   the related model (default camelCase(parent type name + primary key)), the local key on the
+///   declaring model (default its primary key).
+/// - BelongsTo: `kith::keys{.foreignKey = "authorId", .ownerKey = "uuid"}`: the foreign key on the
+///   declaring model (default camelCase(related type name + primary key)), the owner key on the
+///   related model (default its primary key).
+struct keys {
+  char foreignKey[48]{};
+  char localKey[48]{};
+  char ownerKey[48]{};
+};
+
+namespace detail {
+
+/// How a kind's member holds what preload finds for one parent.
+enum class Cardinality {
+  Many,       // a list (HasMany)
+  One,        // at most one row, the parent's own copy (HasOne)
+  SharedOne,  // at most one row, shared by every parent that points at it (BelongsTo)
+};
+
+template <class T>
+struct Unwrap {
+  using type = T;
+};
+template <class T>
+struct Unwrap<std::optional<T>> {
+  using type = T;
+};
+
+using KeyName = NameBuffer<63>;
+constexpr KeyName keyName(std::string_view s) {
+  KeyName out;
+  out.append(s.substr(0, 63));
+  return out;
+}
+
+/// The door through which the relation layer reaches Query's internals.
+struct QueryAccess {
+  template <class M>
+  static std::vector<M> fetch(const Query<M>& q) {
+    return q.fetch();
+  }
+  template <class M, class Sink>
+  static void forEachRow(const Query<M>& q, Sink&& sink) {
+    q.forEachRow(std::forward<Sink>(sink));
+  }
+  template <class M>
+  static void runPreloads(const Query<M>& q, std::span<M> rows) {
+    q.runPreloads(rows);
+  }
+  template <class M>
+  static bool hasPreloads(const Query<M>& q) {
+    return !q.preloads_.empty();
+  }
+  template <class M>
+  static bool isOrdered(const Query<M>& q) {
+    return !q.order_.empty();
+  }
+  template <class M>
+  static bool isGroupLimited(const Query<M>& q) {
+    return q.groupLimit_.has_value() || !q.groupOrder_.empty();
+  }
+  template <class M>
+  static std::vector<std::size_t>& selected(Query<M>& q) {
+    return q.selected_;
+  }
+  template <class M>
+  static std::size_t boundValues(const Query<M>& q) {
+    return q.bindings().size();
+  }
+  template <class M>
+  static void requireOnlyConditions(const Query<M>& q, std::string_view what) {
+    q.requireOnlyConditions(what);
+  }
+  template <auto OnQuery, class M>
+  static void constrain(Query<M>& q, std::string_view relation) {
+    q.template constrainBy<OnQuery>(relation);
+  }
+  /// Marks `q` as the query that preloads `relation`, partitioned by `keyColumn` for groupLimit.
+  template <class M>
+  static void preloading(Query<M>& q, std::string_view relation, const std::string& keyColumn) {
+    q.preloading_ = relation;
+    q.partition_ = keyColumn;
+  }
+};
+
+/// The checks on the keys of a relation whose foreign key is on the related model (HasMany,
+/// HasOne). The compiler prints this template's arguments with the failure: the parent, the
+/// relation member, the related model and the key names.
+template <class Parent, auto Relation, class Related, KeyName ForeignKey, KeyName LocalKey, bool ForeignFound, bool LocalFound,
+          bool SameTypes>
+struct CheckRelationKeys {
+  static_assert(ForeignFound,
+                "kith: the relation's foreign key is not a declared column of the related model; declare it in the related model's "
+                "`columns` (by default it is camelCase(parent type name + primary key), like userId), or name another with "
+                "kith::keys{.foreignKey = \"...\"}");
+  static_assert(LocalFound,
+                "kith: the relation's local key is not a declared column of the parent model; declare it in the parent's `columns`, or "
+                "name another with kith::keys{.localKey = \"...\"}");
+  static_assert(!(ForeignFound && LocalFound) || SameTypes,
+                "kith: the relation's foreign key and local key have different types; declare them with the same type (the foreign key "
+                "may be a std::optional of it)");
+  static constexpr bool ok = ForeignFound && LocalFound && SameTypes;
+};
+
+/// The same for a BelongsTo, whose foreign key is on the declaring model.
+template <class Parent, auto Relation, class Owner, KeyName ForeignKey, KeyName OwnerKey, bool ForeignFound, bool OwnerFound,
+          bool SameTypes>
+struct CheckBelongsToKeys {
+  static_assert(ForeignFound,
+                "kith: the BelongsTo's foreign key is not a declared column of the model that declares the relation; declare it in "
+                "that model's `columns` (by default it is camelCase(related type name + primary key), like userId), or name another "
+                "with kith::keys{.foreignKey = \"...\"}");
+  static_assert(OwnerFound,
+                "kith: the BelongsTo's owner key is not a declared column of the related model; declare it in the related model's "
+                "`columns`, or name another with kith::keys{.ownerKey = \"...\"}");
+  static_assert(!(ForeignFound && OwnerFound) || SameTypes,
+                "kith: the BelongsTo's foreign key and owner key have different types; declare them with the same type (the foreign "
+                "key may be a std::optional of it)");
+  static constexpr bool ok = ForeignFound && OwnerFound && SameTypes;
+};
+
+/// The facts of a relation that joins one column of the parent to one column of the related
+/// model: HasMany and HasOne (the foreign key on the related model, `ForeignOnRelated`) and
+/// BelongsTo (the foreign key on the parent). Its "parent side" and "related side" are the two
+/// columns a preload and a correlated subquery match: `related.<relatedColumn> = parent.<parentColumn>`.
+template <auto Relation, bool ForeignOnRelated>
+struct KeyPairInfo {
+  using Pointer = MemberPointer<std::remove_cv_t<decltype(Relation)>>;
+  using Parent = typename Pointer::Class;
+  using Field = std::remove_cv_t<typename Pointer::Type>;
+  using Related = typename Field::related_type;
+  /// The model the key points at, and the model that holds the foreign key column.
+  using Owner = std::conditional_t<ForeignOnRelated, Parent, Related>;
+  using Holder = std::conditional_t<ForeignOnRelated, Related, Parent>;
+  using OwnerMeta = Meta<Owner>;
+  using HolderMeta = Meta<Holder>;
+  static constexpr keys relationKeys = Field::relationKeys;
+
+  static constexpr std::string_view name = memberName<Relation>;
+  /// Where withCount and loadCount put a count without an alias: Lucid's "<relation>_count".
+  static std::string countAlias() { return std::string(name) + "_count"; }
+  static constexpr auto defaultForeignKey = foreignKeyFor<64>(typeName<Owner>, OwnerMeta::properties[OwnerMeta::primaryKey]);
+  static constexpr std::string_view foreignKey =
+      relationKeys.foreignKey[0] ? std::string_view(relationKeys.foreignKey) : defaultForeignKey.view();
+  static constexpr const char* ownerKeyGiven = ForeignOnRelated ? relationKeys.localKey : relationKeys.ownerKey;
+  static constexpr std::string_view ownerKey =
+      ownerKeyGiven[0] ? std::string_view(ownerKeyGiven) : OwnerMeta::properties[OwnerMeta::primaryKey];
+  static constexpr std::size_t foreignFound = HolderMeta::indexOfProperty(foreignKey);
+  static constexpr std::size_t ownerFound = OwnerMeta::indexOfProperty(ownerKey);
+  // Fall back to the primary keys when a key is missing, so that only the check complains.
+  static constexpr std::size_t foreignIndex = foreignFound < HolderMeta::count ? foreignFound : HolderMeta::primaryKey;
+  static constexpr std::size_t ownerIndex = ownerFound < OwnerMeta::count ? ownerFound : OwnerMeta::primaryKey;
+  static constexpr auto foreignMember = nthMember<Holder, foreignIndex>();
+  static constexpr auto ownerMember = nthMember<Owner, ownerIndex>();
+  using ForeignType = ColumnType<foreignMember>;
+  using OwnerType = ColumnType<ownerMember>;
+  using KeyType = typename Unwrap<OwnerType>::type;
+  static constexpr bool sameTypes = std::is_same_v<KeyType, typename Unwrap<ForeignType>::type>;
+
+  static constexpr bool checked() {
+    if constexpr (ForeignOnRelated)
+      return CheckRelationKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey), (foreignFound < HolderMeta::count),
+                               (ownerFound < OwnerMeta::count), sameTypes>::ok;
+    else
+      return CheckBelongsToKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey), (foreignFound < HolderMeta::count),
+                                (ownerFound < OwnerMeta::count), sameTypes>::ok;
+  }
+  static constexpr bool ok = checked();
+
+  /// The columns a preload and a subquery match.
+  static constexpr std::size_t parentIndex = ForeignOnRelated ? ownerIndex : foreignIndex;
+  static constexpr std::size_t relatedIndex = ForeignOnRelated ? foreignIndex : ownerIndex;
+  static constexpr auto parentMember = nthMember<Parent, parentIndex>();
+  static constexpr auto relatedMember = nthMember<Related, relatedIndex>();
+  static const std::string& parentColumn() { return Sql<Parent>::column(parentIndex); }
+  static const std::string& relatedColumn() { return Sql<Related>::column(relatedIndex); }
+  /// The foreign key column (on the holder).
+  static const std::string& foreignColumn() { return Sql<Holder>::column(foreignIndex); }
+
+  /// The condition that ties a subquery's related rows to the outer query's row.
+  static std::string correlate(std::string_view relatedRef, std::string_view parentRef) {
+    std::string out;
+    out.append(relatedRef).append(".").append(relatedColumn()).append(" = ").append(parentRef).append(".").append(parentColumn());
+    return out;
+  }
+
+  /// The index createTables adds: on the foreign key column.
+  static std::string indexSql() {
+    const auto index = std::string(HolderMeta::table) + "_" + std::string(HolderMeta::columns[foreignIndex]) + "_index";
+    return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + Sql<Holder>::table() + " (" + foreignColumn() + ")";
+  }
+
+  static std::string undefinedKey(std::string_view action) {
+    return detail::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, name, typeName<Parent>,
+                          memberName<parentMember>);
+  }
+
+  /// The parent's key to match related rows with; Lucid's error when it has none (not selected,
+  /// or a key the database has not generated yet). A NULL local key is an error too; a NULL
+  /// foreign key on a BelongsTo is "no owner": an empty result.
+  static std::optional<KeyType> matchKey(const Parent& parent, std::string_view action) {
+    const auto* state = Persist<Parent>::stateIf(parent);
+    if (state && state->persisted && !state->loaded[parentIndex]) throw UsageError(undefinedKey(action));
+    const auto& value = parent.*parentMember;
+    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
+      if (!value) {
+        if constexpr (ForeignOnRelated) throw UsageError(undefinedKey(action));
+        return std::nullopt;
+      }
+      return *value;
+    } else {
+      if constexpr (parentIndex == Meta<Parent>::primaryKey && generatedKey<Parent>) {
+        if (!parent.isPersisted()) throw UsageError(undefinedKey(action));
+      }
+      return value;
+    }
+  }
+
+  /// matchKey(), or the error when the parent has no key to give a related row.
+  static KeyType parentKey(const Parent& parent, std::string_view action) {
+    auto key = matchKey(parent, action);
+    if (!key) throw UsageError(undefinedKey(action));
+    return std::move(*key);
+  }
+
+  static void setForeignKey(Holder& holder, const KeyType& key) { holder.*foreignMember = key; }
+
+  /// The related row's key on its matching side; empty when it is NULL.
+  static std::optional<KeyType> relatedKeyOf(const Related& row) { return row.*relatedMember; }
+
+  /// Adds the relation's onQuery conditions to a query it builds.
+  static void constrain(Query<Related>& q) {
+    if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
+      QueryAccess::constrain<Field::onQuery>(q, name);
+  }
+};
+
+/// At most one model, owned, copied with its owner: HasOne's storage. Unlike std::optional it
+/// allows `Related` to be incomplete where the relation member is declared.
+template <class Related>
+class Box {
+ public:
+  Box() noexcept = default;
+  Box(std::nullptr_t) noexcept {}
+  Box(const Box& other) : ptr_(other.ptr_ ? new Related(*other.ptr_) : nullptr) {}
+  Box(Box&& other) noexcept : ptr_(std::exchange(other.ptr_, nullptr)) {}
+  Box& operator=(Box other) noexcept {
+    std::swap(ptr_, other.ptr_);
+    return *this;
+  }
+  Box& operator=(Related&& value) {
+    if (ptr_)
+      *ptr_ = std::move(value);
+    else
+      ptr_ = new Related(std::move(value));
+    return *this;
+  }
+  Box& operator=(const Related& value) { return *this = Related(value); }
+  ~Box() { delete ptr_; }
+  explicit operator bool() const noexcept { return ptr_ != nullptr; }
+  Related& operator*() const noexcept { return *ptr_; }
+  Related* get() const noexcept { return ptr_; }
+
+ private:
+  Related* ptr_ = nullptr;
+};
+
+/// Reads and writes the storage of a relation member (`value_`, `loaded_` in each kind).
+struct RelationAccess {
+  template <class Field>
+  static auto& value(Field& relation) noexcept {
+    return relation.value_;
+  }
+  template <class Field, class V>
+  static void setLoaded(Field& relation, V&& value) {
+    relation.value_ = std::forward<V>(value);
+    relation.loaded_ = true;
+  }
+};
+
+/// Bytes that identify a combination of column values exactly, for matching rows in memory.
+inline void appendSignature(std::string& out, const Value& v) {
+  out.push_back(static_cast<char>('0' + v.index()));
+  switch (v.index()) {
+    case 0:
+      break;
+    case 1:
+      out.append(reinterpret_cast<const char*>(&std::get<1>(v)), sizeof(std::int64_t));
+      break;
+    case 2:
+      out.append(reinterpret_cast<const char*>(&std::get<2>(v)), sizeof(double));
+      break;
+    case 3: {
+      const auto& s = std::get<3>(v);
+      const auto n = s.size();
+      out.append(reinterpret_cast<const char*>(&n), sizeof n).append(s);
+      break;
+    }
+    default: {
+      const auto& b = std::get<4>(v);
+      const auto n = b.size();
+      out.append(reinterpret_cast<const char*>(&n), sizeof n).append(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+  }
+}
+
+/// The key of the lock that serializes find-or-create calls on one parent's related rows
+/// (Backend::lockKey): a 64-bit FNV-1a hash of the related table, the foreign key column and the
+/// parent's key. A collision only makes unrelated calls wait for each other.
+inline std::int64_t createLockKey(std::string_view table, std::string_view column, const Value& parentKey) {
+  std::string bytes(table);
+  bytes.push_back('\0');
+  bytes.append(column).push_back('\0');
+  appendSignature(bytes, parentKey);
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const char c : bytes) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  return static_cast<std::int64_t>(hash);
+}
+
+/// The connection a relation client writes through: the one given to related<...>(db), else the
+/// parent's own (its transaction while that is open).
+template <class Parent>
+Connection clientConnection(const Parent& parent, const Connection& given, std::string_view action, std::string_view relation) {
+  if (given.hasBackend()) return given;
+  const auto* state = Persist<Parent>::stateIf(parent);
+  if (!state || !state->connection.hasBackend())
+    throw UsageError(detail::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)",
+                                    action, relation, typeName<Parent>));
+  return state->connection.live();
+}
+
+}  // namespace detail
+}  // namespace kith

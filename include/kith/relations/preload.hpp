@@ -1,0 +1,211 @@
+// Preloading and counting, for every relation kind: parent keys de-duplicated, related rows
+// fetched in one statement per chunk of keys, matched back to their parents by the kind's
+// Cardinality.
+#pragma once
+
+#include <kith/relations/core.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace kith::detail {
+
+/// A non-owning reference to a callable, so that the key batching below is compiled once, not
+/// once per model.
+template <class Signature>
+class FunctionRef;
+template <class R, class... Args>
+class FunctionRef<R(Args...)> {
+ public:
+  template <class F>
+  requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef>) FunctionRef(F&& f)
+  noexcept
+      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* o, Args... args) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...); }) {}
+  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
+
+ private:
+  void* object_;
+  R (*call_)(void*, Args...);
+};
+
+/// Runs `load(condition, values)` for the related rows whose `column` holds one of `keys`: one
+/// array parameter where the database takes one (`= ANY(?)`: one statement, one cached plan);
+/// else IN lists padded to a power of two (repeating the last key, so that few distinct
+/// statements reach the cache), chunked under the host-parameter limit less the `used` ones.
+inline void loadByKeys(Backend& backend, std::size_t used, std::string_view relation, const std::string& column, std::vector<Value>& keys,
+                       FunctionRef<void(std::string, std::vector<Value>)> load) {
+  if (backend.takesArrays()) {
+    if (auto array = backend.arrayOf(keys)) {
+      std::vector<Value> one;
+      one.push_back(std::move(*array));
+      load(column + " = ANY(?)", std::move(one));
+      return;
+    }
+  }
+  const auto limit = static_cast<std::size_t>(std::max(1, backend.variableLimit()));
+  if (used >= limit) throw UsageError("kith: the preload constraint of \"" + std::string(relation) + "\" uses every host parameter");
+  const std::size_t maxChunk = floorPow2(limit - used);
+  for (std::size_t at = 0; at < keys.size();) {
+    const std::size_t n = std::min(maxChunk, keys.size() - at);
+    const std::size_t padded = std::min(maxChunk, std::bit_ceil(n));
+    std::string in = column + " IN (";
+    std::vector<Value> values;
+    values.reserve(padded);
+    for (std::size_t k = 0; k < padded; ++k) {
+      in += k ? ", ?" : "?";
+      values.push_back(keys[at + std::min(k, n - 1)]);
+    }
+    load(in + ")", std::move(values));
+    at += n;
+  }
+}
+
+/// The related rows found for one parent key, held as the relation member holds them.
+template <Cardinality C, class Related>
+using Found = std::conditional_t<C == Cardinality::Many, std::vector<Related>,
+                                 std::conditional_t<C == Cardinality::One, Box<Related>, std::shared_ptr<Related>>>;
+
+template <auto Relation, class M, class F>
+void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint) {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  if constexpr (isRelationMember<Relation>()) {
+    using Info = RelationInfo<Relation>;
+    static_assert(std::is_same_v<typename Info::Parent, M>, "kith: preload<...>() names a relation of another model");
+    if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M>) {
+      using Related = typename Info::Related;
+      using Key = typename Info::KeyType;
+      constexpr Cardinality cardinality = Info::cardinality;
+      constexpr std::size_t none = static_cast<std::size_t>(-1);
+      if (parents.empty()) return;  // no parents: no query, and the callback is never called
+
+      // Parents by key, de-duplicated in parent order; a parent without a key (a NULL foreign
+      // key of a BelongsTo) has no related row.
+      std::unordered_map<Key, std::size_t> groupOf;
+      std::vector<Value> distinct;
+      std::vector<std::size_t> parentGroup(parents.size());
+      for (std::size_t i = 0; i < parents.size(); ++i) {
+        auto key = Info::matchKey(parents[i], "preload");
+        if (!key) {
+          parentGroup[i] = none;
+          continue;
+        }
+        auto [it, inserted] = groupOf.try_emplace(std::move(*key), distinct.size());
+        if (inserted) distinct.push_back(Codec<Key>::toValue(it->first));
+        parentGroup[i] = it->second;
+      }
+
+      std::vector<Found<cardinality, Related>> grouped(distinct.size());
+      if (!distinct.empty()) {
+        Query<Related> base(connection);
+        QueryAccess::preloading(base, Info::name, Info::relatedColumn());
+        Info::constrain(base);
+        constraint(base);
+        if constexpr (cardinality != Cardinality::Many) {
+          if (QueryAccess::isGroupLimited(base))
+            throw UsageError(detail::format("kith: cannot apply groupLimit or groupOrderBy to \"{}\": it holds at most one {}", Info::name,
+                                            typeName<Related>));
+        }
+        auto& selected = QueryAccess::selected(base);
+        if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::relatedIndex) == selected.end())
+          selected.push_back(Info::relatedIndex);
+
+        // HasOne: without an orderBy in the callback, the related row with the lowest primary key
+        // wins when the database holds several for one parent; with one, the first in that order.
+        [[maybe_unused]] const bool ordered = QueryAccess::isOrdered(base);
+        // Rows go straight to their parent's group, in row order. With nested preloads they are
+        // collected first, so that each nested relation is loaded for all of them in one query.
+        const auto place = [&](Related&& row) {
+          if (const auto key = Info::relatedKeyOf(row)) {
+            if (auto it = groupOf.find(*key); it != groupOf.end()) {
+              auto& slot = grouped[it->second];
+              if constexpr (cardinality == Cardinality::Many) {
+                slot.push_back(std::move(row));
+              } else if constexpr (cardinality == Cardinality::One) {
+                constexpr auto pk = primaryKeyMember<Related>;
+                if (!slot || (!ordered && row.*pk < (*slot).*pk)) slot = std::move(row);
+              } else if (!slot) {  // owner keys are unique; a duplicate one keeps the first row
+                slot = std::make_shared<Related>(std::move(row));
+              }
+            }
+          }
+        };
+        const bool nested = QueryAccess::hasPreloads(base);
+        std::vector<Related> rows;
+        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, Info::relatedColumn(), distinct,
+                   [&](std::string condition, std::vector<Value> values) {
+                     Query<Related> chunk = base;
+                     chunk.scope(std::move(condition), std::move(values));
+                     if (!nested) {
+                       QueryAccess::forEachRow(chunk, place);
+                     } else if (auto more = QueryAccess::fetch(chunk); rows.empty()) {
+                       rows = std::move(more);
+                     } else {
+                       rows.insert(rows.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+                     }
+                   });
+        if (nested) {
+          QueryAccess::runPreloads(base, std::span<Related>(rows));
+          for (auto& row : rows) place(std::move(row));
+        }
+      }
+
+      if constexpr (cardinality == Cardinality::SharedOne) {
+        for (std::size_t i = 0; i < parents.size(); ++i)
+          RelationAccess::setLoaded(parents[i].*Relation, parentGroup[i] == none ? nullptr : grouped[parentGroup[i]]);
+      } else {
+        // The last parent of a group takes the rows; parents sharing a key before it get a copy.
+        std::vector<std::size_t> parentsLeft(distinct.size(), 0);
+        for (std::size_t g : parentGroup)
+          if (g != none) ++parentsLeft[g];
+        for (std::size_t i = 0; i < parents.size(); ++i) {
+          const std::size_t g = parentGroup[i];
+          auto& relation = parents[i].*Relation;
+          if (g == none)
+            RelationAccess::setLoaded(relation, Found<cardinality, Related>{});
+          else if (--parentsLeft[g] == 0)
+            RelationAccess::setLoaded(relation, std::move(grouped[g]));
+          else
+            RelationAccess::setLoaded(relation, grouped[g]);
+        }
+      }
+    }
+  }
+}
+
+template <auto Relation, auto Target, class M, class F>
+void countRelated(M& parent, std::string alias, const F& constraint) {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+  if constexpr (isRelationMember<Relation>()) {
+    using Info = RelationInfo<Relation>;
+    static_assert(std::is_same_v<typename Info::Parent, M>, "kith: loadCount<...>() names a relation of another model");
+    if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
+      if (!parent.isPersisted()) throw UsageError("kith: cannot count the related rows of an unpersisted model instance; save it first");
+      Query<typename Info::Related> q(parent.connection());
+      constraint(q);
+      QueryAccess::requireOnlyConditions(q, "the callback of loadCount<...>()");
+      Value n{std::int64_t{0}};
+      if (const auto key = Info::matchKey(parent, "count")) {  // no key (a NULL foreign key): nothing to count
+        Info::constrain(q);
+        q.scope(Info::relatedColumn() + " = ?", {Codec<typename Info::KeyType>::toValue(*key)});
+        n = q.count();
+      }
+      if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>)
+        Persist<M>::state(parent).setExtra(alias.empty() ? Info::countAlias() : alias, n);
+      else
+        parent.*Target = readExtra<ColumnType<Target>>(n, memberName<Target>);
+    }
+  }
+}
+
+}  // namespace kith::detail
