@@ -4,7 +4,7 @@
 //   kith_bench --smoke              each workload once at a tiny size; fails when checksums differ
 //   kith_bench --count              for valgrind --tool=callgrind --collect-atstart=no: each workload
 //                                   once, its instructions dumped under "W1 kith" and so on
-//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2 run, in bytes
+//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2 and W6 run, in bytes
 //   kith_bench --ir F --heap-in H   the timing run, with counts and peaks from the runs above
 //
 // bench/run.sh does all of it in one command.
@@ -218,7 +218,19 @@ std::vector<Workload> workloads(const Sizes& n) {
                    exec(db, "COMMIT");
                  },
                  postsFor(1, n.fetchOrCreate), [](Impl& i) { return i.fetchOrCreate(); }});
-  out.push_back({"W6", "load a user's posts, saveMany as many new ones into the loaded list", false, n.posts,
+  out.push_back({"W6",
+                 "preload posts with their author, 10 users",
+                 false,
+                 n.posts,
+                 [n](sqlite3* db) {
+                   addUsers(db, 10);
+                   exec(db, "BEGIN");
+                   for (int u = 1; u <= 10; ++u) fill(db, postsFor(u, n.posts / 10));
+                   exec(db, "COMMIT");
+                 },
+                 {},
+                 [](Impl& i) { return i.preloadAuthors(); }});
+  out.push_back({"W7", "load a user's posts, saveMany as many new ones into the loaded list", false, n.posts,
                  [n](sqlite3* db) {
                    addUsers(db, 1);
                    exec(db, "BEGIN");
@@ -364,7 +376,7 @@ int main(int argc, char** argv) {
   std::map<std::string, Run> runs;  // "W1 kith"
   const auto all = workloads(sizes);
   for (const auto& w : all) {
-    if (mode == Mode::Heap && w.id != "W2") continue;
+    if (mode == Mode::Heap && w.id != "W2" && w.id != "W6") continue;
     for (int r = 0; r < repeats; ++r) {
       for (const auto* impl : present) {  // interleaved, so drift hits every implementation alike
         double ms = 0;

@@ -45,7 +45,9 @@ class Impl {
   virtual std::optional<Checksum> preload() = 0;                                    // W2: users with their posts
   virtual std::optional<Checksum> find(const std::vector<std::int64_t>& keys) = 0;  // W3
   virtual std::optional<Checksum> fetchOrCreate() = 0;                              // W5: rows matched on title
-  /// W6: load a user's posts, then save new ones through the relation into that loaded list (kith only).
+  /// W6: every post with its author (a BelongsTo preload: few users, many posts).
+  virtual std::optional<Checksum> preloadAuthors() = 0;
+  /// W7: load a user's posts, then save new ones through the relation into that loaded list (kith only).
   virtual std::optional<Checksum> saveManyLoaded() { return std::nullopt; }
 };
 

@@ -30,5 +30,17 @@ struct Post : kith::BaseModel<Post> {
   static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
 };
 
+/// The posts table again, with the posts' author (a BelongsTo), for W6; a model of its own so that
+/// the other workloads' Post stays as it was.
+struct AuthoredPost : kith::BaseModel<AuthoredPost> {
+  static constexpr std::string_view table = "posts";
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string title;
+  std::string body;
+  kith::BelongsTo<User> author;
+  static constexpr auto columns = kith::columns<&AuthoredPost::id, &AuthoredPost::userId, &AuthoredPost::title, &AuthoredPost::body>;
+};
+
 }  // namespace
 }  // namespace bench::models

@@ -124,6 +124,35 @@ class Raw final : public Impl {
     return sum;
   }
 
+  // Posts, then their distinct authors in one IN list; each post refers to its author by index.
+  std::optional<Checksum> preloadAuthors() override {
+    if (perStatement_ == 1) return std::nullopt;
+    std::vector<RawPost> posts;
+    std::unordered_map<std::int64_t, std::size_t> userIndex;
+    std::vector<std::int64_t> userIds;
+    {
+      Stmt s(db_, "SELECT id, user_id, title, body FROM posts");
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        posts.push_back(readPost(s));
+        if (userIndex.emplace(posts.back().userId, userIds.size()).second) userIds.push_back(posts.back().userId);
+      }
+    }
+    std::vector<RawUser> users(userIds.size());
+    std::string sql = "SELECT id, email, name FROM users WHERE id IN (";
+    for (std::size_t i = 0; i < userIds.size(); ++i) sql += i ? ", ?" : "?";
+    Stmt s(db_, sql + ")");
+    for (std::size_t i = 0; i < userIds.size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, userIds[i]);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      RawUser& u = users[userIndex[sqlite3_column_int64(s, 0)]];
+      u.id = sqlite3_column_int64(s, 0);
+      u.email = text(s, 1);
+      u.name = text(s, 2);
+    }
+    Checksum sum = 0;
+    for (const auto& p : posts) sum += p.id + static_cast<Checksum>(p.title.size() + users[userIndex[p.userId]].email.size());
+    return sum;
+  }
+
   std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
     if (perStatement_ == 1) return std::nullopt;
     Stmt s(db_, "SELECT id, email, name FROM users WHERE id = ?");

@@ -107,6 +107,36 @@ class Soci final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> preloadAuthors() override {
+    std::vector<SociPost> posts;
+    std::unordered_map<long long, std::size_t> userIndex;
+    std::vector<long long> userIds;
+    {
+      SociPost p;
+      soci::statement all(sql_);
+      run(all, p, "SELECT id, user_id, title, body FROM posts");
+      while (all.fetch()) {
+        posts.push_back(p);
+        if (userIndex.emplace(p.userId, userIds.size()).second) userIds.push_back(p.userId);
+      }
+    }
+    std::vector<SociUser> users(userIds.size());
+    SociUser u;
+    soci::statement owners(sql_);
+    owners.exchange(soci::into(u.id));
+    owners.exchange(soci::into(u.email));
+    owners.exchange(soci::into(u.name));
+    for (auto& k : userIds) owners.exchange(soci::use(k));
+    owners.alloc();
+    owners.prepare("SELECT id, email, name FROM users WHERE id IN (" + placeholders(userIds.size()) + ")");
+    owners.define_and_bind();
+    owners.execute();
+    while (owners.fetch()) users[userIndex[u.id]] = u;
+    Checksum sum = 0;
+    for (const auto& p : posts) sum += p.id + static_cast<Checksum>(p.title.size() + users[userIndex[p.userId]].email.size());
+    return sum;
+  }
+
   std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
     long long key = 0;
     SociUser u;

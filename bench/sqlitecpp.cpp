@@ -67,6 +67,28 @@ class SqliteCpp final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> preloadAuthors() override {
+    std::vector<CppPost> posts;
+    std::unordered_map<std::int64_t, std::size_t> userIndex;
+    std::vector<std::int64_t> userIds;
+    SQLite::Statement all(db_, "SELECT id, user_id, title, body FROM posts");
+    while (all.executeStep()) {
+      posts.push_back(readPost(all));
+      if (userIndex.emplace(posts.back().userId, userIds.size()).second) userIds.push_back(posts.back().userId);
+    }
+    std::vector<CppUser> users(userIds.size());
+    std::string sql = "SELECT id, email, name FROM users WHERE id IN (";
+    for (std::size_t i = 0; i < userIds.size(); ++i) sql += i ? ", ?" : "?";
+    SQLite::Statement owners(db_, sql + ")");
+    for (std::size_t i = 0; i < userIds.size(); ++i) owners.bind(static_cast<int>(i) + 1, userIds[i]);
+    while (owners.executeStep())
+      users[userIndex[owners.getColumn(0).getInt64()]] = {
+          owners.getColumn(0).getInt64(), owners.getColumn(1).getString(), owners.getColumn(2).getString(), {}};
+    Checksum sum = 0;
+    for (const auto& p : posts) sum += p.id + static_cast<Checksum>(p.title.size() + users[userIndex[p.userId]].email.size());
+    return sum;
+  }
+
   std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
     SQLite::Statement s(db_, "SELECT id, email, name FROM users WHERE id = ?");
     Checksum sum = 0;

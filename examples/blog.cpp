@@ -1,5 +1,5 @@
-// A blog in a SQLite file: a user writes posts through the relation, and every user is read back
-// with their posts in two queries.
+// A blog in a SQLite file: a user writes posts through the relation, every user is read back with
+// their posts in two queries, and every post with its author in two more.
 #include <kith/kith.hpp>
 
 #include <cstdio>
@@ -22,6 +22,7 @@ struct Post : kith::BaseModel<Post> {
   std::int64_t userId{};
   std::string title;
   std::string body;
+  kith::BelongsTo<User> author;  // the inverse: Post::userId -> User::id
 
   static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title, &Post::body>;
 };
@@ -51,5 +52,8 @@ int main() {
     std::printf("%s <%s>\n", user.name.value_or("(no name)").c_str(), user.email.c_str());
     for (const auto& post : user.posts) std::printf("  #%lld %s\n", static_cast<long long>(post.id), post.title.c_str());
   }
+  // Each post with its author: the 3 posts share the 2 User objects.
+  for (const auto& post : Post::query(db).orderBy<&Post::id>().preload<&Post::author>().all())
+    std::printf("%s, by %s\n", post.title.c_str(), post.author->email.c_str());
   std::printf("read them back with %d statements; database at %s\n", statements, file.c_str());
 }

@@ -181,7 +181,7 @@ TEST_CASE("a HasOne write that fails leaves tables and objects as they were", "[
   CHECK(test::rows(db, "users") == 0);
 }
 
-TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once; updateOrCreate updates it", "[has-one][write][portable]") {
+TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, and updateOrCreate updates it", "[has-one][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("a@b"));
   u.load<&User::profile>();

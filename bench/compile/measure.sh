@@ -15,7 +15,7 @@ measure() {  # prints "seconds MiB" for the median run
 echo "compiler: $("$compiler" --version | head -n 1)"
 raw=$(measure bench/compile/raw_w1_w3.cpp)
 printf '%-22s %6s s %5s MiB\n' raw_w1_w3.cpp $raw
-for f in bench/compile/kith_w1_w3.cpp bench/compile/four_models.cpp examples/blog.cpp; do
+for f in bench/compile/kith_w1_w3.cpp bench/compile/four_models.cpp bench/compile/three_kinds.cpp examples/blog.cpp; do
   kith=$(measure "$f")
   printf '%-22s %6s s %5s MiB   time ratio kith/raw=%s\n' "$(basename "$f")" $kith "$(awk -v a="${kith% *}" -v b="${raw% *}" 'BEGIN { printf "%.2f", a / b }')"
 done

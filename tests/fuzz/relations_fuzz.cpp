@@ -1,8 +1,8 @@
 // A libFuzzer target: decodes its input into a sequence of kith calls on an in-memory database
 // (create, relation createMany/saveMany/*OrCreate, save, destroy, queries with random conditions,
-// relation query update/remove, preload with a constrained query, transactions that commit or roll
-// back) and checks each against a plain in-memory model of the same data: the rows, the ids, which
-// calls fail with a constraint error, and what the caller's objects claim afterwards.
+// relation query update/remove, preload with a constrained query, BelongsTo associate, preloads
+// across kinds (BelongsTo with a nested HasOne), transactions that commit or roll back) and checks each against a plain in-memory model of
+// the same data: the rows, the ids, which calls fail with a constraint error, and what the caller's objects claim afterwards.
 //
 // Any difference aborts with a description. Built with clang's -fsanitize=fuzzer it fuzzes; built
 // without, replay_main.cpp runs it over the committed corpus (tests/fuzz/corpus, regressions).
@@ -29,6 +29,7 @@ struct Author : kith::BaseModel<Author> {
   std::string name;  // UNIQUE
   std::int64_t rank{};
   kith::HasMany<Book> books;
+  kith::HasOne<Book> firstBook;  // the same foreign key, one-valued: the lowest id wins
 
   static constexpr auto columns = kith::columns<&Author::id, &Author::name, &Author::rank>;
 };
@@ -39,6 +40,7 @@ struct Book : kith::BaseModel<Book> {
   std::string title;  // CHECK (title <> '')
   std::int64_t pages{};
   std::optional<std::string> tag;
+  kith::BelongsTo<Author> author;
 
   static constexpr auto columns = kith::columns<&Book::id, &Book::authorId, &Book::title, &Book::pages, &Book::tag>;
 };
@@ -437,7 +439,68 @@ class Run {
       case 12:
         return transaction(depth);
       default:
-        return createMany();
+        switch (in_.upTo(3)) {
+          case 0:
+            return createMany();
+          case 1:
+            return associate();
+          default:
+            return preloadAcrossKinds();
+        }
+    }
+  }
+
+  /// BelongsTo's associate: the owner saved first when new or changed, then the book, in one
+  /// transaction; on failure both objects as they were.
+  void associate() {
+    if (books_.empty()) return;
+    auto& b = books_[in_.upTo(books_.size())];
+    if (b.isPersisted() && !oracle_.books.count(b.id)) return;
+    auto& a = parent();
+    Oracle expected = oracle_;
+    const auto ownerId = saveParent(expected, a);
+    const bool bookWrites = !b.isPersisted() || b.isDirty() || b.authorId != ownerId;
+    const bool fails = parentFails(a) || (bookWrites && b.title.empty());
+    const auto bookId = b.isPersisted() ? b.id : Oracle::nextId(expected.books);
+    if (bookWrites) expected.books[bookId] = {ownerId, b.title, b.pages, b.tag};
+    const auto before = std::make_tuple(a.id, a.isPersisted(), a.isDirty(), b.id, b.authorId, b.isPersisted(), b.isDirty());
+    if (attempt(
+            fails, [&] { b.related<&Book::author>(db_).associate(a); }, "associate")) {
+      EXPECT(a.isPersisted() && a.id == ownerId && !a.isDirty(), "associate did not save the owner");
+      EXPECT(b.isPersisted() && b.id == bookId && b.authorId == ownerId && !b.isDirty(), "associate did not save the book");
+      EXPECT(b.author && b.author->id == ownerId && b.author->name == a.name, "associate did not set the relation");
+      oracle_ = std::move(expected);
+    } else {
+      EXPECT(before == std::make_tuple(a.id, a.isPersisted(), a.isDirty(), b.id, b.authorId, b.isPersisted(), b.isDirty()),
+             "a failed associate changed the objects");
+    }
+    checkTables();
+    checkObjects();
+  }
+
+  /// Every book with its author (BelongsTo), each author with its first book (HasOne, nested).
+  void preloadAcrossKinds() {
+    const auto books = Book::query(db_).preload<&Book::author>([](auto& q) { q.template preload<&Author::firstBook>(); }).all();
+    EXPECT(books.size() == oracle_.books.size(), "the book query lost rows");
+    std::map<std::int64_t, const Author*> shared;
+    for (const auto& b : books) {
+      EXPECT(rowOf(b) == oracle_.books.at(b.id), "a book differs from the model");
+      EXPECT(b.author.isLoaded(), "a preloaded BelongsTo is not loaded");
+      const auto owner = oracle_.authors.find(b.authorId);
+      if (owner == oracle_.authors.end()) {
+        EXPECT(!b.author, "a book without an author row got one");
+        continue;
+      }
+      EXPECT(b.author && b.author->id == b.authorId && rowOf(*b.author) == owner->second, "a book got the wrong author");
+      EXPECT(shared.try_emplace(b.authorId, b.author.get()).first->second == b.author.get(), "books of one author got two objects");
+      std::optional<std::int64_t> first;
+      for (const auto& [id, row] : oracle_.books)
+        if (row.authorId == b.authorId) {
+          first = id;
+          break;
+        }
+      EXPECT(b.author->firstBook.isLoaded() && b.author->firstBook && b.author->firstBook->id == *first,
+             "an author's HasOne is not its lowest-id book");
     }
   }
 

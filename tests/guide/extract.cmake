@@ -1,15 +1,21 @@
 # Turns a guide's code blocks into a Catch2 test file, so the guide cannot rot.
-#   ```cpp models NAME   namespace-scope code, placed in namespace guide_NAME
-#   ```cpp run NAME      statements, run as a test in namespace guide_NAME with `db` (in-memory, with
-#                        the tables of User and Post) and `user` (a saved User) already there
+#   ```cpp models NAME   namespace-scope code, placed in namespace guide_<guide>_NAME
+#   ```cpp run NAME      statements, run as a test in namespace guide_<guide>_NAME with `db` (in-memory, with
+#                        the tables of TABLES, default "User, Post") and `user` (a saved User) already there
 #   <!-- check: EXPR --> after a run block: CHECK(EXPR) at the end of that test
-# Other blocks are left alone. Usage: cmake -DGUIDE=... -DOUTPUT=... -P extract.cmake
+# Other blocks are left alone. Usage: cmake -DGUIDE=... -DOUTPUT=... [-DTABLES="User, Profile"] -P extract.cmake
 cmake_minimum_required(VERSION 3.20)
+if(NOT TABLES)
+  set(TABLES "User, Post")
+endif()
 file(READ ${GUIDE} text)
 string(REPLACE ";" "@SEMICOLON@" text "${text}")
 string(REPLACE "\\" "@BACKSLASH@" text "${text}")
 string(REPLACE "\n" ";" lines "${text}")
 get_filename_component(guide_name ${GUIDE} NAME)
+# Namespaces carry the guide's name too: two guides may both have a `blog` whose models differ.
+get_filename_component(guide_stem ${GUIDE} NAME_WE)
+string(MAKE_C_IDENTIFIER ${guide_stem} guide_stem)
 
 set(mode "")
 set(models "")
@@ -24,15 +30,15 @@ foreach(line IN LISTS lines)
       set(mode models)
       set(ns ${CMAKE_MATCH_1})
       list(APPEND namespaces ${ns})
-      string(APPEND models "namespace guide_${ns} {  // ${guide_name}:${line_number}\n")
+      string(APPEND models "namespace guide_${guide_stem}_${ns} {  // ${guide_name}:${line_number}\n")
     elseif(line MATCHES "^```cpp run ([a-z_]+)$")
       set(mode run)
       set(ns ${CMAKE_MATCH_1})
       if(last_test)
         string(APPEND tests "}\n}  // namespace\n\n")
       endif()
-      string(APPEND tests "namespace guide_${ns} {\nTEST_CASE(\"${guide_name} line ${line_number}\", \"[guide]\") {\n"
-                          "  auto db = kith::sqlite::open(\":memory:\")@SEMICOLON@\n  kith::createTables<User, Post>(db)@SEMICOLON@\n"
+      string(APPEND tests "namespace guide_${guide_stem}_${ns} {\nTEST_CASE(\"${guide_name} line ${line_number}\", \"[guide]\") {\n"
+                          "  auto db = kith::sqlite::open(\":memory:\")@SEMICOLON@\n  kith::createTables<${TABLES}>(db)@SEMICOLON@\n"
                           "  User user@SEMICOLON@\n  user.email = \"virk@adonisjs.com\"@SEMICOLON@\n  user.save(db)@SEMICOLON@\n")
       set(last_test ON)
     elseif(line MATCHES "^<!-- check: (.*) -->$" AND last_test)
@@ -40,7 +46,7 @@ foreach(line IN LISTS lines)
     endif()
   elseif(line STREQUAL "```")
     if(mode STREQUAL "models")
-      string(APPEND models "}  // namespace guide_${ns}\n\n")
+      string(APPEND models "}  // namespace guide_${guide_stem}_${ns}\n\n")
     endif()
     set(mode "")
   elseif(mode STREQUAL "models")
