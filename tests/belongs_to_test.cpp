@@ -298,7 +298,9 @@ TEST_CASE("dissociate clears the foreign key with one UPDATE and empties the rel
 
 TEST_CASE("a BelongsTo on a custom owner key preloads and associates through it", "[belongs-to][options][portable]") {
   auto db = database();
-  auto club = Club::create(db, Club{{}, 0, "chess"});
+  Club club;
+  club.code = "chess";
+  club.save(db);
   Membership m;
   m.name = "Ann";
   m.useConnection(db);
@@ -311,4 +313,40 @@ TEST_CASE("a BelongsTo on a custom owner key preloads and associates through it"
   CHECK(
       Membership::query(db).has<&Membership::club>().toSql() ==
       R"(SELECT "id", "club_code", "name" FROM "memberships" WHERE EXISTS (SELECT 1 FROM "clubs" WHERE "clubs"."code" = "memberships"."club_code"))");
+}
+
+TEST_CASE("associate through a transaction is undone with it", "[belongs-to][client][transaction][portable]") {
+  auto db = database();
+  auto p = Post::create(db, post("Hello"));
+  auto owner = user("new@b");
+  {
+    auto trx = db.begin();
+    p.related<&Post::author>(trx).associate(owner);
+    CHECK(test::rows(db, "users") == 1);  // same connection: the transaction's own view
+    trx.rollback();
+  }
+  CHECK_FALSE(owner.isPersisted());
+  CHECK(p.isDirty());  // its user_id is no longer what the row holds
+  CHECK(test::rows(db, "users") == 0);
+  CHECK(test::scalar(db, "SELECT count(*) FROM posts WHERE user_id IS NULL") == "1");
+}
+
+namespace {
+struct IndexedPost : kith::BaseModel<IndexedPost> {
+  static constexpr std::string_view table = "indexed_posts";
+  std::int64_t id{};
+  std::optional<std::int64_t> userId;
+  kith::BelongsTo<User> author;
+  static constexpr auto columns = kith::columns<&IndexedPost::id, &IndexedPost::userId>;
+  static constexpr auto relations = kith::relations<&IndexedPost::author>;
+};
+}  // namespace
+
+TEST_CASE("createTables indexes a listed BelongsTo's foreign key on the declaring model", "[belongs-to][schema][portable]") {
+  auto db = test::database();
+  test::StatementLog log(db);
+  kith::createTables<IndexedPost>(db);
+  const auto sql = log.sql();
+  CHECK(std::find(sql.begin(), sql.end(), R"(CREATE INDEX IF NOT EXISTS "indexed_posts_user_id_index" ON "indexed_posts" ("user_id"))") !=
+        sql.end());
 }

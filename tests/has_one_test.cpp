@@ -181,7 +181,8 @@ TEST_CASE("a HasOne write that fails leaves tables and objects as they were", "[
   CHECK(test::rows(db, "users") == 0);
 }
 
-TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, and updateOrCreate updates it", "[has-one][write][portable]") {
+TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, and updateOrCreate updates it",
+          "[has-one][write][portable]") {
   auto db = database();
   auto u = User::create(db, user("a@b"));
   u.load<&User::profile>();
@@ -209,7 +210,9 @@ TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, a
 
 TEST_CASE("a HasOne on a custom local key", "[has-one][options][portable]") {
   auto db = database();
-  auto club = Club::create(db, Club{{}, 0, "go"});
+  Club club;
+  club.code = "go";
+  club.save(db);
   Membership m;
   m.name = "Bo";
   club.related<&Club::membership>().save(m);
