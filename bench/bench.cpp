@@ -1,6 +1,9 @@
 // kith against hand-written sqlite3 code, SQLiteCpp and SOCI, in one process and one run.
 //
-//   kith_bench                      median times of every workload and implementation
+//   kith_bench                      times of every workload and implementation: each implementation
+//                                   run next to each baseline (raw, raw_row), in alternating order,
+//                                   and the ratio taken within each such pair; median of the pair
+//                                   ratios (61 pairs by default), median ms and minor page faults
 //   kith_bench --smoke              each workload once at a tiny size; fails when checksums differ
 //   kith_bench --count              for valgrind --tool=callgrind --collect-atstart=no: each workload
 //                                   once, its instructions dumped under "W1 kith" and so on
@@ -12,6 +15,7 @@
 
 #include <malloc.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include <map>
 #include <new>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -260,8 +265,15 @@ const std::vector<Implementation> implementations = {
 
 struct Run {
   std::vector<double> ms;
+  std::vector<double> faults;  // minor page faults per call
   Checksum checksum = 0;
 };
+
+long minorFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
 
 class Scratch {
  public:
@@ -282,7 +294,7 @@ class Scratch {
 
 /// One run of one workload by one implementation on a fresh database. Returns nothing when the
 /// implementation does not take part.
-std::optional<Checksum> once(const Workload& w, const Implementation& impl, Scratch& scratch, Mode mode, double& ms) {
+std::optional<Checksum> once(const Workload& w, const Implementation& impl, Scratch& scratch, Mode mode, double& ms, double& faults) {
   Target target;
   if (w.walFile) target = {scratch.fresh(), true};
   auto i = impl.make(target);
@@ -302,9 +314,11 @@ std::optional<Checksum> once(const Workload& w, const Implementation& impl, Scra
     CALLGRIND_TOGGLE_COLLECT;
     if (result) CALLGRIND_DUMP_STATS_AT(label.c_str());
   } else {
+    const long faultsBefore = minorFaults();
     const auto start = std::chrono::steady_clock::now();
     result = w.run(*i);
     ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    faults = static_cast<double>(minorFaults() - faultsBefore);
   }
   return result;
 }
@@ -338,7 +352,7 @@ int main(int argc, char** argv) {
   Mode mode = Mode::Time;
   const char* irFile = nullptr;
   const char* heapFile = nullptr;
-  int repeats = 7;
+  int repeats = 61;
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     if (arg == "--smoke")
@@ -375,17 +389,50 @@ int main(int argc, char** argv) {
   bool ok = true;
   std::map<std::string, Run> runs;  // "W1 kith"
   const auto all = workloads(sizes);
+  std::map<std::string, std::vector<double>> pairRatios;  // "W1 kith/raw": time ratios within pairs
+  const auto isBaseline = [](const Implementation* impl) { return impl->name == "raw" || impl->name == "raw_row"; };
+  std::set<std::string> absent;  // implementations that do not take part in a workload
+  const auto record = [&](const Workload& w, const Implementation& impl, double& ms, double& faults) {
+    const auto key = w.id + " " + impl.name;
+    if (absent.count(key)) return false;
+    const auto result = once(w, impl, scratch, mode, ms, faults);
+    if (!result) absent.insert(key);
+    if (result) {
+      auto& run = runs[key];
+      run.ms.push_back(ms);
+      run.faults.push_back(faults);
+      run.checksum = *result;
+      if (mode == Mode::Heap) std::printf("%s %s %lld\n", w.id.c_str(), impl.name.c_str(), static_cast<long long>(heap::peak));
+    }
+    return result.has_value();
+  };
   for (const auto& w : all) {
     if (mode == Mode::Heap && w.id != "W2" && w.id != "W6") continue;
     for (int r = 0; r < repeats; ++r) {
-      for (const auto* impl : present) {  // interleaved, so drift hits every implementation alike
-        double ms = 0;
-        const auto result = once(w, *impl, scratch, mode, ms);
-        if (!result) continue;
-        auto& run = runs[w.id + " " + impl->name];
-        run.ms.push_back(ms);
-        run.checksum = *result;
-        if (mode == Mode::Heap) std::printf("%s %s %lld\n", w.id.c_str(), impl->name.c_str(), static_cast<long long>(heap::peak));
+      if (mode != Mode::Time) {
+        for (const auto* impl : present) {
+          double ms = 0, faults = 0;
+          record(w, *impl, ms, faults);
+        }
+        continue;
+      }
+      // Each implementation next to each baseline, the pair's order alternating between repeats,
+      // so that the machine's drift (other tenants, frequency) hits both sides of a ratio alike.
+      for (const auto* impl : present) {
+        if (isBaseline(impl)) continue;
+        for (const auto* base : present) {
+          if (!isBaseline(base)) continue;
+          double msBase = 0, msImpl = 0, faults = 0;
+          bool baseRan = false, implRan = false;
+          if (r % 2 == 0) {
+            baseRan = record(w, *base, msBase, faults);
+            implRan = baseRan && record(w, *impl, msImpl, faults);
+          } else {
+            implRan = record(w, *impl, msImpl, faults);
+            baseRan = implRan && record(w, *base, msBase, faults);
+          }
+          if (baseRan && implRan && msBase > 0) pairRatios[w.id + " " + impl->name + "/" + base->name].push_back(msImpl / msBase);
+        }
       }
     }
     const auto reference = runs.find(w.id + " raw");
@@ -403,7 +450,8 @@ int main(int argc, char** argv) {
   const auto ir = readPairs(irFile);
   const auto peaks = readPairs(heapFile);
   const auto ratio = [](double a, double b) { return a > 0 && b > 0 ? fmtRatio(a / b) : std::string("n/a"); };
-  std::printf("\n%-4s %-10s %10s %13s %8s %11s  %s\n", "", "", "median ms", "instructions", "Ir/row", "heap peak", "checksum");
+  std::printf("\n%-4s %-10s %10s %13s %8s %11s %8s  %s\n", "", "", "median ms", "instructions", "Ir/row", "heap peak", "faults",
+              "checksum");
   std::vector<std::string> ratios;
   for (const auto& w : all) {
     for (const auto* impl : present) {
@@ -413,14 +461,19 @@ int main(int argc, char** argv) {
       const double time = median(it->second.ms);
       const double count = ir.count(key) ? ir.at(key) : 0;
       const double peak = peaks.count(key) ? peaks.at(key) : 0;
-      std::printf("%-4s %-10s %10.3f %13.0f %8.0f %11.0f  %lld\n", w.id.c_str(), impl->name.c_str(), time, count, count / w.rows, peak,
-                  static_cast<long long>(it->second.checksum));
+      const double faults = median(it->second.faults);
+      std::printf("%-4s %-10s %10.3f %13.0f %8.0f %11.0f %8.0f  %lld\n", w.id.c_str(), impl->name.c_str(), time, count, count / w.rows,
+                  peak, faults, static_cast<long long>(it->second.checksum));
       if (impl->name.rfind("raw", 0) == 0) continue;
       for (const std::string base : {"raw_row", "raw"}) {
         const auto baseKey = w.id + " " + base;
         if (!runs.count(baseKey)) continue;
+        const auto pairs = pairRatios.find(w.id + " " + impl->name + "/" + base);
+        const std::string paired = pairs == pairRatios.end() ? std::string("n/a") : fmtRatio(median(pairs->second));
+        const double baseFaults = median(runs.at(baseKey).faults);
         std::string line = "ratio " + w.id + " " + impl->name + "/" + base + " ir=" + ratio(count, ir.count(baseKey) ? ir.at(baseKey) : 0) +
-                           " time=" + ratio(time, median(runs.at(baseKey).ms));
+                           " time=" + paired + " faults=" + std::to_string(static_cast<long long>(faults)) + "/" +
+                           std::to_string(static_cast<long long>(baseFaults));
         if (peak > 0) line += " heap=" + ratio(peak, peaks.count(baseKey) ? peaks.at(baseKey) : 0);
         ratios.push_back(line);
       }

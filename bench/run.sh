@@ -2,8 +2,11 @@
 # Runs every benchmark in one command and prints the table and the ratio lines:
 #   1. builds kith_bench with g++ -O2 (the peers' packages and valgrind are installed if missing);
 #   2. counts each workload's instructions under callgrind, collection limited to the workload;
-#   3. measures each W2 run's peak heap (operator new and SQLite's allocator, counted in-process);
-#   4. times every workload (median of --repeats runs, default 7) and prints it all.
+#   3. measures each W2 and W6 run's peak heap (operator new and SQLite's allocator, counted in-process);
+#   4. times every workload: each implementation next to each baseline (raw, raw_row), the order
+#      alternating, the time ratio taken within each pair and its median printed (--repeats pairs,
+#      default 61), with median ms and minor page faults per call; glibc malloc as configured by
+#      default (no tunables).
 # Set CXX to use another compiler; BENCH_BUILD for the build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
