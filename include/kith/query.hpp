@@ -650,6 +650,9 @@ class Query {
       using Info = detail::RelationInfo<Relation>;
       constexpr bool ownRelation = std::is_same_v<typename Info::Parent, M>;
       static_assert(ownRelation, "kith: this relation belongs to another model than the one queried");
+      if constexpr (ownRelation && !Info::ok) {
+        [[maybe_unused]] typename Info::Check keysChecked{};  // the message when the keys are wrong
+      }
       return ownRelation && Info::ok;
     } else {
       return false;

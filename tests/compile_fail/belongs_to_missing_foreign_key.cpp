@@ -2,6 +2,7 @@
 // expect: kith: the BelongsTo's foreign key is not a declared column of the model that declares the relation
 // expect: &Post::author
 // expect: Author
+// at most 2 errors
 #include "relation_models.hpp"
 struct Post : kith::BaseModel<Post> {
   std::int64_t id{};

@@ -2,6 +2,7 @@
 // expect: kith: the relation's foreign key is not a declared column of the related model
 // expect: &Account::profile
 // expect: Profile
+// at most 2 errors
 #include <kith/kith.hpp>
 struct Profile;
 struct Account : kith::BaseModel<Account> {

@@ -1,6 +1,7 @@
 // related<...>() on a member that is not a relation does not compile.
 // expect: kith: related<...>\(\), preload<...>\(\) and load<...>\(\) need a relation member
 // expect: &Author::email
+// at most 2 errors
 #include "relation_models.hpp"
 struct Post : kith::BaseModel<Post> {
   std::int64_t id{};

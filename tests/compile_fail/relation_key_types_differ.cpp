@@ -1,6 +1,7 @@
 // A foreign key whose type differs from the local key's does not compile.
 // expect: kith: the relation's foreign key and local key have different types
 // expect: &Author::posts
+// at most 2 errors
 #include "relation_models.hpp"
 struct Post : kith::BaseModel<Post> {
   std::int64_t id{};

@@ -2,6 +2,7 @@
 // expect: kith: the relation's foreign key is not a declared column of the related model
 // expect: &Author::posts
 // expect: Post
+// at most 2 errors
 #include "relation_models.hpp"
 struct Post : kith::BaseModel<Post> {
   std::int64_t id{};

@@ -1,6 +1,7 @@
 // A relation whose local key is not a column of the parent does not compile.
 // expect: kith: the relation's local key is not a declared column of the parent model
 // expect: &Team::players
+// at most 2 errors
 #include <kith/kith.hpp>
 struct Player;
 struct Team : kith::BaseModel<Team> {

@@ -53,7 +53,8 @@ class BelongsToClient {
   static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
   using Info = RelationInfo<Relation>;
   static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
-  static_assert(Info::ok, "kith: this relation's keys are wrong; see the first error above");
+  // Names the check's class when the keys are wrong, so that its message comes first.
+  static_assert(Info::ok || sizeof(typename Info::Check) == 0, "kith: this relation's keys are wrong; see the first error above");
 
  public:
   using Related = typename Info::Related;

@@ -187,15 +187,15 @@ struct KeyPairInfo {
   using KeyType = typename Unwrap<OwnerType>::type;
   static constexpr bool sameTypes = std::is_same_v<KeyType, typename Unwrap<ForeignType>::type>;
 
-  static constexpr bool checked() {
-    if constexpr (ForeignOnRelated)
-      return CheckRelationKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey), (foreignFound < HolderMeta::count),
-                               (ownerFound < OwnerMeta::count), sameTypes>::ok;
-    else
-      return CheckBelongsToKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey), (foreignFound < HolderMeta::count),
-                                (ownerFound < OwnerMeta::count), sameTypes>::ok;
-  }
-  static constexpr bool ok = checked();
+  /// The checks' class: instantiating it (a variable of this type, `KITH_CHECK_RELATION_KEYS`) prints
+  /// what is wrong. `ok` does not read from it, so that a failed check is one error rather than one
+  /// more at every use of `ok`.
+  using Check = std::conditional_t<ForeignOnRelated,
+                                   CheckRelationKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey),
+                                                     (foreignFound < HolderMeta::count), (ownerFound < OwnerMeta::count), sameTypes>,
+                                   CheckBelongsToKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey),
+                                                      (foreignFound < HolderMeta::count), (ownerFound < OwnerMeta::count), sameTypes>>;
+  static constexpr bool ok = foreignFound < HolderMeta::count && ownerFound < OwnerMeta::count && sameTypes;
 
   /// The columns a preload and a subquery match.
   static constexpr std::size_t parentIndex = ForeignOnRelated ? ownerIndex : foreignIndex;

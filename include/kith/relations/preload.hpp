@@ -82,6 +82,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
   if constexpr (isRelationMember<Relation>()) {
     using Info = RelationInfo<Relation>;
     static_assert(std::is_same_v<typename Info::Parent, M>, "kith: preload<...>() names a relation of another model");
+    [[maybe_unused]] typename Info::Check keysChecked;  // the message when the keys are wrong
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M>) {
       using Related = typename Info::Related;
       using Key = typename Info::KeyType;
@@ -189,6 +190,7 @@ void countRelated(M& parent, std::string alias, const F& constraint) {
   if constexpr (isRelationMember<Relation>()) {
     using Info = RelationInfo<Relation>;
     static_assert(std::is_same_v<typename Info::Parent, M>, "kith: loadCount<...>() names a relation of another model");
+    [[maybe_unused]] typename Info::Check keysChecked;
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
       if (!parent.isPersisted()) throw UsageError("kith: cannot count the related rows of an unpersisted model instance; save it first");
       Query<typename Info::Related> q(parent.connection());
