@@ -202,6 +202,8 @@ TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, a
   auto updated = u.related<&User::profile>().updateOrCreate<>(profile("updated"));
   CHECK(updated.id == first.id);
   CHECK(test::scalar(db, "SELECT bio FROM profiles") == "updated");
+  REQUIRE(u.profile);
+  CHECK(u.profile->bio == "updated");  // the loaded member follows the update
   // With a search column: a row matching it, or a new one.
   auto searched = u.related<&User::profile>().firstOrCreate<&Profile::bio>(profile("other"));
   CHECK(searched.id != first.id);

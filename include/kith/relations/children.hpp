@@ -294,7 +294,10 @@ class ChildrenClient {
         Persist<Related>::insert(payload, trx);
       }
     });
-    if (found) return std::move(*found);
+    if (found) {
+      if constexpr (!many) appendLoaded(std::vector<Related>{*found});  // a loaded HasOne holds the row as it now is
+      return std::move(*found);
+    }
     std::vector<Related> created{payload};
     appendLoaded(created);
     return std::move(payload);
