@@ -22,7 +22,7 @@ namespace kith {
 /// gives every model that points at the same owner the same object, so 10,000 posts of 10 users
 /// hold 10 users; a change made through one post's handle is seen through the others'.
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class BelongsTo {
+class BelongsTo : public detail::OneMember<Related, std::shared_ptr<Related>> {
   static_assert(!Keys.localKey[0], "kith: a BelongsTo names its keys with .foreignKey and .ownerKey; .localKey is for HasMany and HasOne");
 
  public:
@@ -30,39 +30,24 @@ class BelongsTo {
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;
 
-  bool isLoaded() const noexcept { return loaded_; }
-  /// True when loaded and there is an owner.
-  explicit operator bool() const noexcept { return bool(value_); }
-  Related* get() const noexcept { return value_.get(); }
-  Related& operator*() const noexcept { return *value_; }
-  Related* operator->() const noexcept { return value_.get(); }
   /// The owner, shared with the other models a preload gave it to.
-  const std::shared_ptr<Related>& shared() const noexcept { return value_; }
-
- private:
-  friend struct detail::RelationAccess;
-  std::shared_ptr<Related> value_;
-  bool loaded_ = false;
+  const std::shared_ptr<Related>& shared() const noexcept { return this->value_; }
 };
 
 namespace detail {
 
 /// `post.related<&Post::author>()`: the owner's query, associate and dissociate.
 template <class Parent, auto Relation>
-class BelongsToClient {
-  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
-  using Info = RelationInfo<Relation>;
-  static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
-  // Names the check's class when the keys are wrong, so that its message comes first.
-  static_assert(Info::ok || sizeof(typename Info::Check) == 0, "kith: this relation's keys are wrong; see the first error above");
+class BelongsToClient : public ClientBase<Parent, Relation> {
+  using Base = ClientBase<Parent, Relation>;
+  using Base::connectionFor;
+  using Base::parent_;
+  using typename Base::Info;
 
  public:
-  using Related = typename Info::Related;
-  using Key = typename Info::KeyType;
-
-  BelongsToClient(Parent& parent, const Connection* connection) : parent_(parent) {
-    if (connection) connection_ = *connection;
-  }
+  using Base::Base;
+  using typename Base::Key;
+  using typename Base::Related;
 
   /// A query on the owner's table constrained to this model's owner (none when the foreign key is
   /// NULL); its update() and remove() act on the owner row.
@@ -125,8 +110,6 @@ class BelongsToClient {
   }
 
  private:
-  Connection connectionFor(std::string_view action) const { return clientConnection(parent_, connection_, action, Info::name); }
-
   /// The relation sets the foreign key: write it even where select<>() left it out.
   void markForeignKey() {
     if (const auto* st = Persist<Parent>::stateIf(parent_); st && st->persisted && !st->loaded[Info::foreignIndex])
@@ -149,9 +132,6 @@ class BelongsToClient {
       return value;
     }
   }
-
-  Parent& parent_;
-  Connection connection_;
 };
 
 template <class R, keys K, auto Q>

@@ -26,21 +26,18 @@ namespace kith::detail {
 /// first when it is new or dirty, forces the foreign key from the parent, and on failure leaves no
 /// row behind and every object as it was. HasOne's client offers part of it.
 template <class Parent, auto Relation>
-class ChildrenClient {
-  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
-  using Info = RelationInfo<Relation>;
-  static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
-  // Names the check's class when the keys are wrong, so that its message comes first.
-  static_assert(Info::ok || sizeof(typename Info::Check) == 0, "kith: this relation's keys are wrong; see the first error above");
+class ChildrenClient : public ClientBase<Parent, Relation> {
+  using Base = ClientBase<Parent, Relation>;
+  using Base::connection_;
+  using Base::connectionFor;
+  using Base::parent_;
+  using typename Base::Info;
 
  public:
-  using Related = typename Info::Related;
-  using Key = typename Info::KeyType;
+  using Base::Base;
+  using typename Base::Key;
+  using typename Base::Related;
   static constexpr bool many = Info::cardinality == Cardinality::Many;
-
-  ChildrenClient(Parent& parent, const Connection* connection) : parent_(parent) {
-    if (connection) connection_ = *connection;
-  }
 
   /// A query on the related table constrained to this parent, in its own AND group.
   Query<Related> query() const {
@@ -142,8 +139,6 @@ class ChildrenClient {
   }
 
  private:
-  Connection connectionFor(std::string_view action) const { return clientConnection(parent_, connection_, action, Info::name); }
-
   static Query<Related> scoped(Connection connection, const Key& key) {
     Query<Related> q(std::move(connection));
     Info::constrain(q);
@@ -386,9 +381,6 @@ class ChildrenClient {
     appendLoaded(created);
     return result;
   }
-
-  Parent& parent_;
-  Connection connection_;
 };
 
 }  // namespace kith::detail

@@ -295,6 +295,24 @@ class Box {
   Related* ptr_ = nullptr;
 };
 
+/// The member of a one-valued relation (HasOne, BelongsTo): at most one model once loaded, held
+/// in `Storage` (an owned Box, or a shared_ptr shared by the models that point at one owner).
+template <class Related, class Storage>
+class OneMember {
+ public:
+  bool isLoaded() const noexcept { return loaded_; }
+  /// True when loaded and there is a related model.
+  explicit operator bool() const noexcept { return bool(value_); }
+  Related* get() const noexcept { return value_.get(); }
+  Related& operator*() const noexcept { return *value_; }
+  Related* operator->() const noexcept { return value_.get(); }
+
+ protected:
+  friend struct RelationAccess;
+  Storage value_;
+  bool loaded_ = false;
+};
+
 /// Reads and writes the storage of a relation member (`value_`, `loaded_` in each kind).
 struct RelationAccess {
   template <class Field>
@@ -358,6 +376,33 @@ Connection clientConnection(const Parent& parent, const Connection& given, std::
                                     action, relation, typeName<Parent>));
   return state->connection.live();
 }
+
+/// What every relation client holds: the parent, the connection it was given, the checks that
+/// make a wrong relation one readable error.
+template <class Parent, auto Relation>
+class ClientBase {
+  static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
+
+ protected:
+  using Info = RelationInfo<Relation>;
+  static_assert(std::is_same_v<typename Info::Parent, Parent>, "kith: related<...>() names a relation of another model");
+  // Names the check's class when the keys are wrong, so that its message comes first.
+  static_assert(Info::ok || sizeof(typename Info::Check) == 0, "kith: this relation's keys are wrong; see the first error above");
+
+ public:
+  using Related = typename Info::Related;
+  using Key = typename Info::KeyType;
+
+  ClientBase(Parent& parent, const Connection* connection) : parent_(parent) {
+    if (connection) connection_ = *connection;
+  }
+
+ protected:
+  Connection connectionFor(std::string_view action) const { return clientConnection(parent_, connection_, action, Info::name); }
+
+  Parent& parent_;
+  Connection connection_;
+};
 
 }  // namespace detail
 }  // namespace kith

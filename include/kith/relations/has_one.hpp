@@ -17,25 +17,13 @@ namespace kith {
 /// a unique index. When it has several, preload and firstOrCreate take the one with the lowest
 /// primary key (or, in a preload whose callback orders the rows, the first in that order).
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class HasOne {
+class HasOne : public detail::OneMember<Related, detail::Box<Related>> {
   static_assert(!Keys.ownerKey[0], "kith: a HasOne names its keys with .foreignKey and .localKey; .ownerKey is for a BelongsTo");
 
  public:
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;
-
-  bool isLoaded() const noexcept { return loaded_; }
-  /// True when loaded and there is a related model.
-  explicit operator bool() const noexcept { return bool(value_); }
-  Related* get() const noexcept { return value_.get(); }
-  Related& operator*() const noexcept { return *value_; }
-  Related* operator->() const noexcept { return value_.get(); }
-
- private:
-  friend struct detail::RelationAccess;
-  detail::Box<Related> value_;
-  bool loaded_ = false;
 };
 
 namespace detail {
