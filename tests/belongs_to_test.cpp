@@ -298,9 +298,7 @@ TEST_CASE("dissociate clears the foreign key with one UPDATE and empties the rel
 
 TEST_CASE("a BelongsTo on a custom owner key preloads and associates through it", "[belongs-to][options][portable]") {
   auto db = database();
-  Club club;
-  club.code = "chess";
-  club.save(db);
+  auto club = Club::create(db, people::club("chess"));
   Membership m;
   m.name = "Ann";
   m.useConnection(db);

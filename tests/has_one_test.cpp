@@ -212,9 +212,7 @@ TEST_CASE("firstOrCreate<>() gives the parent's related row, creating it once, a
 
 TEST_CASE("a HasOne on a custom local key", "[has-one][options][portable]") {
   auto db = database();
-  Club club;
-  club.code = "go";
-  club.save(db);
+  auto club = Club::create(db, people::club("go"));
   Membership m;
   m.name = "Bo";
   club.related<&Club::membership>().save(m);

@@ -89,4 +89,10 @@ inline Post post(std::string title, std::optional<std::int64_t> userId = std::nu
   return p;
 }
 
+inline Club club(std::string code) {
+  Club c;
+  c.code = std::move(code);
+  return c;
+}
+
 }  // namespace people

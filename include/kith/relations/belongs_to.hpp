@@ -53,11 +53,12 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
   /// NULL); its update() and remove() act on the owner row.
   Query<Related> query() const {
     Query<Related> q(connectionFor("select"));
-    Info::constrain(q);
-    if (const auto key = Info::matchKey(parent_, "select"))
-      q.scope(Info::relatedColumn() + " = ?", {Codec<Key>::toValue(*key)});
-    else
+    if (const auto key = Info::matchKey(parent_, "select")) {
+      Info::scopeTo(q, *key);
+    } else {
+      Info::constrain(q);
       q.scope("1 = 0", {});
+    }
     return q;
   }
 
@@ -73,7 +74,7 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
       connection.transaction([&](Transaction& trx) {
         if (!owner.isPersisted() || owner.isDirty()) Persist<Related>::save(owner, trx);
         parent_.*Info::foreignMember = ownerKey(owner);
-        markForeignKey();
+        Info::markForeignKey(parent_);
         Persist<Parent>::save(parent_, trx);
       });
     } catch (...) {
@@ -98,7 +99,7 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
       auto foreignBefore = parent_.*Info::foreignMember;
       try {
         parent_.*Info::foreignMember = std::nullopt;
-        markForeignKey();
+        Info::markForeignKey(parent_);
         Persist<Parent>::save(parent_, connection);
       } catch (...) {
         Persist<Parent>::restore(parent_, std::move(before));
@@ -110,27 +111,15 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
   }
 
  private:
-  /// The relation sets the foreign key: write it even where select<>() left it out.
-  void markForeignKey() {
-    if (const auto* st = Persist<Parent>::stateIf(parent_); st && st->persisted && !st->loaded[Info::foreignIndex])
-      Persist<Parent>::template markDirty<Info::foreignMember>(parent_);
-  }
-
   /// The owner's key, or Lucid's error naming it when it has none.
   static Key ownerKey(const Related& owner) {
-    const auto* state = Persist<Related>::stateIf(owner);
-    const auto& value = owner.*Info::ownerMember;
     const auto undefined = [] {
       return UsageError(detail::format("kith: cannot associate \"{}\", value of \"{}.{}\" is undefined", Info::name, typeName<Related>,
                                        memberName<Info::ownerMember>));
     };
-    if (state && state->persisted && !state->loaded[Info::ownerIndex]) throw undefined();
-    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, Key>) {
-      if (!value) throw undefined();
-      return *value;
-    } else {
-      return value;
-    }
+    auto key = Info::template keyIn<Related, Info::ownerIndex>(owner, undefined);
+    if (!key) throw undefined();
+    return std::move(*key);
   }
 };
 

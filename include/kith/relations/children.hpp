@@ -87,9 +87,7 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
         for (Related* child : all) {
           Info::setForeignKey(*child, key);
           if (child->isPersisted()) {
-            // The relation sets the foreign key: write it even where select<>() left it out.
-            if (const auto* st = Persist<Related>::stateIf(*child); st && !st->loaded[Info::foreignIndex])
-              Persist<Related>::template markDirty<Info::foreignMember>(*child);
+            Info::markForeignKey(*child);
             Persist<Related>::save(*child, trx);
           } else {
             fresh.push_back(child);
@@ -141,8 +139,7 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
  private:
   static Query<Related> scoped(Connection connection, const Key& key) {
     Query<Related> q(std::move(connection));
-    Info::constrain(q);
-    q.scope(Info::foreignColumn() + " = ?", {Codec<Key>::toValue(key)});
+    Info::scopeTo(q, key);
     return q;
   }
 

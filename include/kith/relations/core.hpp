@@ -225,25 +225,35 @@ struct KeyPairInfo {
                           memberName<parentMember>);
   }
 
+  /// Key column `I` of `model`, empty when it holds NULL; `undefined()` is thrown when the model
+  /// cannot give one: select<>() left the column out, or it is a key the database has not
+  /// generated yet.
+  template <class Model, std::size_t I, class Undefined>
+  static std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
+    const auto* state = Persist<Model>::stateIf(model);
+    if (state && state->persisted && !state->loaded[I]) throw undefined();
+    const auto& value = model.*nthMember<Model, I>();
+    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
+      if (!value) return std::nullopt;
+      return *value;
+    } else {
+      if constexpr (I == Meta<Model>::primaryKey && generatedKey<Model>) {
+        if (!model.isPersisted()) throw undefined();
+      }
+      return value;
+    }
+  }
+
   /// The parent's key to match related rows with; Lucid's error when it has none (not selected,
   /// or a key the database has not generated yet). A NULL local key is an error too; a NULL
   /// foreign key on a BelongsTo is "no owner": an empty result.
   static std::optional<KeyType> matchKey(const Parent& parent, std::string_view action) {
-    const auto* state = Persist<Parent>::stateIf(parent);
-    if (state && state->persisted && !state->loaded[parentIndex]) throw UsageError(undefinedKey(action));
-    const auto& value = parent.*parentMember;
-    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
-      if (!value) {
-        if constexpr (ForeignOnRelated) throw UsageError(undefinedKey(action));
-        return std::nullopt;
-      }
-      return *value;
-    } else {
-      if constexpr (parentIndex == Meta<Parent>::primaryKey && generatedKey<Parent>) {
-        if (!parent.isPersisted()) throw UsageError(undefinedKey(action));
-      }
-      return value;
+    const auto undefined = [&] { return UsageError(undefinedKey(action)); };
+    auto key = keyIn<Parent, parentIndex>(parent, undefined);
+    if constexpr (ForeignOnRelated) {
+      if (!key) throw undefined();
     }
+    return key;
   }
 
   /// matchKey(), or the error when the parent has no key to give a related row.
@@ -255,6 +265,12 @@ struct KeyPairInfo {
 
   static void setForeignKey(Holder& holder, const KeyType& key) { holder.*foreignMember = key; }
 
+  /// The relation sets the foreign key: the next save writes it even where select<>() left it out.
+  static void markForeignKey(Holder& holder) {
+    if (const auto* st = Persist<Holder>::stateIf(holder); st && !st->loaded[foreignIndex])
+      Persist<Holder>::template markDirty<foreignMember>(holder);
+  }
+
   /// The related row's key on its matching side; empty when it is NULL.
   static std::optional<KeyType> relatedKeyOf(const Related& row) { return row.*relatedMember; }
 
@@ -262,6 +278,12 @@ struct KeyPairInfo {
   static void constrain(Query<Related>& q) {
     if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
       QueryAccess::constrain<Field::onQuery>(q, name);
+  }
+
+  /// Constrains `q` to the related rows of a parent whose key is `key`: onQuery, then the key.
+  static void scopeTo(Query<Related>& q, const KeyType& key) {
+    constrain(q);
+    q.scope(relatedColumn() + " = ?", {Codec<KeyType>::toValue(key)});
   }
 };
 

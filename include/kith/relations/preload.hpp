@@ -71,11 +71,6 @@ inline void loadByKeys(Backend& backend, std::size_t used, std::string_view rela
   }
 }
 
-/// The related rows found for one parent key, held as the relation member holds them.
-template <Cardinality C, class Related>
-using Found = std::conditional_t<C == Cardinality::Many, std::vector<Related>,
-                                 std::conditional_t<C == Cardinality::One, Box<Related>, std::shared_ptr<Related>>>;
-
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint) {
   static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
@@ -87,6 +82,8 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       using Related = typename Info::Related;
       using Key = typename Info::KeyType;
       constexpr Cardinality cardinality = Info::cardinality;
+      // What the member holds (a list, a Box, a shared_ptr): one per distinct parent key.
+      using Found = std::remove_reference_t<decltype(RelationAccess::value(std::declval<typename Info::Field&>()))>;
       constexpr std::size_t none = static_cast<std::size_t>(-1);
       if (parents.empty()) return;  // no parents: no query, and the callback is never called
 
@@ -106,7 +103,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         parentGroup[i] = it->second;
       }
 
-      std::vector<Found<cardinality, Related>> grouped(distinct.size());
+      std::vector<Found> grouped(distinct.size());
       if (!distinct.empty()) {
         Query<Related> base(connection);
         QueryAccess::preloading(base, Info::name, Info::relatedColumn());
@@ -173,7 +170,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
           const std::size_t g = parentGroup[i];
           auto& relation = parents[i].*Relation;
           if (g == none)
-            RelationAccess::setLoaded(relation, Found<cardinality, Related>{});
+            RelationAccess::setLoaded(relation, Found{});
           else if (--parentsLeft[g] == 0)
             RelationAccess::setLoaded(relation, std::move(grouped[g]));
           else
@@ -198,8 +195,7 @@ void countRelated(M& parent, std::string alias, const F& constraint) {
       QueryAccess::requireOnlyConditions(q, "the callback of loadCount<...>()");
       Value n{std::int64_t{0}};
       if (const auto key = Info::matchKey(parent, "count")) {  // no key (a NULL foreign key): nothing to count
-        Info::constrain(q);
-        q.scope(Info::relatedColumn() + " = ?", {Codec<typename Info::KeyType>::toValue(*key)});
+        Info::scopeTo(q, *key);
         n = q.count();
       }
       if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>)
