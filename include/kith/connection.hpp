@@ -396,6 +396,8 @@ class Connection {
   }
 
   bool hasBackend() const noexcept { return backend_ != nullptr; }
+  /// The same connection and transaction as `other`.
+  bool sameHandle(const Connection& other) const noexcept { return backend_ == other.backend_ && tx_ == other.tx_; }
   /// The adapter when backend() would give it, else null: for choices made before a statement runs
   /// (the error comes when it runs).
   detail::Backend* usableBackend() const noexcept {

@@ -27,17 +27,15 @@ void countRelated(M& parent, std::string alias, const F& constraint);
 
 /// The base of a model: `struct User : kith::BaseModel<User> { ... }`. It keeps the persistence
 /// state (persisted or not, what is dirty, the connection or transaction it belongs to) behind one
-/// pointer, so models stay aggregates: `User{.email = "a@b.c"}`.
+/// pointer, so models stay aggregates: `User{.email = "a@b.c"}`. The states of the models one
+/// query reads or one createMany writes share a few allocations (kith/detail/state.hpp).
 template <class Self>
 class BaseModel {
  public:
   BaseModel() = default;
-  BaseModel(const BaseModel& other) : state_(other.state_ ? other.state_->clone() : nullptr) {}
+  BaseModel(const BaseModel&) = default;  // the copy gets a state of its own
   BaseModel(BaseModel&&) noexcept = default;
-  BaseModel& operator=(const BaseModel& other) {
-    if (this != &other) state_ = other.state_ ? other.state_->clone() : nullptr;
-    return *this;
-  }
+  BaseModel& operator=(const BaseModel&) = default;
   BaseModel& operator=(BaseModel&&) noexcept = default;
   ~BaseModel() = default;
 
@@ -81,7 +79,7 @@ class BaseModel {
   void refresh() { detail::Persist<Self>::refresh(self()); }
 
   /// Binds the model to a connection or transaction for later calls that take none.
-  void useConnection(const Connection& connection) { detail::Persist<Self>::state(self()).connection = connection; }
+  void useConnection(const Connection& connection) { detail::Persist<Self>::useConnection(self(), connection); }
 
   /// The connection or transaction the model uses; kith::UsageError when it has none.
   Connection connection() const { return detail::Persist<Self>::connectionOf(self(), "use"); }
@@ -138,8 +136,8 @@ class BaseModel {
   bool hasExtra(std::string_view name) const noexcept { return state_ && state_->extra(name); }
   /// Every extra, as stored.
   std::span<const std::pair<std::string, Value>> extras() const noexcept {
-    if (!state_ || !state_->extras) return {};
-    return *state_->extras;
+    if (!state_ || !state_->rare) return {};
+    return state_->rare->extras;
   }
 
   static Query<Self> query(const Connection& connection) { return Query<Self>(connection); }
@@ -204,7 +202,7 @@ class BaseModel {
   Self& self() noexcept { return static_cast<Self&>(*this); }
   const Self& self() const noexcept { return static_cast<const Self&>(*this); }
 
-  std::unique_ptr<detail::ModelState> state_;
+  detail::StateRef state_;
 };
 
 }  // namespace kith

@@ -548,9 +548,10 @@ class Query {
     detail::Run run(connection_.backend(), sql);
     int index = 0;
     forEachBinding(true, [&](const Value& v) { run.bindValue(++index, v); });
+    detail::StateArena states(connection_, detail::Persist<M>::stride);
     while (run.step()) {
       M& row = slot();
-      detail::Persist<M>::read(run.statement(), selected_, row, connection_);
+      detail::Persist<M>::read(run.statement(), selected_, row, states);
       if (!extras_.empty()) readExtras(run.statement(), row);
       done(row);
     }

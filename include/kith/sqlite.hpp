@@ -128,28 +128,36 @@ class Statement final : public kith::detail::Statement {
         sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw, nullptr);
     stmt_.reset(raw);
     if (rc != SQLITE_OK) fail(db, rc, sql);
+    parameters_ = sqlite3_bind_parameter_count(raw);
   }
 
-  void bindNull(int i) override { check(sqlite3_bind_null(stmt_.get(), i)); }
-  void bindInteger(int i, std::int64_t v) override { check(sqlite3_bind_int64(stmt_.get(), i, v)); }
+  void bindNull(int i) override { check(sqlite3_bind_null(stmt_.get(), note(i))); }
+  void bindInteger(int i, std::int64_t v) override { check(sqlite3_bind_int64(stmt_.get(), note(i), v)); }
   void bindReal(int i, double v) override {
     // SQLite binds NaN as NULL: a model's double would not read back, a condition would match nothing.
     if (std::isnan(v))
       throw Error("kith: cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional");
-    check(sqlite3_bind_double(stmt_.get(), i, v));
+    check(sqlite3_bind_double(stmt_.get(), note(i), v));
   }
   void bindText(int i, std::string_view v) override {
     // A null pointer would bind NULL; an empty string must stay an empty string.
-    check(sqlite3_bind_text64(stmt_.get(), i, v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
+    check(sqlite3_bind_text64(stmt_.get(), note(i), v.data() ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8));
   }
   void bindBlob(int i, std::span<const std::byte> v) override {
     if (v.empty())
-      check(sqlite3_bind_zeroblob(stmt_.get(), i, 0));
+      check(sqlite3_bind_zeroblob(stmt_.get(), note(i), 0));
     else
-      check(sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_STATIC));
+      check(sqlite3_bind_blob64(stmt_.get(), note(i), v.data(), v.size(), SQLITE_STATIC));
   }
 
   bool step() override {
+    // Parameters past the last one bound in this run are NULL, as in a fresh statement, never a
+    // previous run's value (whose text may be gone: bindings are SQLITE_STATIC). kith binds in
+    // order from 1, so this replaces a sqlite3_clear_bindings() on every reset.
+    if (bound_ < parameters_) {
+      for (int i = bound_ + 1; i <= parameters_; ++i) sqlite3_bind_null(stmt_.get(), i);
+      bound_ = parameters_;
+    }
     const int rc = sqlite3_step(stmt_.get());
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -187,16 +195,24 @@ class Statement final : public kith::detail::Statement {
  protected:
   void resetStatement() noexcept override {
     sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
+    bound_ = 0;
   }
 
  private:
+  /// Records that parameter `i` is bound in this run.
+  int note(int i) noexcept {
+    if (i > bound_) bound_ = i;
+    return i;
+  }
+
   void check(int rc) {
     if (rc != SQLITE_OK) fail(db_, rc, sql());
   }
 
   sqlite3* db_;
   std::unique_ptr<sqlite3_stmt, StatementFinalizer> stmt_;
+  int parameters_ = 0;  // the statement's host parameters
+  int bound_ = 0;       // the highest one bound in this run
 };
 
 class Backend final : public kith::detail::Backend {

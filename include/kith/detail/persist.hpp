@@ -1,9 +1,10 @@
-// How a model's rows are read, inserted, updated and deleted; the state each model instance keeps.
+// How a model's rows are read, inserted, updated and deleted, and how their states are kept.
 #pragma once
 
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
+#include <kith/detail/state.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
@@ -24,92 +25,6 @@
 #include <vector>
 
 namespace kith::detail {
-
-/// What a model instance knows about its row. Held behind one pointer so that a model that was
-/// never saved costs nothing but that pointer.
-struct ModelState {
-  Connection connection;                // where it was loaded from or saved through
-  std::shared_ptr<TxState> insertedIn;  // the transaction that inserted it, if any
-  std::shared_ptr<TxState> updatedIn;   // the transaction of its last UPDATE, if any
-  // Values a query computed for this row beyond its columns (withCount, withAggregate, loadCount),
-  // by alias; allocated on the first one, so that models without extras pay one pointer. Few per
-  // model: a vector beats a map.
-  using Extras = std::vector<std::pair<std::string, Value>>;
-  std::unique_ptr<Extras> extras;
-  // Last, so that a derived state's small members can use the padding after them.
-  bool persisted = false;
-  bool deleted = false;
-  bool keyGenerated = false;  // the primary key came from the database
-
-  void setExtra(std::string_view name, Value value) {
-    if (!extras) extras = std::make_unique<Extras>();
-    for (auto& [key, v] : *extras)
-      if (key == name) {
-        v = std::move(value);
-        return;
-      }
-    extras->emplace_back(std::string(name), std::move(value));
-  }
-  const Value* extra(std::string_view name) const noexcept {
-    if (extras)
-      for (const auto& [key, v] : *extras)
-        if (key == name) return &v;
-    return nullptr;
-  }
-
-  ModelState() = default;
-  ModelState(const ModelState& other)
-      : connection(other.connection),
-        insertedIn(other.insertedIn),
-        updatedIn(other.updatedIn),
-        extras(other.extras ? std::make_unique<Extras>(*other.extras) : nullptr),
-        persisted(other.persisted),
-        deleted(other.deleted),
-        keyGenerated(other.keyGenerated) {}
-  ModelState& operator=(const ModelState&) = delete;  // states are cloned, never assigned
-  virtual ~ModelState() = default;
-  virtual std::unique_ptr<ModelState> clone() const = 0;
-
-  /// Persisted, and not by an insert that was later rolled back.
-  bool exists() const noexcept { return persisted && !(insertedIn && insertedIn->undone()); }
-  /// An UPDATE was rolled back: the row may hold older values than the last save wrote.
-  bool stale() const noexcept { return updatedIn && updatedIn->undone(); }
-};
-
-/// A set of up to 64 column indices in the smallest unsigned integer that holds them, where
-/// std::bitset takes 8 bytes: in ModelStateOf it fits in ModelState's tail padding for models of
-/// up to 32 columns (a state of 120 bytes rather than 128 stays in glibc's fast bins: 6% fewer
-/// instructions for createMany).
-template <std::size_t N>
-class SmallColumnSet {
-  using Word = std::conditional_t<N <= 8, std::uint8_t,
-                                  std::conditional_t<N <= 16, std::uint16_t, std::conditional_t<N <= 32, std::uint32_t, std::uint64_t>>>;
-  static constexpr Word all = N == 64 ? ~Word{0} : static_cast<Word>((std::uint64_t{1} << N) - 1);
-  Word bits_ = 0;
-
- public:
-  void set() noexcept { bits_ = all; }
-  void set(std::size_t i) noexcept { bits_ |= static_cast<Word>(Word{1} << i); }
-  void reset() noexcept { bits_ = 0; }
-  bool operator[](std::size_t i) const noexcept { return (bits_ >> i) & 1u; }
-  SmallColumnSet& operator|=(const std::bitset<N>& other) noexcept {
-    bits_ |= static_cast<Word>(other.to_ullong());
-    return *this;
-  }
-};
-
-template <std::size_t N>
-using ColumnSet = std::conditional_t<N <= 64, SmallColumnSet<N>, std::bitset<N>>;
-
-/// Dirty tracking keeps a 64-bit hash of each column's value as last read or written, rather than
-/// a copy of the value: a model costs 8 bytes per column instead of a second copy of its strings.
-template <std::size_t N>
-struct ModelStateOf final : ModelState {
-  ColumnSet<N> loaded;  // columns whose values came from the database or were written to it
-  ColumnSet<N> marked;  // columns markDirty<...>() asked the next save to write
-  std::array<std::uint64_t, N> hashes{};
-  std::unique_ptr<ModelState> clone() const override { return std::make_unique<ModelStateOf>(*this); }
-};
 
 inline std::string describe(const Value& v) {
   switch (v.index()) {
@@ -279,30 +194,72 @@ template <class M>
 struct Persist {
   using Meta = detail::Meta<M>;
   static constexpr std::size_t N = Meta::count;
-  using State = ModelStateOf<N>;
+  using Columns = ColumnState<N>;
+  static constexpr std::uint32_t stride = stateStride<N>;
   static constexpr auto key = primaryKeyMember<M>;
   using Key = PrimaryKeyType<M>;
 
-  static State& state(M& m) {
-    if (!m.state_) m.state_ = std::make_unique<State>();
-    return static_cast<State&>(*m.state_);
+  /// A fresh state for M in the storage a block handed out.
+  static ModelState* construct(void* at, StateBlock* block) noexcept {
+    auto* s = new (at) ModelState(block);
+    new (reinterpret_cast<char*>(s) + sizeof(ModelState)) Columns();
+    return s;
   }
-  static const State* stateIf(const M& m) noexcept { return static_cast<const State*>(m.state_.get()); }
+  /// The next state of an operation's arena.
+  static ModelState* fromArena(StateArena& arena) {
+    void* at = arena.take();
+    return construct(at, arena.block());
+  }
+  /// A state in a block of its own.
+  static ModelState* single(const Connection& connection, std::shared_ptr<TxState> tx = nullptr) {
+    StateBlock* block = StateBlock::make(1, stride, connection, std::move(tx));
+    void* at = block->take();
+    block->refs.fetch_sub(1, std::memory_order_relaxed);  // nothing else fills it
+    return construct(at, block);
+  }
 
-  static void hashAll(const M& m, State& s) {
-    Meta::forEach([&]<std::size_t I, auto Member>() { s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member); });
+  static ModelState& state(M& m) {
+    if (!m.state_) m.state_.reset(single(Connection()));
+    return *m.state_.get();
+  }
+  static const ModelState* stateIf(const M& m) noexcept { return m.state_.get(); }
+  static Columns& columns(ModelState& s) noexcept { return s.template columns<N>(); }
+  static const Columns& columns(const ModelState& s) noexcept { return s.template columns<N>(); }
+  /// The model's column states, when it has a state.
+  static const Columns* columnsIf(const M& m) noexcept { return m.state_ ? &columns(*m.state_.get()) : nullptr; }
+
+  static void useConnection(M& m, const Connection& connection) {
+    if (m.state_)
+      m.state_->setConnection(connection);
+    else
+      m.state_.reset(single(connection));
+  }
+
+  /// Gives `m` the state `s`, keeping the extras of the one it replaces.
+  static void replaceState(M& m, ModelState* s) noexcept {
+    if (ModelState* old = m.state_.get(); old && old->rare && !old->rare->extras.empty()) {
+      s->rare = std::move(old->rare);
+      s->rare->connection.reset();
+      s->rare->updatedIn.reset();
+    }
+    m.state_.reset(s);
+  }
+
+  static void hashAll(const M& m, Columns& c) {
+    Meta::forEach([&]<std::size_t I, auto Member>() { c.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member); });
   }
 
   static std::bitset<N> dirtyColumns(const M& m) {
-    const State* s = stateIf(m);
+    const ModelState* s = stateIf(m);
     std::bitset<N> dirty;
     if (!s || !s->exists()) return dirty.set();
+    const Columns& c = columns(*s);
     if (s->stale()) {  // an UPDATE was rolled back: rewrite every column the model knows, never one it did not load
-      for (std::size_t i = 0; i < N; ++i) dirty[i] = (s->loaded[i] || s->marked[i]) && i != Meta::primaryKey;
+      for (std::size_t i = 0; i < N; ++i) dirty[i] = (c.loaded[i] || c.marked[i]) && i != Meta::primaryKey;
       return dirty;
     }
     Meta::forEach([&]<std::size_t I, auto Member>() {
-      dirty[I] = s->marked[I] || s->hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member);
+      dirty[I] = c.marked[I] || c.hashes[I] != Codec<ColumnType<Member>>::hash(m.*Member);
     });
     return dirty;
   }
@@ -310,9 +267,9 @@ struct Persist {
   /// Columns a save cannot decide about: left out by select<>(), not marked, and still holding
   /// the value they had when the row was read without them — kith cannot tell that value from
   /// one assigned since (`score = 0` on an int that was never loaded).
-  static std::bitset<N> undecidedColumns(const State& s, const std::bitset<N>& dirty) {
+  static std::bitset<N> undecidedColumns(const ModelState& s, const std::bitset<N>& dirty) {
     std::bitset<N> out;
-    for (std::size_t i = 0; i < N; ++i) out[i] = !s.loaded[i] && !dirty[i];
+    for (std::size_t i = 0; i < N; ++i) out[i] = !columns(s).loaded[i] && !dirty[i];
     return out;
   }
 
@@ -334,8 +291,8 @@ struct Persist {
   /// markDirty<...>(): the next save writes these columns, whatever they hold.
   template <auto... Members>
   static void markDirty(M& m) {
-    State& s = state(m);
-    (s.marked.set(Meta::template indexOf<Members>()), ...);
+    Columns& c = columns(state(m));
+    (c.marked.set(Meta::template indexOf<Members>()), ...);
   }
 
   static std::string nullColumn(std::size_t i) {
@@ -362,24 +319,30 @@ struct Persist {
     }
   }
 
-  /// Fills `m` from the current row. `selected` lists the model's column indices in result order;
-  /// empty means every column in declaration order.
-  static void read(Statement& st, std::span<const std::size_t> selected, M& m, const Connection& connection) {
-    State& s = state(m);
+  /// Fills `m` from the current row, with a new state from `arena`. `selected` lists the model's
+  /// column indices in result order; empty means every column in declaration order.
+  static void read(Statement& st, std::span<const std::size_t> selected, M& m, StateArena& arena) {
+    ModelState* s = fromArena(arena);
+    m.state_.reset(s);
+    readInto(st, selected, m, *s);
+  }
+
+  /// Fills `m` from the current row, into its state `s`.
+  static void readInto(Statement& st, std::span<const std::size_t> selected, M& m, ModelState& s) {
+    Columns& c = columns(s);
     if (selected.empty()) {
       Meta::forEach([&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(I), m); });
-      s.loaded.set();
+      c.loaded.set();
     } else {
-      s.loaded.reset();
+      c.loaded.reset();
       for (std::size_t column = 0; column < selected.size(); ++column) {
         Meta::visit(
             selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m); });
-        s.loaded.set(selected[column]);
+        c.loaded.set(selected[column]);
       }
     }
-    hashAll(m, s);
-    s.marked.reset();
-    s.connection = connection;
+    hashAll(m, c);
+    c.marked.reset();
     s.persisted = true;
     s.deleted = false;
   }
@@ -393,30 +356,27 @@ struct Persist {
 
   /// The connection a model uses when none is passed; a clear error when it has none.
   static Connection connectionOf(const M& m, const char* action) {
-    const State* s = stateIf(m);
-    if (!s || !s->connection.hasBackend())
+    const ModelState* s = stateIf(m);
+    if (!s || !s->connection().hasBackend())
       throw UsageError(format("kith: cannot {} this {}: it has no connection; pass one (save(db)), or load the model through a query",
                               action, typeName<M>));
-    return s->connection.live();
+    return s->connection().live();
   }
 
-  static void markInserted(M& m, const Connection& connection, std::shared_ptr<TxState> tx, bool keyGenerated) {
-    State& s = state(m);
-    hashAll(m, s);
-    s.loaded.set();
-    s.marked.reset();
-    s.connection = connection;
-    s.insertedIn = std::move(tx);
-    s.updatedIn.reset();
-    s.persisted = true;
-    s.deleted = false;
-    s.keyGenerated = keyGenerated;
+  /// Marks `m` inserted, with state `s` (a new one: the insert's connection and transaction are its block's).
+  static void markInserted(M& m, ModelState* s, bool keyGenerated) {
+    replaceState(m, s);
+    Columns& c = columns(*s);
+    hashAll(m, c);
+    c.loaded.set();
+    s->persisted = true;
+    s->keyGenerated = keyGenerated;
   }
 
   /// A key the database generated for an insert that was then rolled back is not the row's: forget it.
   static void forgetUndoneKey(M& m) {
     if constexpr (generatedKey<M>) {
-      if (auto* s = stateIf(m); s && s->keyGenerated && !s->exists()) m.*key = 0;
+      if (const ModelState* s = stateIf(m); s && s->keyGenerated && !s->exists()) m.*key = 0;
     }
   }
 
@@ -445,7 +405,7 @@ struct Persist {
         const auto returned = static_cast<Key>(run.statement().integer(0));
         run.finish();
         m.*key = returned;
-        markInserted(m, connection, currentTransaction(b), true);
+        markInserted(m, single(connection, currentTransaction(b)), true);
         return;
       }
     }
@@ -458,7 +418,7 @@ struct Persist {
     if constexpr (generatedKey<M>) {
       if (generated) m.*key = static_cast<Key>(b.lastInsertId());
     }
-    markInserted(m, connection, currentTransaction(b), generated);
+    markInserted(m, single(connection, currentTransaction(b)), generated);
   }
 
   static void update(M& m, const Connection& connection) {
@@ -489,25 +449,26 @@ struct Persist {
     if (b.changes() == 0)
       throw NotFound(format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>, Meta::properties[Meta::primaryKey],
                             describe(Codec<Key>::toValue(m.*key))));
-    State& s = state(m);
+    ModelState& s = state(m);
+    Columns& c = columns(s);
     Meta::forEach([&]<std::size_t I, auto Member>() {
-      if (dirty[I]) s.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
+      if (dirty[I]) c.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
     });
-    if (s.stale()) hashAll(m, s);
-    s.loaded |= dirty;
-    s.marked.reset();
-    s.connection = connection;
-    s.updatedIn = currentTransaction(b);
+    if (s.stale()) hashAll(m, c);
+    c.loaded |= dirty;
+    c.marked.reset();
+    s.setConnection(connection);
+    s.setUpdatedIn(currentTransaction(b));
   }
 
   static void rejectDestroyed(const M& m) {
-    if (const State* s = stateIf(m); s && s->deleted)
+    if (const ModelState* s = stateIf(m); s && s->deleted)
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
   }
 
   static void save(M& m, const Connection& connection) {
     rejectDestroyed(m);
-    if (const State* s = stateIf(m); s && s->exists())
+    if (const ModelState* s = stateIf(m); s && s->exists())
       update(m, connection);
     else
       insert(m, connection);
@@ -576,21 +537,23 @@ struct Persist {
   /// Applies what insertMany returned, once the rows are committed (or inside the caller's transaction).
   static void markManyInserted(std::span<M* const> rows, const std::vector<std::int64_t>& keys, const Connection& connection,
                                const std::shared_ptr<TxState>& tx) {
+    // One block for the rows' states (a few for many rows), rather than an allocation per row.
+    StateArena arena(connection, stride, tx, static_cast<std::uint32_t>(std::min<std::size_t>(rows.size(), StateArena::maxBlock)));
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const bool generated = generatesKey(*rows[i]);
       if constexpr (generatedKey<M>) {
         if (generated) rows[i]->*key = static_cast<Key>(keys[i]);
       }
-      markInserted(*rows[i], connection, tx, generated);
+      markInserted(*rows[i], fromArena(arena), generated);
     }
   }
 
   /// What a failed write must put back: the model's state, its key.
   struct Snapshot {
-    std::unique_ptr<ModelState> state;
+    StateRef state;
     Key key;
   };
-  static Snapshot take(const M& m) { return {m.state_ ? m.state_->clone() : nullptr, m.*key}; }
+  static Snapshot take(const M& m) { return {m.state_, m.*key}; }
   static void restore(M& m, Snapshot&& snapshot) {
     m.state_ = std::move(snapshot.state);
     m.*key = std::move(snapshot.key);
@@ -602,7 +565,8 @@ struct Persist {
     run.bind(1, id);
     if (!run.step()) return std::nullopt;
     std::optional<M> m{std::in_place};
-    read(run.statement(), {}, *m, connection);
+    m->state_.reset(single(connection));
+    readInto(run.statement(), {}, *m, *m->state_.get());
     return m;
   }
 
@@ -612,19 +576,21 @@ struct Persist {
   }
 
   static void refresh(M& m) {
-    const State* s = stateIf(m);
+    const ModelState* s = stateIf(m);
     if (!s || !s->exists()) throw UsageError("kith: cannot refresh a " + std::string(typeName<M>) + " that was never saved");
     const Connection connection = connectionOf(m, "refresh");
     auto& b = connection.backend();
     Run run(b, Sql<M>::find());
     run.bind(1, m.*key);
     if (!run.step()) throw NotFound(notFound(m.*key) + "; it was deleted");
-    read(run.statement(), {}, m, connection);
-    state(m).updatedIn.reset();
+    ModelState& st = state(m);
+    readInto(run.statement(), {}, m, st);
+    st.setConnection(connection);
+    st.setUpdatedIn(nullptr);
   }
 
   static void destroy(M& m) {
-    const State* s = stateIf(m);
+    const ModelState* s = stateIf(m);
     if (!s || !s->exists()) throw UsageError("kith: cannot destroy a " + std::string(typeName<M>) + " that was never saved");
     const Connection connection = connectionOf(m, "destroy");
     {
@@ -632,7 +598,7 @@ struct Persist {
       run.bind(1, m.*key);
       run.finish();
     }
-    State& st = state(m);
+    ModelState& st = state(m);
     st.persisted = false;
     st.deleted = true;
   }

@@ -231,7 +231,7 @@ struct KeyPairInfo {
   template <class Model, std::size_t I, class Undefined>
   static std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
     const auto* state = Persist<Model>::stateIf(model);
-    if (state && state->persisted && !state->loaded[I]) throw undefined();
+    if (state && state->persisted && !Persist<Model>::columns(*state).loaded[I]) throw undefined();
     const auto& value = model.*nthMember<Model, I>();
     if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
       if (!value) return std::nullopt;
@@ -267,7 +267,7 @@ struct KeyPairInfo {
 
   /// The relation sets the foreign key: the next save writes it even where select<>() left it out.
   static void markForeignKey(Holder& holder) {
-    if (const auto* st = Persist<Holder>::stateIf(holder); st && !st->loaded[foreignIndex])
+    if (const auto* columns = Persist<Holder>::columnsIf(holder); columns && !columns->loaded[foreignIndex])
       Persist<Holder>::template markDirty<foreignMember>(holder);
   }
 
@@ -393,10 +393,10 @@ template <class Parent>
 Connection clientConnection(const Parent& parent, const Connection& given, std::string_view action, std::string_view relation) {
   if (given.hasBackend()) return given;
   const auto* state = Persist<Parent>::stateIf(parent);
-  if (!state || !state->connection.hasBackend())
+  if (!state || !state->connection().hasBackend())
     throw UsageError(detail::format("kith: cannot {} \"{}\": this {} has no connection; save it first, or pass one: related<...>(db)",
                                     action, relation, typeName<Parent>));
-  return state->connection.live();
+  return state->connection().live();
 }
 
 /// What every relation client holds: the parent, the connection it was given, the checks that
