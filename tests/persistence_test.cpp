@@ -143,17 +143,37 @@ TEST_CASE("createMany uses multi-row INSERTs and returns rows in input order wit
     CHECK(created[i].email == "u" + std::to_string(i) + "@b");
     CHECK(created[i].id == static_cast<std::int64_t>(i) + 2);
   }
-  // 300 rows = 256 + 32 + 8 + 4: four INSERTs, not 300 (after the key reservation on PostgreSQL).
+  // 300 rows go in chunks of 32 (an eighth of the rows, as a power of two): 9 x 32 + 8 + 4,
+  // eleven INSERTs, not 300 (after the key reservation on PostgreSQL).
   const auto sql = log.sql();
-  REQUIRE(sql.size() == 6 + test::keyReservations(300));
+  REQUIRE(sql.size() == 13 + test::keyReservations(300));
   CHECK(sql.front() == test::beginSql());
   CHECK(sql.back() == "COMMIT");
   const std::size_t first = 1 + test::keyReservations(300);
   const std::size_t columns = test::onPostgres() ? 3 : 2;  // with the reserved keys
-  CHECK(log.entries[first].bindings.size() == 256 * columns);
-  CHECK(log.entries[first + 1].bindings.size() == 32 * columns);
-  CHECK(log.entries[first + 3].bindings.size() == 4 * columns);
+  CHECK(log.entries[first].bindings.size() == 32 * columns);
+  CHECK(log.entries[first + 8].bindings.size() == 32 * columns);
+  CHECK(log.entries[first + 9].bindings.size() == 8 * columns);
+  CHECK(log.entries[first + 10].bindings.size() == 4 * columns);
   for (const auto& c : created) CHECK(User::findOrFail(db, c.id).email == c.email);
+}
+
+TEST_CASE("createMany of many rows uses INSERTs of 256 rows", "[persistence][createMany][portable]") {
+  auto db = test::blogDatabase();
+  test::StatementLog log(db);
+  std::vector<User> input;
+  for (int i = 0; i < 2100; ++i) input.push_back(user("u" + std::to_string(i) + "@b"));
+  const auto created = User::createMany(db, input);
+  // 2,100 = 8 x 256 + 32 + 16 + 4.
+  const auto sql = log.sql();
+  REQUIRE(sql.size() == 13 + test::keyReservations(2100));
+  const std::size_t first = 1 + test::keyReservations(2100);
+  const std::size_t columns = test::onPostgres() ? 3 : 2;
+  for (std::size_t k = 0; k < 8; ++k) CHECK(log.entries[first + k].bindings.size() == 256 * columns);
+  CHECK(log.entries[first + 8].bindings.size() == 32 * columns);
+  CHECK(log.entries[first + 10].bindings.size() == 4 * columns);
+  CHECK(User::query(db).count() == 2100);
+  CHECK(User::findOrFail(db, created.back().id).email == "u2099@b");
 }
 
 TEST_CASE("createMany keeps every statement under the host-parameter limit read at run time", "[persistence][createMany]") {

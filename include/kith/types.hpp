@@ -57,26 +57,38 @@ inline std::uint64_t foldMultiply(std::uint64_t a, std::uint64_t b) noexcept {
   return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
 }
 
-inline std::uint64_t load(const unsigned char* p, std::size_t n) noexcept {
-  std::uint64_t w = 0;
-  std::memcpy(&w, p, n);
+inline std::uint64_t load8(const unsigned char* p) noexcept {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  return w;
+}
+inline std::uint64_t load4(const unsigned char* p) noexcept {
+  std::uint32_t w;
+  std::memcpy(&w, p, 4);
   return w;
 }
 
 /// A 64-bit hash of a byte string, 16 bytes per multiply (after wyhash). Dirty tracking runs it on
-/// every column of every row read, so it must cost little more than reading the bytes.
+/// every column of every row read, so it must cost little more than reading the bytes: every load
+/// has a fixed size (a variable-sized memcpy is a call), the tail overlapping bytes already read.
 inline std::uint64_t hashBytes(const void* data, std::size_t size) noexcept {
   constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL, k2 = 0x8ebc6af09c88c6e3ULL;
   const auto* p = static_cast<const unsigned char*>(data);  // an empty vector's data() may be null: never read then
   std::uint64_t seed = k0 ^ size;
-  std::size_t left = size;
-  for (; left > 16; left -= 16, p += 16) seed = foldMultiply(load(p, 8) ^ k1, load(p + 8, 8) ^ seed);
   std::uint64_t a = 0, b = 0;
-  if (left > 8) {  // the last 8 bytes overlap the first 8
-    a = load(p, 8);
-    b = load(p + left - 8, 8);
-  } else if (left > 0) {
-    a = load(p, left);
+  if (size > 16) {
+    std::size_t left = size;
+    for (; left > 16; left -= 16, p += 16) seed = foldMultiply(load8(p) ^ k1, load8(p + 8) ^ seed);
+    a = load8(p + left - 16);  // the last 16 bytes, overlapping the block before them
+    b = load8(p + left - 8);
+  } else if (size >= 8) {
+    a = load8(p);
+    b = load8(p + size - 8);
+  } else if (size >= 4) {
+    a = load4(p);
+    b = load4(p + size - 4);
+  } else if (size > 0) {
+    a = (std::uint64_t{p[0]} << 16) | (std::uint64_t{p[size / 2]} << 8) | p[size - 1];
   }
   return foldMultiply(a ^ k1 ^ size, foldMultiply(b ^ k2, seed));
 }

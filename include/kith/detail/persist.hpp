@@ -125,6 +125,16 @@ constexpr std::size_t floorPow2(std::size_t n) { return std::bit_floor(n); }
 /// nine INSERT statements per key mode in the cache.
 inline constexpr std::size_t maxRowsPerInsert = 256;
 
+/// The rows per INSERT for `rows` rows: at most maxRowsPerInsert, and at most an eighth of them, so
+/// that on a connection that has not prepared these statements yet (SQLite parses a 256-row INSERT
+/// for longer than it takes to run it) the statements parsed, the chunk and the remainder's powers
+/// of two, are small against the rows inserted; never under 8 rows, where a statement's run costs
+/// more than its parse.
+constexpr std::size_t rowsPerInsert(std::size_t rows) noexcept {
+  const std::size_t eighth = rows / 8;
+  return floorPow2(eighth < 8 ? 8 : (eighth > maxRowsPerInsert ? maxRowsPerInsert : eighth));
+}
+
 /// SQL text built once per model.
 template <class M>
 struct Sql {
@@ -495,7 +505,7 @@ struct Persist {
       const std::size_t columns = (withKey || !generatedKey<M>) ? N : N - 1;
       if (limit < columns)
         throw UsageError("kith: " + std::string(typeName<M>) + " has more columns than the database allows parameters in one statement");
-      std::size_t maxRows = floorPow2(std::min(maxRowsPerInsert, limit / columns));
+      std::size_t maxRows = floorPow2(std::min(rowsPerInsert(group.size()), limit / columns));
       // A multi-row INSERT's keys follow from lastInsertId() only when the database hands them out
       // one after the other; otherwise each row goes alone, and its key is read after it.
       if (!withKey && group.size() > 1 && !b.consecutiveKeys(Meta::table, Meta::columns[Meta::primaryKey], group.size())) maxRows = 1;
@@ -538,7 +548,7 @@ struct Persist {
   static void markManyInserted(std::span<M* const> rows, const std::vector<std::int64_t>& keys, const Connection& connection,
                                const std::shared_ptr<TxState>& tx) {
     // One block for the rows' states (a few for many rows), rather than an allocation per row.
-    StateArena arena(connection, stride, tx, static_cast<std::uint32_t>(std::min<std::size_t>(rows.size(), StateArena::maxBlock)));
+    StateArena arena(connection, stride, tx, static_cast<std::uint32_t>(std::min<std::size_t>(rows.size(), StateArena::maxStates(stride))));
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const bool generated = generatesKey(*rows[i]);
       if constexpr (generatedKey<M>) {
