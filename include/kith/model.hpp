@@ -194,6 +194,7 @@ class BaseModel {
   // the relation's kind names its client.
   template <auto Relation>
   auto makeRelated(const Connection* connection) {
+    [[maybe_unused]] detail::CheckModel<Self> modelChecked;  // the message when the model's declaration is wrong
     static_assert(detail::isRelationMember<Relation>(), KITH_NOT_A_RELATION);
     if constexpr (detail::isRelationMember<Relation>())
       return typename detail::RelationTraits<detail::RelationField<Relation>>::template Client<Self, Relation>(self(), connection);

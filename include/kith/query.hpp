@@ -163,7 +163,9 @@ class Query {
   using Sql = detail::Sql<M>;
 
  public:
-  explicit Query(Connection connection) : connection_(std::move(connection)) {}
+  explicit Query(Connection connection) : connection_(std::move(connection)) {
+    [[maybe_unused]] detail::CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
+  }
 
   /// `where<&User::email>("a@b.c")`; a null value (std::nullopt) becomes IS NULL.
   template <auto Member, class V>

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 namespace kith {
@@ -103,6 +104,7 @@ inline constexpr detail::RelationList<Relations...> relations{};
 /// rewrites an existing table.
 template <class... Models>
 void createTables(const Connection& connection) {
+  [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;  // the message when a declaration is wrong
   connection.transaction([](Transaction& trx) {
     (trx.execute(detail::createTableSql<Models>(trx.backend())), ...);
     for (const auto& sql : {detail::foreignKeyIndexSql<Models>()...})

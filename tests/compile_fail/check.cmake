@@ -1,5 +1,5 @@
 # Runs the compiler on SOURCE. A file with `// expect: <regex>` lines must fail with output matching
-# each (and, with `// at most N errors`, with no more than N errors); a file without must compile.
+# each (and, with `// at most N errors` or `// at most 1 error`, with no more than that); a file without must compile.
 cmake_minimum_required(VERSION 3.20)
 file(STRINGS ${SOURCE} expectations REGEX "^// expect: ")
 execute_process(COMMAND ${COMPILER} -std=c++20 -fsyntax-only -I${INCLUDE} ${SOURCE}
@@ -14,9 +14,9 @@ endif()
 if(result EQUAL 0)
   message(FATAL_ERROR "expected ${SOURCE} to fail to compile, but it compiled")
 endif()
-file(STRINGS ${SOURCE} limit REGEX "^// at most [0-9]+ errors")
+file(STRINGS ${SOURCE} limit REGEX "^// at most [0-9]+ errors?")
 if(limit)
-  string(REGEX REPLACE "^// at most ([0-9]+) errors.*" "\\1" most "${limit}")
+  string(REGEX REPLACE "^// at most ([0-9]+) error.*" "\\1" most "${limit}")
   string(REGEX MATCHALL ": error: " errors "${out}")
   list(LENGTH errors count)
   if(count GREATER most)

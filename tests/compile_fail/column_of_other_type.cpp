@@ -1,4 +1,5 @@
 // A member of another type in `columns` does not compile.
+// at most 1 error
 // expect: kith: a member in this model's `columns` belongs to another type
 // expect: Post
 #include "model.hpp"

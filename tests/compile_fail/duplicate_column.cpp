@@ -1,4 +1,5 @@
 // A member listed twice in `columns` does not compile.
+// at most 1 error
 // expect: kith: this model's `columns` lists a member twice
 #include "model.hpp"
 struct Tag : kith::BaseModel<Tag> {

@@ -1,4 +1,5 @@
 // A model without an `id` column or a primaryKey override does not compile.
+// at most 1 error
 // expect: kith: this model has no primary key column
 // expect: static constexpr auto primaryKey = &Model::member
 #include "model.hpp"

@@ -1,4 +1,5 @@
 // A column whose type kith cannot store does not compile, and says how to teach it.
+// at most 1 error
 // expect: kith: this column's C\+\+ type is not supported
 // expect: specialize kith::column_traits<T>
 // expect: &Tagged::tags

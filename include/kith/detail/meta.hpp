@@ -71,23 +71,37 @@ constexpr std::string_view columnNameOverride(std::string_view property) {
   return {};
 }
 
-/// Checks one entry of `columns`; the compiler names the model and the member when one fails.
+/// What kith can tell about one entry of `columns`, without complaining: the complaint is
+/// CheckColumn's, instantiated once for its message (CheckModel), so that nothing reading these
+/// facts turns one mistake into a cascade of errors.
 template <class M, auto Member>
-struct CheckColumn {
+struct ColumnFacts {
   using Pointer = MemberPointer<std::remove_cv_t<decltype(Member)>>;
-  static_assert(Pointer::valid, "kith: every entry of `columns` must be a pointer to a data member, like &User::email");
-  static constexpr bool ok = [] {
-    if constexpr (Pointer::valid) {
-      static_assert(std::is_same_v<typename Pointer::Class, M>,
-                    "kith: a member in this model's `columns` belongs to another type; list only the model's own members (&Model::name)");
-      static_assert(SupportedColumnType<typename Pointer::Type>,
-                    "kith: this column's C++ type is not supported; use bool, an integer, float/double, std::string, kith::Blob, an "
-                    "enum, std::chrono::sys_time, std::optional of one of these, or specialize kith::column_traits<T>");
-      return std::is_same_v<typename Pointer::Class, M> && SupportedColumnType<typename Pointer::Type>;
-    } else {
+  static constexpr bool isDataMember = Pointer::valid;
+  static constexpr bool ownMember = [] {
+    if constexpr (Pointer::valid)
+      return std::is_same_v<typename Pointer::Class, M>;
+    else
       return false;
-    }
   }();
+  static constexpr bool supported = [] {
+    if constexpr (Pointer::valid)
+      return SupportedColumnType<typename Pointer::Type>;
+    else
+      return false;
+  }();
+  static constexpr bool ok = isDataMember && ownMember && supported;
+};
+
+/// The checks on one entry of `columns`; the compiler names the model and the member when one fails.
+template <class M, std::size_t Index, auto Member, bool IsDataMember, bool OwnMember, bool Supported>
+struct CheckColumn {
+  static_assert(IsDataMember, "kith: every entry of `columns` must be a pointer to a data member, like &User::email");
+  static_assert(!IsDataMember || OwnMember,
+                "kith: a member in this model's `columns` belongs to another type; list only the model's own members (&Model::name)");
+  static_assert(!IsDataMember || !OwnMember || Supported,
+                "kith: this column's C++ type is not supported; use bool, an integer, float/double, std::string, kith::Blob, an "
+                "enum, std::chrono::sys_time, std::optional of one of these, or specialize kith::column_traits<T>");
 };
 
 template <class M, auto Member>
@@ -123,13 +137,13 @@ inline std::string quote(std::string_view identifier) {
 template <class M, class List = std::remove_cv_t<decltype(M::columns)>>
 struct Meta;
 
-/// The compile-time description of model M, from its `columns` declaration.
+/// The compile-time description of model M, from its `columns` declaration. It holds no
+/// assertion (CheckModel does): an invalid model still gets a description, `ok` false, so that
+/// the code using it compiles quietly after the one error that says what is wrong.
 template <class M, auto... Members>
 struct Meta<M, ColumnList<Members...>> {
   static constexpr std::size_t count = sizeof...(Members);
-  static_assert(count > 0, "kith: a model must declare at least one column in `columns`");
-  static constexpr bool valid = (CheckColumn<M, Members>::ok && ...);
-  static_assert(valid, "kith: this model's `columns` declaration is invalid; see the first error above");
+  static constexpr bool valid = (ColumnFacts<M, Members>::ok && ...);  // every column usable
 
   static constexpr std::array<std::string_view, count> properties{memberName<Members>...};
   static constexpr std::array<std::string_view, count> columns{ColumnNameOf<M, Members>::column...};
@@ -157,17 +171,18 @@ struct Meta<M, ColumnList<Members...>> {
         if (properties[i] == properties[j] || columns[i] == columns[j]) return false;
     return true;
   }();
-  static_assert(noDuplicates, "kith: this model's `columns` lists a member twice, or two members map to the same column name");
 
-  static constexpr std::size_t primaryKey = [] {
+  static constexpr std::size_t primaryKeyFound = [] {
     if constexpr (HasPrimaryKeyOverride<M>)
       return indexOf<M::primaryKey>();
     else
       return indexOfProperty("id");
   }();
-  static_assert(primaryKey < count,
-                "kith: this model has no primary key column; declare a member `id` in `columns`, or set "
-                "`static constexpr auto primaryKey = &Model::member;` to one that is");
+  static constexpr bool hasPrimaryKey = primaryKeyFound < count;
+  static constexpr std::size_t primaryKey = hasPrimaryKey ? primaryKeyFound : 0;  // 0 stands in for a missing one
+
+  /// Everything about the declaration is right.
+  static constexpr bool ok = count > 0 && valid&& noDuplicates&& hasPrimaryKey;
 
   /// Calls f.template operator()<Index, Member>() for each column, in declaration order.
   template <class F>
@@ -184,6 +199,27 @@ struct Meta<M, ColumnList<Members...>> {
       if (I == index) f.template operator()<I, Member>();
     });
   }
+};
+
+/// The checks on a model's declaration, instantiated for their messages where a model is first
+/// used (a query, a save, a find, createMany, createTables); nothing reads from it.
+template <class M, class Indices, auto... Members>
+struct CheckColumns;
+template <class M, std::size_t... Index, auto... Members>
+struct CheckColumns<M, std::index_sequence<Index...>, Members...>
+    : CheckColumn<M, Index, Members, ColumnFacts<M, Members>::isDataMember, ColumnFacts<M, Members>::ownMember,
+                  ColumnFacts<M, Members>::supported>... {};
+
+template <class M, class List = std::remove_cv_t<decltype(M::columns)>>
+struct CheckModel;
+template <class M, auto... Members>
+struct CheckModel<M, ColumnList<Members...>> : CheckColumns<M, std::make_index_sequence<sizeof...(Members)>, Members...> {
+  static_assert(sizeof...(Members) > 0, "kith: a model must declare at least one column in `columns`");
+  static_assert(!Meta<M>::valid || Meta<M>::noDuplicates,
+                "kith: this model's `columns` lists a member twice, or two members map to the same column name");
+  static_assert(!Meta<M>::valid || Meta<M>::hasPrimaryKey,
+                "kith: this model has no primary key column; declare a member `id` in `columns`, or set "
+                "`static constexpr auto primaryKey = &Model::member;` to one that is");
 };
 
 template <class M, std::size_t I>

@@ -260,6 +260,7 @@ struct Persist {
   }
 
   static std::bitset<N> dirtyColumns(const M& m) {
+    [[maybe_unused]] CheckModel<M> modelChecked;
     const ModelState* s = stateIf(m);
     std::bitset<N> dirty;
     if (!s || !s->exists()) return dirty.set();
@@ -477,6 +478,7 @@ struct Persist {
   }
 
   static void save(M& m, const Connection& connection) {
+    [[maybe_unused]] CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
     rejectDestroyed(m);
     if (const ModelState* s = stateIf(m); s && s->exists())
       update(m, connection);
@@ -490,6 +492,7 @@ struct Persist {
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
+    [[maybe_unused]] CheckModel<M> modelChecked;
     for (const M* row : rows) rejectDestroyed(*row);
     auto& b = connection.backend();
     std::vector<std::int64_t> keys(rows.size(), 0);
@@ -570,6 +573,7 @@ struct Persist {
   }
 
   static std::optional<M> find(const Connection& connection, const Key& id) {
+    [[maybe_unused]] CheckModel<M> modelChecked;
     auto& b = connection.backend();
     Run run(b, Sql<M>::find());
     run.bind(1, id);
