@@ -311,8 +311,11 @@ struct Persist {
                   Meta::properties[i]);
   }
 
+  /// Reads column I of `m` from result column `column`. `decoding` holds I while the column's
+  /// codec runs, so that readInto's one handler names the column a codec failed on (a handler per
+  /// column kept these calls from being inlined).
   template <std::size_t I, auto Member>
-  static void readColumn(Statement& st, int column, M& m) {
+  static void readColumn(Statement& st, int column, M& m, std::size_t& decoding) {
     using C = Codec<ColumnType<Member>>;
     // A NULL reads as 0 or "" in the basic codecs: ask the database only when the value read is
     // one of those. Other codecs would fail on NULL with a less helpful message: ask first.
@@ -320,11 +323,9 @@ struct Persist {
     if constexpr (!C::nullable && !checkAfter) {
       if (st.isNull(column)) throw Error(nullColumn(I));
     }
-    try {
-      C::read(st, column, m.*Member);
-    } catch (const Error& e) {
-      throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[I], e.what()));
-    }
+    decoding = I;
+    C::read(st, column, m.*Member);
+    decoding = N;
     if constexpr (!C::nullable && checkAfter) {
       if (C::readsAsNull(m.*Member) && st.isNull(column)) throw Error(nullColumn(I));
     }
@@ -341,16 +342,22 @@ struct Persist {
   /// Fills `m` from the current row, into its state `s`.
   static void readInto(Statement& st, std::span<const std::size_t> selected, M& m, ModelState& s) {
     Columns& c = columns(s);
-    if (selected.empty()) {
-      Meta::forEach([&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(I), m); });
-      c.loaded.set();
-    } else {
-      c.loaded.reset();
-      for (std::size_t column = 0; column < selected.size(); ++column) {
-        Meta::visit(
-            selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m); });
-        c.loaded.set(selected[column]);
+    std::size_t decoding = N;
+    try {
+      if (selected.empty()) {
+        Meta::forEach([&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(I), m, decoding); });
+        c.loaded.set();
+      } else {
+        c.loaded.reset();
+        for (std::size_t column = 0; column < selected.size(); ++column) {
+          Meta::visit(
+              selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m, decoding); });
+          c.loaded.set(selected[column]);
+        }
       }
+    } catch (const Error& e) {
+      if (decoding == N) throw;  // a NULL in a column that cannot hold one: its message says so
+      throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[decoding], e.what()));
     }
     hashAll(m, c);
     c.marked.reset();
