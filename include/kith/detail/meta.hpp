@@ -138,8 +138,9 @@ template <class M, class List = std::remove_cv_t<decltype(M::columns)>>
 struct Meta;
 
 /// The compile-time description of model M, from its `columns` declaration. It holds no
-/// assertion (CheckModel does): an invalid model still gets a description, `ok` false, so that
-/// the code using it compiles quietly after the one error that says what is wrong.
+/// assertion (CheckModel does): an invalid model still gets a description (`valid`,
+/// `noDuplicates` or `hasPrimaryKey` false), so that the code using it compiles quietly after the
+/// one error that says what is wrong.
 template <class M, auto... Members>
 struct Meta<M, ColumnList<Members...>> {
   static constexpr std::size_t count = sizeof...(Members);
@@ -180,9 +181,6 @@ struct Meta<M, ColumnList<Members...>> {
   }();
   static constexpr bool hasPrimaryKey = primaryKeyFound < count;
   static constexpr std::size_t primaryKey = hasPrimaryKey ? primaryKeyFound : 0;  // 0 stands in for a missing one
-
-  /// Everything about the declaration is right.
-  static constexpr bool ok = count > 0 && valid&& noDuplicates&& hasPrimaryKey;
 
   /// Calls f.template operator()<Index, Member>() for each column, in declaration order.
   template <class F>

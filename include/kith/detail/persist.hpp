@@ -222,10 +222,8 @@ struct Persist {
   }
   /// A state in a block of its own.
   static ModelState* single(const Connection& connection, std::shared_ptr<TxState> tx = nullptr) {
-    StateBlock* block = StateBlock::make(1, stride, connection, std::move(tx));
-    void* at = block->take();
-    block->refs.fetch_sub(1, std::memory_order_relaxed);  // nothing else fills it
-    return construct(at, block);
+    StateBlock* block = StateBlock::single(stride, connection, std::move(tx));
+    return construct(block->slot(0), block);
   }
 
   static ModelState& state(M& m) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -58,9 +59,9 @@ struct ColumnState {
 struct RareState {
   // Few per model: a vector beats a map.
   using Extras = std::vector<std::pair<std::string, Value>>;
-  std::unique_ptr<Connection> connection;  // when it differs from the block's
-  std::shared_ptr<TxState> updatedIn;      // the transaction of its last UPDATE, if any
-  Extras extras;                           // withCount, withAggregate, loadCount; by alias
+  std::optional<Connection> connection;  // when it differs from the block's
+  std::shared_ptr<TxState> updatedIn;    // the transaction of its last UPDATE, if any
+  Extras extras;                         // withCount, withAggregate, loadCount; by alias
 };
 
 struct ModelState;
@@ -91,12 +92,20 @@ struct StateBlock {
       ::operator delete(static_cast<void*>(this));
     }
   }
+  /// A block holding one state, its storage already handed out (the caller constructs the state
+  /// at slot(0)): a model's state of its own, which no operation fills further.
+  static StateBlock* single(std::uint32_t stride, const Connection& connection, std::shared_ptr<TxState> tx) {
+    StateBlock* block = make(1, stride, connection, std::move(tx));
+    block->used = 1;  // its one reference is the state's
+    return block;
+  }
   /// Storage for the next state; the caller constructs it. Null when the block is full.
   void* take() noexcept {
     if (used == capacity) return nullptr;
     refs.fetch_add(1, std::memory_order_relaxed);
-    return reinterpret_cast<char*>(this + 1) + std::size_t{used++} * stride;
+    return slot(used++);
   }
+  void* slot(std::uint32_t i) noexcept { return reinterpret_cast<char*>(this + 1) + std::size_t{i} * stride; }
 };
 
 /// The state of one model instance, inside a StateBlock and followed by its ColumnState<N>.
@@ -125,13 +134,10 @@ struct ModelState {
   void setConnection(const Connection& c) {
     if (c.sameHandle(block->connection)) {
       if (rare) rare->connection.reset();
-    } else if (auto& own = rareState().connection) {
-      *own = c;
     } else {
-      own = std::make_unique<Connection>(c);
+      rareState().connection = c;
     }
   }
-  const TxState* insertedIn() const noexcept { return block->insertedIn.get(); }
   void setUpdatedIn(std::shared_ptr<TxState> tx) {
     if (tx || rare) rareState().updatedIn = std::move(tx);
   }
@@ -171,11 +177,8 @@ struct ModelState {
   /// A state of its own (a block of one) with the same contents: for a copied model, and for
   /// what a failed write restores.
   ModelState* clone() const {
-    const Connection& c = connection();
-    StateBlock* b = StateBlock::make(1, block->stride, c, block->insertedIn);
-    void* at = b->take();
-    b->refs.fetch_sub(1, std::memory_order_relaxed);  // no operation fills it further
-    auto* copy = new (at) ModelState(b);
+    StateBlock* b = StateBlock::single(block->stride, connection(), block->insertedIn);
+    auto* copy = new (b->slot(0)) ModelState(b);
     copy->persisted = persisted;
     copy->deleted = deleted;
     copy->keyGenerated = keyGenerated;
