@@ -187,9 +187,9 @@ struct KeyPairInfo {
   using KeyType = typename Unwrap<OwnerType>::type;
   static constexpr bool sameTypes = std::is_same_v<KeyType, typename Unwrap<ForeignType>::type>;
 
-  /// The checks' class: instantiating it (a variable of this type, `KITH_CHECK_RELATION_KEYS`) prints
-  /// what is wrong. `ok` does not read from it, so that a failed check is one error rather than one
-  /// more at every use of `ok`.
+  /// The checks' class: instantiating it (`[[maybe_unused]] typename Info::Check keysChecked;`
+  /// where a relation is used) prints what is wrong. `ok` does not read from it, so that a failed
+  /// check is one error rather than one more at every use of `ok`.
   using Check = std::conditional_t<ForeignOnRelated,
                                    CheckRelationKeys<Parent, Relation, Related, keyName(foreignKey), keyName(ownerKey),
                                                      (foreignFound < HolderMeta::count), (ownerFound < OwnerMeta::count), sameTypes>,
