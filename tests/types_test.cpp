@@ -248,3 +248,65 @@ TEST_CASE("NULL in a non-optional column is an error with select<...>() too", "[
   CHECK_THROWS_WITH(test::User::query(db).select<&test::User::email>().all(),
                     "kith: column users.email is NULL, but User::email is not a std::optional");
 }
+
+namespace types {
+
+/// What the time codec writes for `tp`, computed with <chrono>'s own calendar.
+template <class Duration>
+std::string chronoText(std::chrono::sys_time<Duration> tp) {
+  using namespace std::chrono;
+  const auto day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{floor<Duration>(tp - day)};
+  char buf[64];
+  const int y = static_cast<int>(ymd.year());
+  int n = std::snprintf(buf, sizeof buf, "%s%04d-%02u-%02u %02lld:%02lld:%02lld", y < 0 ? "-" : "", y < 0 ? -y : y,
+                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
+                        static_cast<long long>(hms.minutes().count()), static_cast<long long>(hms.seconds().count()));
+  if constexpr (decltype(hms)::fractional_width > 0)
+    std::snprintf(buf + n, sizeof buf - static_cast<std::size_t>(n), ".%0*lld", static_cast<int>(decltype(hms)::fractional_width),
+                  static_cast<long long>(hms.subseconds().count()));
+  return buf;
+}
+
+}  // namespace types
+
+TEST_CASE("the time codec's calendar agrees with <chrono>'s from the year -2000 to 6000, both ways", "[types]") {
+  using namespace std::chrono;
+  using Codec = kith::detail::Codec<sys_time<milliseconds>>;
+  std::size_t checked = 0, mismatches = 0;
+  auto check = [&](sys_days day) {
+    const auto tp = sys_time<milliseconds>{day} + 23h + 59min + 58s + 7ms;
+    const auto text = Codec::format(tp);
+    if (text != types::chronoText(tp) || Codec::parse(text) != tp) ++mismatches;
+    ++checked;
+  };
+  // Every 13th day over 8,000 years (13 is prime to 7, 400-year cycles and month lengths), and
+  // every day around the century and era boundaries where leap rules change.
+  const auto first = sys_days{year{-2000} / 1 / 1}, last = sys_days{year{6000} / 12 / 31};
+  for (auto day = first; day <= last; day += days{13}) check(day);
+  std::size_t expected = static_cast<std::size_t>((last - first).count() / 13 + 1);
+  for (int y : {-401, -1, 1599, 1699, 1899, 1969, 1999, 2099, 2399}) {
+    for (auto day = sys_days{year{y} / 1 / 1}; day < sys_days{year{y + 2} / 1 / 1}; day += days{1}) check(day);
+    expected += static_cast<std::size_t>((sys_days{year{y + 2} / 1 / 1} - sys_days{year{y} / 1 / 1}).count());
+  }
+  CHECK(checked == expected);
+  CHECK(mismatches == 0);
+  // Other precisions: the fraction has as many digits as the duration has decimals.
+  const auto moon = sys_days{1969y / July / 20} + 20h + 17min + 40s;
+  CHECK(kith::detail::Codec<sys_seconds>::format(moon) == "1969-07-20 20:17:40");
+  CHECK(kith::detail::Codec<sys_time<microseconds>>::format(moon + 123456us) == types::chronoText(moon + 123456us));
+  CHECK(kith::detail::Codec<sys_time<nanoseconds>>::format(moon + 5ns) == "1969-07-20 20:17:40.000000005");
+  CHECK(kith::detail::Codec<sys_time<minutes>>::format(floor<minutes>(moon)) == "1969-07-20 20:17:00");
+  CHECK(kith::detail::Codec<sys_time<nanoseconds>>::parse("1969-07-20 20:17:40.000000005") == moon + 5ns);
+}
+
+TEST_CASE("a stored date that is not on the calendar is an error naming it", "[types][bad-input]") {
+  using Codec = kith::detail::Codec<std::chrono::sys_seconds>;
+  for (const char* bad : {"2023-02-29 00:00:00", "1900-02-29 00:00:00", "2024-04-31 00:00:00", "2024-13-01 00:00:00", "2024-00-10 00:00:00",
+                          "2024-01-00 00:00:00", "2024-01-01 24:00:00"})
+    CHECK_THROWS_WITH(Codec::parse(bad), std::string("kith: \"") + bad +
+                                             "\" is not a timestamp; kith stores them as \"YYYY-MM-DD HH:MM:SS[.fraction]\" in UTC");
+  CHECK(Codec::parse("2024-02-29 00:00:00") == std::chrono::sys_days{std::chrono::year{2024} / 2 / 29});
+  CHECK(Codec::parse("2000-02-29 12:00:00") == std::chrono::sys_days{std::chrono::year{2000} / 2 / 29} + std::chrono::hours{12});
+}

@@ -3,13 +3,11 @@
 #pragma once
 
 #include <kith/detail/statement.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -453,7 +451,8 @@ class Transaction : public Connection {
     using Status = detail::TxState::Status;
     auto& b = backend();  // throws if already finished (the database ended it, say), moved from or closed
     auto& stack = b.transactions;
-    const auto self = std::find(stack.begin(), stack.end(), tx_);
+    auto self = stack.begin();
+    while (self != stack.end() && *self != tx_) ++self;
     if (!b.nativeTransactionActive()) {  // ended behind kith's back (through the raw handle, say)
       b.endTransactions(Status::Failed, "it was no longer open when kith came to finish it");
       if (commit) throw UsageError(tx_->finishedMessage());
@@ -495,10 +494,10 @@ template <class F>
 auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&> {
   Transaction trx = begin();
   if constexpr (std::is_void_v<std::invoke_result_t<F, Transaction&>>) {
-    std::invoke(std::forward<F>(fn), trx);
+    std::forward<F>(fn)(trx);
     trx.commitUnlessFinished();
   } else {
-    auto result = std::invoke(std::forward<F>(fn), trx);
+    auto result = std::forward<F>(fn)(trx);
     trx.commitUnlessFinished();
     return result;
   }

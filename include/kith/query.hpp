@@ -8,13 +8,11 @@
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
-#include <algorithm>
 #include <concepts>
 #include <cstdint>
-#include <functional>
+#include <iterator>
 #include <limits>
 #include <optional>
-#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -192,19 +190,19 @@ class Query {
   template <class F>
   requires std::invocable<F&, Query&> Query& orWhere(F&& group) { return addGroup(true, std::forward<F>(group)); }
 
-  template <auto Member, std::ranges::input_range R>
+  template <auto Member, detail::ValueRange R>
   Query& whereIn(const R& values) {
     return inList<Member>(false, false, values);
   }
-  template <auto Member, std::ranges::input_range R>
+  template <auto Member, detail::ValueRange R>
   Query& orWhereIn(const R& values) {
     return inList<Member>(true, false, values);
   }
-  template <auto Member, std::ranges::input_range R>
+  template <auto Member, detail::ValueRange R>
   Query& whereNotIn(const R& values) {
     return inList<Member>(false, true, values);
   }
-  template <auto Member, std::ranges::input_range R>
+  template <auto Member, detail::ValueRange R>
   Query& orWhereNotIn(const R& values) {
     return inList<Member>(true, true, values);
   }
@@ -608,7 +606,7 @@ class Query {
   Query& inList(bool isOr, bool negate, const R& values) {
     if constexpr (detail::requireColumn<M, Member>()) {
       const std::size_t first = bindings_.size();
-      if constexpr (std::ranges::sized_range<R>) bindings_.reserve(first + std::ranges::size(values));
+      if constexpr (requires { std::size(values); }) bindings_.reserve(first + std::size(values));
       for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
       append(isOr, detail::inCondition(connection_.usableBackend(), Sql::column(Meta::template indexOf<Member>()),
                                        detail::memberName<Member>, negate, bindings_, first));
@@ -727,7 +725,7 @@ class Query {
   Query& relationCount(bool isOr, const F& constraint, std::string_view op, std::int64_t count) {
     if constexpr (checkRelation<Relation>()) {
       static constexpr std::string_view allowed[] = {"=", "!=", "<>", "<", "<=", ">", ">="};
-      if (std::find(std::begin(allowed), std::end(allowed), op) == std::end(allowed))
+      if (!detail::contains(allowed, op))
         throw UsageError("kith: unknown operator \"" + std::string(op) + "\" in has<>()/whereHas<>(); use one of =, !=, <>, <, <=, >, >=");
       auto [sql, values] = relationSubquery<Relation>("SELECT count(*)", constraint, "the callback of whereHas<...>()");
       append(isOr, "(" + sql + ") " + std::string(op) + " ?");

@@ -4,9 +4,9 @@
 #include <kith/connection.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/persist.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/relations.hpp>
 
-#include <chrono>
 #include <optional>
 #include <string>
 #include <tuple>

@@ -5,12 +5,11 @@
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 
 #include <sqlite3.h>
 
-#include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -135,7 +134,7 @@ class Statement final : public kith::detail::Statement {
   void bindInteger(int i, std::int64_t v) override { check(sqlite3_bind_int64(stmt_.get(), note(i), v)); }
   void bindReal(int i, double v) override {
     // SQLite binds NaN as NULL: a model's double would not read back, a condition would match nothing.
-    if (std::isnan(v))
+    if (v != v)  // NaN (without <cmath> for one test)
       throw Error("kith: cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional");
     check(sqlite3_bind_double(stmt_.get(), note(i), v));
   }

@@ -3,13 +3,14 @@
 #pragma once
 
 #include <kith/detail/statement.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 
-#include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
@@ -40,6 +41,21 @@ struct column_traits;
 enum class SqlType { Integer, Real, Text, Blob };
 
 namespace detail {
+
+/// A range of values to bind (whereIn, createMany): anything std::begin and std::end take.
+template <class R>
+concept ValueRange = requires(const R& r) {
+  std::begin(r);
+  std::end(r);
+};
+
+/// True when `range` holds `value`; <algorithm>'s std::find without <algorithm>.
+template <class R, class V>
+constexpr bool contains(const R& range, const V& value) {
+  for (const auto& item : range)
+    if (item == value) return true;
+  return false;
+}
 
 constexpr std::uint64_t mix(std::uint64_t h) noexcept {
   h ^= h >> 33;
@@ -218,6 +234,42 @@ struct Codec<std::optional<T>> {
   static std::uint64_t hash(const std::optional<T>& v) { return v ? Codec<T>::hash(*v) : nullHash; }
 };
 
+/// A proleptic Gregorian date, and its conversions from and to days since 1970-01-01 (after Howard
+/// Hinnant's chrono-compatible date algorithms), so that kith needs no <chrono> calendar.
+struct CivilDate {
+  std::int64_t year;
+  unsigned month;  // 1..12
+  unsigned day;    // 1..31
+};
+
+constexpr CivilDate civilFromDays(std::int64_t z) noexcept {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<std::uint64_t>(z - era * 146097);                    // [0, 146096]
+  const std::uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const std::uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const std::uint64_t mp = (5 * doy + 2) / 153;                                     // [0, 11], from March
+  const auto day = static_cast<unsigned>(doy - (153 * mp + 2) / 5 + 1);
+  const auto month = static_cast<unsigned>(mp < 10 ? mp + 3 : mp - 9);
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2), month, day};
+}
+
+constexpr std::int64_t daysFromCivil(CivilDate d) noexcept {
+  const std::int64_t y = d.year - (d.month <= 2);
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<std::uint64_t>(y - era * 400);                                       // [0, 399]
+  const std::uint64_t doy = (153 * (d.month > 2 ? d.month - 3 : d.month + 9) + 2) / 5 + d.day - 1;  // [0, 365]
+  const std::uint64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                                  // [0, 146096]
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+constexpr bool validDate(CivilDate d) noexcept {
+  if (d.month < 1 || d.month > 12 || d.day < 1) return false;
+  constexpr unsigned lengths[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = d.year % 4 == 0 && (d.year % 100 != 0 || d.year % 400 == 0);
+  return d.day <= lengths[d.month - 1] + (d.month == 2 && leap);
+}
+
 /// Timestamps are stored as UTC text, "YYYY-MM-DD HH:MM:SS[.fraction]", which sorts correctly and
 /// which SQLite's own date functions read.
 template <class Duration>
@@ -227,17 +279,35 @@ struct Codec<std::chrono::sys_time<Duration>> {
   static constexpr SqlType type = SqlType::Text;
   static constexpr bool nullable = false;
 
+  /// Digits after the seconds' point: 0 for seconds or coarser, 3 for milliseconds, 9 for nanoseconds.
+  static constexpr int fractionalWidth = [] {
+    using Period = typename Duration::period;
+    if constexpr (Period::num >= Period::den) {
+      return 0;
+    } else {
+      int width = 0;
+      for (std::intmax_t den = Period::den; den > 1 && width < 18; den /= 10) ++width;
+      return width;
+    }
+  }();
+  static constexpr std::intmax_t fractionScale = [] {
+    std::intmax_t scale = 1;
+    for (int w = 0; w < fractionalWidth; ++w) scale *= 10;
+    return scale;
+  }();
+
   static std::string format(const TimePoint& tp) {
     using namespace std::chrono;
     const auto day = floor<days>(tp);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{floor<Duration>(tp - day)};
+    const CivilDate date = civilFromDays(day.time_since_epoch().count());
+    const auto inDay = floor<Duration>(tp - day);
+    const auto secs = duration_cast<seconds>(inDay).count();
     char buf[48];
     auto put = [&](std::size_t at, long long v, int width) {
       for (int w = width - 1; w >= 0; --w, v /= 10) buf[at + static_cast<std::size_t>(w)] = static_cast<char>('0' + v % 10);
     };
     std::size_t n = 0;
-    int y = static_cast<int>(ymd.year());
+    std::int64_t y = date.year;
     if (y < 0) {
       buf[n++] = '-';
       y = -y;
@@ -246,25 +316,25 @@ struct Codec<std::chrono::sys_time<Duration>> {
     put(n, y, yearWidth);
     n += static_cast<std::size_t>(yearWidth);
     buf[n++] = '-';
-    put(n, static_cast<unsigned>(ymd.month()), 2);
+    put(n, date.month, 2);
     n += 2;
     buf[n++] = '-';
-    put(n, static_cast<unsigned>(ymd.day()), 2);
+    put(n, date.day, 2);
     n += 2;
     buf[n++] = ' ';
-    put(n, hms.hours().count(), 2);
+    put(n, secs / 3600, 2);
     n += 2;
     buf[n++] = ':';
-    put(n, hms.minutes().count(), 2);
+    put(n, secs / 60 % 60, 2);
     n += 2;
     buf[n++] = ':';
-    put(n, hms.seconds().count(), 2);
+    put(n, secs % 60, 2);
     n += 2;
-    constexpr int width = decltype(hms)::fractional_width;
-    if constexpr (width > 0) {
+    if constexpr (fractionalWidth > 0) {
+      using Fraction = duration<typename Duration::rep, std::ratio<1, fractionScale>>;
       buf[n++] = '.';
-      put(n, hms.subseconds().count(), width);
-      n += width;
+      put(n, duration_cast<Fraction>(inDay - seconds{secs}).count(), fractionalWidth);
+      n += fractionalWidth;
     }
     return std::string(buf, n);
   }
@@ -316,11 +386,16 @@ struct Codec<std::chrono::sys_time<Duration>> {
       }
     }
     if (ok && at < s.size() && s[at] == 'Z') ++at;
-    const year_month_day ymd{year{static_cast<int>(negative ? -y : y)}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-    if (!ok || at != s.size() || !ymd.ok() || h > 23 || mi > 59 || sec > 60)
+    // std::chrono::year holds -32767..32767; so did the calendar kith used before its own.
+    const CivilDate date{negative ? -y : y, static_cast<unsigned>(mo), static_cast<unsigned>(d)};
+    if (!ok || at != s.size() || y > 32767 || !validDate(date) || h > 23 || mi > 59 || sec > 60)
       throw Error("kith: \"" + std::string(s) + "\" is not a timestamp; kith stores them as \"YYYY-MM-DD HH:MM:SS[.fraction]\" in UTC");
-    const auto total = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + fraction;
-    return floor<Duration>(total);
+    // In seconds first: nanoseconds since 1970 overflow before the year 1678 and after 2262.
+    const auto whole = sys_days{days{daysFromCivil(date)}} + hours{h} + minutes{mi} + seconds{sec};
+    if constexpr (std::ratio_less_equal_v<typename Duration::period, std::ratio<1>>)
+      return TimePoint{duration_cast<Duration>(whole.time_since_epoch()) + floor<Duration>(fraction)};
+    else
+      return floor<Duration>(whole);
   }
 
   static void bind(Statement& s, int i, const TimePoint& v) { s.bindText(i, s.keep(format(v))); }

@@ -5,10 +5,10 @@
 #include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/state.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <bitset>

@@ -3,14 +3,12 @@
 // and the find-or-create engine.
 #pragma once
 
+#include <kith/detail/std.hpp>
 #include <kith/relations/core.hpp>
 
-#include <algorithm>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,8 +67,8 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
 
   /// save() for each model of a range, in place: new ones with multi-row INSERTs, persisted ones
   /// with an UPDATE of what changed.
-  template <std::ranges::range R>
-  requires std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<R>>, Related>
+  template <ValueRange R>
+  requires std::is_same_v<std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>, Related>
   void saveMany(R&& children) {
     std::vector<Related*> all;
     for (auto& child : children) all.push_back(&child);

@@ -3,9 +3,9 @@
 // Cardinality.
 #pragma once
 
+#include <kith/detail/std.hpp>
 #include <kith/relations/core.hpp>
 
-#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <memory>
