@@ -4,6 +4,7 @@
 #include <kith/connection.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/persist.hpp>
+#include <kith/detail/query_core.hpp>
 #include <kith/detail/relation_traits.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
@@ -20,10 +21,6 @@
 #include <vector>
 
 namespace kith {
-
-enum class Order { Asc, Desc };
-inline constexpr Order asc = Order::Asc;
-inline constexpr Order desc = Order::Desc;
 
 namespace detail {
 template <auto Member>
@@ -65,35 +62,6 @@ constexpr bool checkExtraTarget() {
       return false;
     }
   }
-}
-
-/// The condition of whereIn/whereNotIn on `column` for the values `bindings` holds from `first` on:
-/// one array parameter in their place where the database takes one (PostgreSQL: `= ANY(?)`,
-/// `<> ALL(?)`, any number of values, one cached plan), else an IN list of them, refused with a
-/// clear error past the database's limit on parameters. An empty list matches nothing (NOT IN:
-/// everything).
-inline std::string inCondition(Backend* backend, const std::string& column, std::string_view member, bool negate,
-                               std::vector<Value>& bindings, std::size_t first) {
-  const std::size_t count = bindings.size() - first;
-  if (count == 0) return negate ? "1 = 1" : "1 = 0";  // IN () is not SQL
-  if (backend && backend->takesArrays()) {
-    if (auto array = backend->arrayOf(std::span<const Value>(bindings).subspan(first))) {
-      bindings.resize(first);
-      bindings.push_back(std::move(*array));
-      return column + (negate ? " <> ALL(?)" : " = ANY(?)");
-    }
-  }
-  if (const int limit = backend ? backend->variableLimit() : 0; backend && count > static_cast<std::size_t>(std::max(1, limit))) {
-    bindings.resize(first);  // the query stays as it was
-    throw UsageError(
-        format("kith: {}In<{}>() got {} values, more than the {} parameters one statement may have on {}{}; split the list "
-               "over several queries",
-               negate ? "whereNot" : "where", member, count, limit, backend->describe(),
-               backend->takesArrays() ? "" : " (SQLite's SQLITE_LIMIT_VARIABLE_NUMBER)"));
-  }
-  std::string sql = column + (negate ? " NOT IN (" : " IN (");
-  for (std::size_t i = 0; i < count; ++i) sql += i ? ", ?" : "?";
-  return sql + ")";
 }
 
 /// An aggregate over a related column, for withAggregate: kith::sum<&Post::views>().
@@ -156,12 +124,12 @@ detail::Assignment<Member> set(V&& value) {
 /// A SELECT, UPDATE or DELETE on model M's table. Conditions name columns by member pointer;
 /// every value is bound, every identifier quoted.
 template <class M>
-class Query {
+class Query : private detail::QueryCore {
   using Meta = detail::Meta<M>;
   using Sql = detail::Sql<M>;
 
  public:
-  explicit Query(Connection connection) : connection_(std::move(connection)) {
+  explicit Query(Connection connection) : QueryCore(std::move(connection), Sql::info()) {
     [[maybe_unused]] detail::CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
   }
 
@@ -338,7 +306,7 @@ class Query {
   template <auto Member>
   Query& orderBy(Order order = asc) {
     if constexpr (detail::requireColumn<M, Member>()) {
-      order_ += (order_.empty() ? " ORDER BY " : ", ") + Sql::column(Meta::template indexOf<Member>()) + (order == asc ? " ASC" : " DESC");
+      addOrder(order_, " ORDER BY ", Meta::template indexOf<Member>(), order);
     }
     return *this;
   }
@@ -352,6 +320,7 @@ class Query {
     preloads_.push_back([constraint = std::move(constraint)](std::span<M> parents, const Connection& connection) {
       detail::preloadRelation<Relation>(parents, connection, constraint);
     });
+    hasPreloads_ = true;
     return *this;
   }
 
@@ -376,8 +345,7 @@ class Query {
   template <auto Member>
   Query& groupOrderBy(Order order = asc) {
     if (partition_.empty()) return orderBy<Member>(order);
-    if constexpr (detail::requireColumn<M, Member>())
-      groupOrder_ += (groupOrder_.empty() ? "" : ", ") + Sql::column(Meta::template indexOf<Member>()) + (order == asc ? " ASC" : " DESC");
+    if constexpr (detail::requireColumn<M, Member>()) addOrder(groupOrder_, "", Meta::template indexOf<Member>(), order);
     return *this;
   }
 
@@ -401,23 +369,11 @@ class Query {
     throw NotFound("kith: no " + std::string(detail::typeName<M>) + " matches: " + toSql());
   }
 
-  std::int64_t count() const {
-    std::string sql = limit_ || offset_ ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ") AS \"kith_rows\""
-                                        : "SELECT count(*) FROM " + from() + whereClause();
-    return scalar(sql, bool(limit_ || offset_));
-  }
-
-  bool exists() const { return scalar("SELECT EXISTS(SELECT 1 FROM " + from() + whereClause() + ")", false) != 0; }
-
   /// Page `page` (from 1) of `perPage` rows, with the total: a count, then the page's rows (no
   /// second statement when the page lies past the last row). Inside a transaction both see the
   /// same data; outside one, a write between them can make the total and the rows disagree.
   Page<M> paginate(std::int64_t page, std::int64_t perPage) const {
-    if (!preloading_.empty()) throw UsageError("kith: cannot paginate relationship \"" + std::string(preloading_) + "\" during preload");
-    if (page < 1) throw UsageError(detail::format("kith: paginate() counts pages from 1; there is no page {}", page));
-    if (perPage < 1) throw UsageError(detail::format("kith: paginate() needs at least 1 row per page, not {}", perPage));
-    if (limit_ || offset_)
-      throw UsageError("kith: paginate() sets the limit and offset itself; remove limit() and offset() from this query");
+    checkPaginate(page, perPage);
     Page<M> out;
     out.total = count();
     out.perPage = perPage;
@@ -438,95 +394,33 @@ class Query {
   std::int64_t update(const detail::Assignment<Members>&... assignments) const {
     static_assert(sizeof...(Members) > 0, "kith: update() needs at least one kith::set<&Model::column>(value)");
     if constexpr ((detail::requireColumn<M, Members>() && ...)) {
-      rejectPaging("update");
-      std::string sql = "UPDATE " + Sql::table() + " SET ";
-      bool first = true;
-      ((sql += (std::exchange(first, false) ? "" : ", ") + Sql::column(Meta::template indexOf<Members>()) + " = ?"), ...);
-      sql += whereClause();
-      auto& b = connection_.backend();
-      detail::Run run(b, sql);
-      int index = 0;
-      (run.bindValue(++index, assignments.value), ...);
-      bindConditions(run, index);
-      run.finish();
-      return b.changes();
+      const std::size_t columns[] = {Meta::template indexOf<Members>()...};
+      const Value* values[] = {&assignments.value...};
+      return updateColumns(columns, values);
     } else {
       return 0;
     }
   }
 
-  /// Bulk DELETE of the matching rows. Returns rows deleted.
-  std::int64_t remove() const {
-    rejectPaging("remove");
-    auto& b = connection_.backend();
-    detail::Run run(b, "DELETE FROM " + Sql::table() + whereClause());
-    int index = 0;
-    bindConditions(run, index);
-    run.finish();
-    return b.changes();
-  }
-
-  /// The SELECT this query runs, with `?` for each bound value.
-  std::string toSql() const {
-    std::string columns;
-    if (selected_.empty())
-      columns = Sql::selectList();
-    else
-      for (std::size_t i = 0; i < selected_.size(); ++i) columns += (i ? ", " : "") + Sql::column(selected_[i]);
-    if (!groupLimit_) {
-      for (const auto& e : extras_) columns += ", " + e.sql + " AS " + e.alias;
-      return "SELECT " + columns + " FROM " + from() + whereClause() + order_ + paging();
-    }
-    // Each parent's rows numbered by a window function, and the first groupLimit of each kept.
-    std::string inner = columns, outer = columns;
-    for (const auto& e : extras_) {
-      inner += ", " + e.sql + " AS " + e.alias;
-      outer += ", " + e.alias;
-    }
-    const std::string& rowOrder = groupOrder_.empty() ? Sql::column(Meta::primaryKey) + " DESC" : groupOrder_;
-    return "SELECT " + outer + " FROM (SELECT " + inner + ", row_number() OVER (PARTITION BY " + partition_ + " ORDER BY " + rowOrder +
-           ") AS \"kith_row\" FROM " + from() + whereClause() + ") AS \"kith_group\" WHERE \"kith_row\" <= ?" +
-           (order_.empty() ? std::string(" ORDER BY \"kith_row\"") : order_) + paging();
-  }
-
-  /// The values bound to toSql()'s placeholders, in order.
-  std::vector<Value> bindings() const {
-    std::vector<Value> out;
-    forEachBinding(true, [&](const Value& v) { out.push_back(v); });
-    return out;
-  }
-
-  const Connection& connection() const noexcept { return connection_; }
+  using QueryCore::bindings;
+  using QueryCore::connection;
+  using QueryCore::count;
+  using QueryCore::exists;
+  using QueryCore::remove;
+  using QueryCore::selected;
+  using QueryCore::toSql;
 
   /// Adds a condition that stays in its own AND group whatever the user's conditions say (a
   /// relation's foreign key, say).
   Query& scope(std::string sql, std::vector<Value> values) {
-    scope_ += (scope_.empty() ? "" : " AND ") + sql;
-    scopeBindings_.insert(scopeBindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+    addScope(std::move(sql), std::move(values));
     return *this;
   }
-
-  /// The column indices select<...>() chose, empty when all.
-  const std::vector<std::size_t>& selected() const noexcept { return selected_; }
 
  private:
   template <class>
   friend class Query;
   friend struct detail::QueryAccess;
-
-  /// A computed column: `(SELECT count(*) FROM ...) AS "posts_count"`, its bindings, and how a
-  /// row receives it.
-  struct Extra {
-    std::string sql;
-    std::string alias;  // quoted
-    std::string name;   // as given, for the extras and for messages
-    std::vector<Value> bindings;
-    void (*read)(detail::Statement&, int, M&, const Extra&);
-  };
-
-  /// The table as the SQL refers to it: its name, or the alias of a subquery on a self relation.
-  const std::string& ref() const { return alias_.empty() ? Sql::table() : alias_; }
-  std::string from() const { return alias_.empty() ? Sql::table() : Sql::table() + " AS " + alias_; }
 
   /// An empty query on the same table reference, for a condition group.
   Query sibling() const {
@@ -536,23 +430,17 @@ class Query {
     return q;
   }
 
-  void readExtras(detail::Statement& st, M& row) const {
-    int column = static_cast<int>(selected_.empty() ? Meta::count : selected_.size());
-    for (const auto& e : extras_) e.read(st, column++, row, e);
-  }
-
   /// Runs the SELECT; each row is read into the model `slot()` returns, then handed to `done`.
   template <class Slot, class Done>
   void readRows(Slot&& slot, Done&& done) const {
     const std::string sql = toSql();
     detail::Run run(connection_.backend(), sql);
-    int index = 0;
-    forEachBinding(true, [&](const Value& v) { run.bindValue(++index, v); });
+    bindSelect(run);
     detail::StateArena states(connection_, detail::Persist<M>::stride);
     while (run.step()) {
       M& row = slot();
       detail::Persist<M>::read(run.statement(), selected_, row, states);
-      if (!extras_.empty()) readExtras(run.statement(), row);
+      if (!extras_.empty()) readExtras(run.statement(), &row);
       done(row);
     }
   }
@@ -574,31 +462,10 @@ class Query {
     for (const auto& load : preloads_) load(rows, connection_);
   }
 
-  void append(bool isOr, std::string_view sql) {
-    if (!where_.empty()) where_ += isOr ? " OR " : " AND ";
-    where_ += sql;
-  }
-
-  static std::string_view checkedOperator(std::string_view op) {
-    static constexpr std::string_view allowed[] = {"=", "!=", "<>", "<", "<=", ">", ">=", "like", "LIKE", "not like", "NOT LIKE"};
-    for (auto a : allowed)
-      if (a == op) return a;
-    throw UsageError("kith: unknown operator \"" + std::string(op) + "\" in where<>(); use one of =, !=, <>, <, <=, >, >=, like, not like");
-  }
-
   template <auto Member, class V>
   Query& condition(bool isOr, std::string_view op, V&& value) {
-    if constexpr (detail::requireColumn<M, Member>()) {
-      op = checkedOperator(op);
-      const auto& column = Sql::column(Meta::template indexOf<Member>());
-      Value v = detail::toValueAs<detail::ColumnType<Member>>(std::forward<V>(value));
-      if (v.index() == 0 && (op == "=" || op == "!=" || op == "<>")) {
-        append(isOr, column + (op == "=" ? " IS NULL" : " IS NOT NULL"));
-      } else {
-        append(isOr, column + " " + std::string(op) + " ?");
-        bindings_.push_back(std::move(v));
-      }
-    }
+    if constexpr (detail::requireColumn<M, Member>())
+      addCondition(isOr, Meta::template indexOf<Member>(), op, detail::toValueAs<detail::ColumnType<Member>>(std::forward<V>(value)));
     return *this;
   }
 
@@ -608,21 +475,20 @@ class Query {
       const std::size_t first = bindings_.size();
       if constexpr (requires { std::size(values); }) bindings_.reserve(first + std::size(values));
       for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
-      append(isOr, detail::inCondition(connection_.usableBackend(), Sql::column(Meta::template indexOf<Member>()),
-                                       detail::memberName<Member>, negate, bindings_, first));
+      addIn(isOr, negate, Meta::template indexOf<Member>(), detail::memberName<Member>, first);
     }
     return *this;
   }
 
   template <auto Member>
   Query& nullCheck(bool isOr, std::string_view test) {
-    if constexpr (detail::requireColumn<M, Member>()) append(isOr, Sql::column(Meta::template indexOf<Member>()) + std::string(test));
+    if constexpr (detail::requireColumn<M, Member>()) addNullCheck(isOr, Meta::template indexOf<Member>(), test);
     return *this;
   }
 
   template <class... Args>
   Query& raw(bool isOr, std::string_view sql, const Args&... params) {
-    append(isOr, "(" + std::string(sql) + ")");
+    addRaw(isOr, sql);
     (bindings_.push_back(detail::parameterValue(params)), ...);
     return *this;
   }
@@ -631,11 +497,7 @@ class Query {
   Query& addGroup(bool isOr, F&& group) {
     Query inner = sibling();
     group(inner);
-    inner.requireOnlyConditions(isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
-    if (!inner.where_.empty()) {
-      append(isOr, "(" + inner.where_ + ")");
-      bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
-    }
+    QueryCore::addGroup(isOr, inner, isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
     return *this;
   }
 
@@ -670,17 +532,6 @@ class Query {
     using Related = typename detail::RelationInfo<Relation>::Related;
     return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") +
            detail::Sql<Related>::column(detail::Meta<Related>::template indexOf<Column>()) + ")";
-  }
-
-  /// Refuses what a condition-only callback (a relation's onQuery, whereHas, withCount) set
-  /// besides conditions, rather than ignoring it.
-  void requireOnlyConditions(std::string_view what) const {
-    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() ||
-        !preloads_.empty())
-      throw UsageError(detail::format(
-          "kith: {} may only add conditions (where..., has..., whereHas...); orderBy, limit, offset, select, withCount and preload "
-          "have no meaning there",
-          what));
   }
 
   /// Adds a relation's onQuery conditions as their own AND group of the scope.
@@ -739,16 +590,16 @@ class Query {
   void addAggregate(std::string_view function, std::string name, const F& constraint) {
     auto [sql, values] =
         relationSubquery<Relation>("SELECT " + std::string(function), constraint, "the callback of withCount/withAggregate");
-    Extra e{"(" + sql + ")", {}, {}, std::move(values), nullptr};
+    detail::ExtraColumn e{"(" + sql + ")", {}, {}, std::move(values), nullptr};
     if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>) {
       if (name.empty()) throw UsageError("kith: withCount/withAggregate needs a non-empty alias");
-      e.read = [](detail::Statement& st, int column, M& row, const Extra& self) {
-        detail::Persist<M>::state(row).setExtra(self.name, detail::readValue(st, column));
+      e.read = [](detail::Statement& st, int column, void* row, const detail::ExtraColumn& self) {
+        detail::Persist<M>::state(*static_cast<M*>(row)).setExtra(self.name, detail::readValue(st, column));
       };
       e.name = std::move(name);
     } else {
       e.name = std::string(detail::memberName<Target>);
-      e.read = [](detail::Statement& st, int column, M& row, const Extra& self) {
+      e.read = [](detail::Statement& st, int column, void* row, const detail::ExtraColumn& self) {
         using C = detail::Codec<detail::ColumnType<Target>>;
         if constexpr (!C::nullable) {
           if (st.isNull(column))
@@ -757,94 +608,13 @@ class Query {
                                "it std::optional",
                                detail::typeName<M>, self.name));
         }
-        C::read(st, column, row.*Target);
+        C::read(st, column, static_cast<M*>(row)->*Target);
       };
     }
-    e.alias = detail::quote(e.name);
-    // The outer SELECT of a groupLimit preload names its columns: one of the same name as an
-    // extra would be ambiguous.
-    for (std::string_view column : detail::Meta<M>::columns)
-      if (column == e.name)
-        throw UsageError(detail::format("kith: the withCount/withAggregate alias \"{}\" names a column of {}; choose another alias", e.name,
-                                        detail::typeName<M>));
-    for (const auto& other : extras_)
-      if (other.name == e.name)
-        throw UsageError("kith: two withCount/withAggregate columns are both named \"" + e.name + "\"; give one another alias");
-    extras_.push_back(std::move(e));
+    addExtra(std::move(e));
   }
 
-  std::string whereClause() const {
-    if (where_.empty() && scope_.empty()) return {};
-    if (scope_.empty()) return " WHERE " + where_;
-    if (where_.empty()) return " WHERE " + scope_;
-    return " WHERE (" + where_ + ") AND (" + scope_ + ")";
-  }
-
-  /// The LIMIT bound when only an offset is set: SQLite needs a LIMIT before OFFSET and reads -1 as
-  /// none, PostgreSQL refuses a negative one; both take the largest integer.
-  static constexpr std::int64_t noLimit = std::numeric_limits<std::int64_t>::max();
-
-  std::string paging() const {
-    if (!limit_ && !offset_) return {};
-    return offset_ ? " LIMIT ? OFFSET ?" : " LIMIT ?";
-  }
-
-  void rejectPaging(const char* action) const {
-    if (limit_ || offset_ || !order_.empty())
-      throw UsageError(std::string("kith: ") + action +
-                       "() applies to every matching row; remove limit(), offset() and orderBy() from this query");
-  }
-
-  void bindConditions(detail::Run& run, int& index) const {
-    forEachBinding(false, [&](const Value& v) { run.bindValue(++index, v); });
-  }
-
-  /// Every value toSql() binds, in placeholder order; without the select list's and the paging's
-  /// when `full` is false (count, exists).
-  template <class F>
-  void forEachBinding(bool full, F&& f) const {
-    if (full)
-      for (const auto& e : extras_)
-        for (const auto& v : e.bindings) f(v);
-    for (const auto& v : bindings_) f(v);
-    for (const auto& v : scopeBindings_) f(v);
-    if (!full) return;
-    if (groupLimit_) f(Value{*groupLimit_});
-    if (limit_ || offset_) f(Value{limit_.value_or(noLimit)});
-    if (offset_) f(Value{*offset_});
-  }
-
-  std::int64_t scalar(const std::string& sql, bool withPaging) const {
-    detail::Run run(connection_.backend(), sql);
-    int index = 0;
-    bindConditions(run, index);
-    if (withPaging) {
-      run.bindValue(++index, Value{limit_.value_or(noLimit)});
-      if (offset_) run.bindValue(++index, Value{*offset_});
-    }
-    run.step();
-    return run.statement().integer(0);
-  }
-
-  Connection connection_;
-  std::string where_;
-  std::vector<Value> bindings_;
-  std::string scope_;
-  std::vector<Value> scopeBindings_;
-  std::vector<std::size_t> selected_;
-  std::vector<Extra> extras_;
-  std::string order_;
-  std::optional<std::int64_t> limit_;
-  std::optional<std::int64_t> offset_;
   std::vector<std::function<void(std::span<M>, const Connection&)>> preloads_;
-  // The relation being preloaded, when this is a preload query: its name, and the foreign key
-  // column that groupLimit partitions by.
-  std::string_view preloading_;
-  std::string partition_;
-  std::optional<std::int64_t> groupLimit_;
-  std::string groupOrder_;
-  std::string alias_;  // quoted; set on a subquery over the table of the query around it
-  int depth_ = 0;      // subquery nesting, for unique aliases
 };
 
 }  // namespace kith

@@ -4,6 +4,7 @@
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
+#include <kith/detail/query_core.hpp>
 #include <kith/detail/state.hpp>
 #include <kith/detail/std.hpp>
 #include <kith/error.hpp>
@@ -140,26 +141,13 @@ template <class M>
 struct Sql {
   using Meta = detail::Meta<M>;
 
-  static const std::string& table() {
-    static const std::string s = quote(Meta::table);
-    return s;
+  static const TableInfo& info() {
+    static const TableInfo t(typeName<M>, Meta::table, Meta::columns, Meta::primaryKey);
+    return t;
   }
-  static const std::string& column(std::size_t i) {
-    static const auto names = [] {
-      std::array<std::string, Meta::count> out;
-      for (std::size_t k = 0; k < Meta::count; ++k) out[k] = quote(Meta::columns[k]);
-      return out;
-    }();
-    return names[i];
-  }
-  static const std::string& selectList() {
-    static const std::string s = [] {
-      std::string out;
-      for (std::size_t k = 0; k < Meta::count; ++k) out += (k ? ", " : "") + column(k);
-      return out;
-    }();
-    return s;
-  }
+  static const std::string& table() { return info().table; }
+  static const std::string& column(std::size_t i) { return info().columns[i]; }
+  static const std::string& selectList() { return info().selectList; }
   static const std::string& find() {
     static const std::string s = "SELECT " + selectList() + " FROM " + table() + " WHERE " + column(Meta::primaryKey) + " = ?";
     return s;
