@@ -3,6 +3,7 @@
 
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
+#include <kith/detail/function_ref.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/query_core.hpp>
 #include <kith/detail/state.hpp>
@@ -136,6 +137,81 @@ constexpr std::size_t rowsPerInsert(std::size_t rows) noexcept {
   return floorPow2(eighth < 8 ? 8 : (eighth > maxRowsPerInsert ? maxRowsPerInsert : eighth));
 }
 
+/// A model's INSERT statements, built on its first insert: for 1, 2, 4 ... maxRowsPerInsert rows,
+/// with and without the key column (the second leaves a generated key out).
+struct InsertStatements {
+  InsertStatements(const TableInfo& t, bool generatedKey) {
+    for (int key = 0; key < 2; ++key) {
+      std::string head = "INSERT INTO " + t.table + " (", tuple = "(";
+      bool first = true;
+      for (std::size_t k = 0; k < t.columns.size(); ++k) {
+        if (!key && k == t.primaryKey && generatedKey) continue;
+        head += (first ? "" : ", ") + t.columns[k];
+        tuple += first ? "?" : ", ?";
+        first = false;
+      }
+      head += ") VALUES ";
+      tuple += ")";
+      for (std::size_t p = 0; p < byRows[key].size(); ++p) {
+        std::string sql = head;
+        for (std::size_t r = 0; r < (std::size_t{1} << p); ++r) sql += (r ? ", " : "") + tuple;
+        byRows[key][p] = std::move(sql);
+      }
+    }
+    returningKey = byRows[0][0] + " RETURNING " + t.columns[t.primaryKey];
+  }
+
+  const std::string& get(bool withKey, std::size_t rows) const {
+    return byRows[withKey ? 1 : 0][static_cast<std::size_t>(std::countr_zero(rows))];
+  }
+
+  std::array<std::array<std::string, std::bit_width(maxRowsPerInsert)>, 2> byRows;
+  std::string returningKey;
+};
+
+/// Inserts the rows `group` lists (indices into the caller's rows) with multi-row INSERTs of a
+/// power of two rows each, `bindRow(run, index, row)` binding each row's values; with their keys
+/// when `withKey`, else writing the keys the database generated into `keys`.
+inline void insertChunks(Backend& b, const TableInfo& table, const InsertStatements& statements, bool generatedKey,
+                         std::span<const std::size_t> group, bool withKey, std::vector<std::int64_t>& keys,
+                         FunctionRef<void(Run&, int&, std::size_t)> bindRow) {
+  if (group.empty()) return;
+  const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
+  const std::size_t n = table.columns.size();
+  const std::size_t columns = (withKey || !generatedKey) ? n : n - 1;
+  if (limit < columns)
+    throw UsageError("kith: " + std::string(table.model) + " has more columns than the database allows parameters in one statement");
+  std::size_t maxRows = floorPow2(std::min(rowsPerInsert(group.size()), limit / columns));
+  // A multi-row INSERT's keys follow from lastInsertId() only when the database hands them out
+  // one after the other; otherwise each row goes alone, and its key is read after it.
+  if (!withKey && group.size() > 1 && !b.consecutiveKeys(table.rawTable, table.rawColumns[table.primaryKey], group.size())) maxRows = 1;
+  std::int64_t expected = 0;  // the key the next chunk's first row must get, once known
+  for (std::size_t at = 0; at < group.size();) {
+    const std::size_t remaining = group.size() - at;
+    const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
+    {
+      Run run(b, statements.get(withKey, chunk));
+      int index = 0;
+      for (std::size_t r = 0; r < chunk; ++r) bindRow(run, index, group[at + r]);
+      run.finish();
+    }
+    if (!withKey) {
+      const std::int64_t last = b.lastInsertId();
+      const std::int64_t first = last - static_cast<std::int64_t>(chunk - 1);
+      // Chunks must follow each other too: anything else (a trigger inserting into this table)
+      // would make the keys computed here wrong, and the write is refused instead.
+      if (maxRows > 1 && at > 0 && first != expected)
+        throw Error(
+            format("kith: the keys SQLite gave the rows inserted into {} are not consecutive (expected {}, got {}); nothing "
+                   "was written: insert these rows one by one, or give them their keys",
+                   table.rawTable, expected, first));
+      for (std::size_t r = 0; r < chunk; ++r) keys[group[at + r]] = first + static_cast<std::int64_t>(r);
+      expected = last < std::numeric_limits<std::int64_t>::max() ? last + 1 : last;
+    }
+    at += chunk;
+  }
+}
+
 /// SQL text built once per model.
 template <class M>
 struct Sql {
@@ -148,42 +224,14 @@ struct Sql {
   static const std::string& table() { return info().table; }
   static const std::string& column(std::size_t i) { return info().columns[i]; }
   static const std::string& selectList() { return info().selectList; }
-  static const std::string& find() {
-    static const std::string s = "SELECT " + selectList() + " FROM " + table() + " WHERE " + column(Meta::primaryKey) + " = ?";
-    return s;
-  }
-  static const std::string& remove() {
-    static const std::string s = "DELETE FROM " + table() + " WHERE " + column(Meta::primaryKey) + " = ?";
-    return s;
-  }
+  static const std::string& find() { return info().find; }
+  static const std::string& remove() { return info().remove; }
   /// INSERT of `rows` rows (a power of two up to maxRowsPerInsert), with or without the key column.
-  static const std::string& insert(bool withKey, std::size_t rows) {
-    static const auto statements = [] {
-      std::array<std::array<std::string, std::bit_width(maxRowsPerInsert)>, 2> out;
-      for (int key = 0; key < 2; ++key) {
-        std::string head = "INSERT INTO " + table() + " (", tuple = "(";
-        bool first = true;
-        for (std::size_t k = 0; k < Meta::count; ++k) {
-          if (!key && k == Meta::primaryKey && generatedKey<M>) continue;
-          head += (first ? "" : ", ") + column(k);
-          tuple += first ? "?" : ", ?";
-          first = false;
-        }
-        head += ") VALUES ";
-        tuple += ")";
-        for (std::size_t p = 0; p < out[key].size(); ++p) {
-          std::string sql = head;
-          for (std::size_t r = 0; r < (std::size_t{1} << p); ++r) sql += (r ? ", " : "") + tuple;
-          out[key][p] = std::move(sql);
-        }
-      }
-      return out;
-    }();
-    return statements[withKey ? 1 : 0][static_cast<std::size_t>(std::countr_zero(rows))];
-  }
+  static const std::string& insert(bool withKey, std::size_t rows) { return inserts().get(withKey, rows); }
   /// A one-row INSERT without the key column that returns the key the database generated.
-  static const std::string& insertReturningKey() {
-    static const std::string s = insert(false, 1) + " RETURNING " + column(Meta::primaryKey);
+  static const std::string& insertReturningKey() { return inserts().returningKey; }
+  static const InsertStatements& inserts() {
+    static const InsertStatements s(info(), generatedKey<M>);
     return s;
   }
 };
@@ -491,48 +539,15 @@ struct Persist {
     std::vector<std::int64_t> keys(rows.size(), 0);
     std::vector<std::size_t> generated, explicitKey;
     for (std::size_t i = 0; i < rows.size(); ++i) (generatesKey(*rows[i]) ? generated : explicitKey).push_back(i);
-    const auto limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
     // Where the database hands out keys before the insert, the generated rows are inserted with them.
     std::vector<std::int64_t> reserved;
     if (generatedKey<M> && !generated.empty()) reserved = b.reserveKeys(Meta::table, Meta::columns[Meta::primaryKey], generated.size());
     for (std::size_t r = 0; r < reserved.size(); ++r) keys[generated[r]] = reserved[r];
     auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
-      if (group.empty()) return;
-      const std::size_t columns = (withKey || !generatedKey<M>) ? N : N - 1;
-      if (limit < columns)
-        throw UsageError("kith: " + std::string(typeName<M>) + " has more columns than the database allows parameters in one statement");
-      std::size_t maxRows = floorPow2(std::min(rowsPerInsert(group.size()), limit / columns));
-      // A multi-row INSERT's keys follow from lastInsertId() only when the database hands them out
-      // one after the other; otherwise each row goes alone, and its key is read after it.
-      if (!withKey && group.size() > 1 && !b.consecutiveKeys(Meta::table, Meta::columns[Meta::primaryKey], group.size())) maxRows = 1;
-      std::int64_t expected = 0;  // the key the next chunk's first row must get, once known
-      for (std::size_t at = 0; at < group.size();) {
-        const std::size_t remaining = group.size() - at;
-        const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
-        {
-          Run run(b, Sql<M>::insert(withKey, chunk));
-          int index = 0;
-          for (std::size_t r = 0; r < chunk; ++r) {
-            const std::size_t row = group[at + r];
-            bindRow(run, index, *rows[row], withKey, withKey && &group == &generated ? &keys[row] : nullptr);
-          }
-          run.finish();
-        }
-        if (!withKey) {
-          const std::int64_t last = b.lastInsertId();
-          const std::int64_t first = last - static_cast<std::int64_t>(chunk - 1);
-          // Chunks must follow each other too: anything else (a trigger inserting into this table)
-          // would make the keys computed here wrong, and the write is refused instead.
-          if (maxRows > 1 && at > 0 && first != expected)
-            throw Error(
-                format("kith: the keys SQLite gave the rows inserted into {} are not consecutive (expected {}, got {}); nothing "
-                       "was written: insert these rows one by one, or give them their keys",
-                       Meta::table, expected, first));
-          for (std::size_t r = 0; r < chunk; ++r) keys[group[at + r]] = first + static_cast<std::int64_t>(r);
-          expected = last < std::numeric_limits<std::int64_t>::max() ? last + 1 : last;
-        }
-        at += chunk;
-      }
+      const bool useReserved = withKey && &group == &generated;
+      insertChunks(b, Sql<M>::info(), Sql<M>::inserts(), generatedKey<M>, group, withKey, keys, [&](Run& run, int& index, std::size_t row) {
+        bindRow(run, index, *rows[row], withKey, useReserved ? &keys[row] : nullptr);
+      });
     };
     // Explicit keys first, so generated ones follow them as they would row by row.
     insertGroup(explicitKey, true);

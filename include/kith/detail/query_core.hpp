@@ -33,19 +33,25 @@ namespace detail {
 struct TableInfo {
   TableInfo(std::string_view modelName, std::string_view tableName, std::span<const std::string_view> columnNames,
             std::size_t primaryKeyIndex)
-      : model(modelName), table(quote(tableName)), primaryKey(primaryKeyIndex) {
+      : model(modelName), rawTable(tableName), rawColumns(columnNames), table(quote(tableName)), primaryKey(primaryKeyIndex) {
     columns.reserve(columnNames.size());
     for (std::string_view c : columnNames) {
       columns.push_back(quote(c));
       selectList += (selectList.empty() ? "" : ", ") + columns.back();
     }
+    find = "SELECT " + selectList + " FROM " + table + " WHERE " + columns[primaryKey] + " = ?";
+    remove = "DELETE FROM " + table + " WHERE " + columns[primaryKey] + " = ?";
   }
 
-  std::string_view model;            // the model's type name, for messages
-  std::string table;                 // quoted
-  std::vector<std::string> columns;  // quoted, in declaration order
-  std::string selectList;            // every column, comma-separated
+  std::string_view model;                        // the model's type name, for messages
+  std::string_view rawTable;                     // unquoted
+  std::span<const std::string_view> rawColumns;  // unquoted (the model's constexpr names)
+  std::string table;                             // quoted
+  std::vector<std::string> columns;              // quoted, in declaration order
+  std::string selectList;                        // every column, comma-separated
   std::size_t primaryKey;
+  std::string find;    // SELECT of the row with a key
+  std::string remove;  // DELETE of the row with a key
 };
 
 /// The condition of whereIn/whereNotIn on `column` for the values `bindings` holds from `first` on:

@@ -3,6 +3,7 @@
 // Cardinality.
 #pragma once
 
+#include <kith/detail/function_ref.hpp>
 #include <kith/detail/std.hpp>
 #include <kith/relations/core.hpp>
 
@@ -19,25 +20,6 @@
 #include <vector>
 
 namespace kith::detail {
-
-/// A non-owning reference to a callable, so that the key batching below is compiled once, not
-/// once per model.
-template <class Signature>
-class FunctionRef;
-template <class R, class... Args>
-class FunctionRef<R(Args...)> {
- public:
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef>) FunctionRef(F&& f)
-  noexcept
-      : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
-        call_([](void* o, Args... args) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...); }) {}
-  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
-
- private:
-  void* object_;
-  R (*call_)(void*, Args...);
-};
 
 /// Runs `load(condition, values)` for the related rows whose `column` holds one of `keys`: one
 /// array parameter where the database takes one (`= ANY(?)`: one statement, one cached plan);
