@@ -170,11 +170,12 @@ struct InsertStatements {
 };
 
 /// Inserts the rows `group` lists (indices into the caller's rows) with multi-row INSERTs of a
-/// power of two rows each, `bindRow(run, index, row)` binding each row's values; with their keys
-/// when `withKey`, else writing the keys the database generated into `keys`.
+/// power of two rows each, `bindRows(run, rows)` binding the values of each chunk's rows (one call
+/// per chunk: the typed loop stays inlined); with their keys when `withKey`, else writing the keys
+/// the database generated into `keys`.
 inline void insertChunks(Backend& b, const TableInfo& table, const InsertStatements& statements, bool generatedKey,
                          std::span<const std::size_t> group, bool withKey, std::vector<std::int64_t>& keys,
-                         FunctionRef<void(Run&, int&, std::size_t)> bindRow) {
+                         FunctionRef<void(Run&, std::span<const std::size_t>)> bindRows) {
   if (group.empty()) return;
   const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
   const std::size_t n = table.columns.size();
@@ -191,8 +192,7 @@ inline void insertChunks(Backend& b, const TableInfo& table, const InsertStateme
     const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
     {
       Run run(b, statements.get(withKey, chunk));
-      int index = 0;
-      for (std::size_t r = 0; r < chunk; ++r) bindRow(run, index, group[at + r]);
+      bindRows(run, group.subspan(at, chunk));
       run.finish();
     }
     if (!withKey) {
@@ -545,9 +545,11 @@ struct Persist {
     for (std::size_t r = 0; r < reserved.size(); ++r) keys[generated[r]] = reserved[r];
     auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
       const bool useReserved = withKey && &group == &generated;
-      insertChunks(b, Sql<M>::info(), Sql<M>::inserts(), generatedKey<M>, group, withKey, keys, [&](Run& run, int& index, std::size_t row) {
-        bindRow(run, index, *rows[row], withKey, useReserved ? &keys[row] : nullptr);
-      });
+      insertChunks(b, Sql<M>::info(), Sql<M>::inserts(), generatedKey<M>, group, withKey, keys,
+                   [&](Run& run, std::span<const std::size_t> chunk) {
+                     int index = 0;
+                     for (const std::size_t row : chunk) bindRow(run, index, *rows[row], withKey, useReserved ? &keys[row] : nullptr);
+                   });
     };
     // Explicit keys first, so generated ones follow them as they would row by row.
     insertGroup(explicitKey, true);
