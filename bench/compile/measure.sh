@@ -1,29 +1,60 @@
 #!/usr/bin/env bash
 # Compile time and compiler peak memory of kith translation units against the same work written
-# with the raw sqlite3 API: each file compiled three times with $CXX (default g++) -O2, median shown.
+# with the raw sqlite3 API, with $CXX (default g++) -O2. Paired, like the runtime benchmarks: each
+# kith file and its raw twin are compiled alternately $PAIRS times (default 5), and the ratio is
+# the median of the ratios of adjacent compiles; a median of single-file times is bimodal on a
+# shared 2-core machine (the same file measured 0.66 s and 0.94 s an hour apart). Times are CPU
+# seconds (user + system) of the compiler; memory is its peak resident size.
+# INSTRUCTIONS=1 counts the instructions the compiler proper (cc1plus) executes under callgrind
+# instead, once per file (they repeat exactly; about 50x slower): for telling apart changes of a
+# few percent, which the times on this machine cannot. FILES="minimal kith_w1_w3" measures only those.
 # The targets (issue 15): kith_w1_w3.cpp <= 2.5x raw_w1_w3.cpp's time and <= 250 MiB; minimal.cpp
 # (open a database, one query) <= 2x raw_minimal.cpp. Prints the `compile ...` lines of RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 compiler=${CXX:-g++}
-measure() {  # prints "seconds MiB" for the median run
-  local file=$1 runs=()
-  for _ in 1 2 3; do
-    runs+=("$( { /usr/bin/time -f "%e %M" "$compiler" -std=c++20 -O2 -Iinclude -c "$file" -o /dev/null; } 2>&1 | tail -n 1)")
-  done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | awk '{ printf "%.2f %.0f", $1, $2 / 1024 }'
+pairs=${PAIRS:-5}
+[ "${INSTRUCTIONS:-0}" = 1 ] && pairs=1
+once() {  # prints "cpu-seconds KiB" (or "giga-instructions KiB") for one compile of $1
+  local kib
+  kib=$({ /usr/bin/time -f "%U %S %M" "$compiler" -std=c++20 -O2 -Iinclude -c "$1" -o /dev/null; } 2>&1 | tail -n 1 |
+    awk '{ printf "%.3f %d", $1 + $2, $3 }')
+  if [ "${INSTRUCTIONS:-0}" = 1 ]; then
+    local dir
+    dir=$(mktemp -d)
+    valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$dir/cg.%p" "$compiler" -std=c++20 -O2 -Iinclude -c "$1" \
+      -o /dev/null 2>&1 | awk '/Collected/ { if ($4 > max) max = $4 } END { printf "%.3f ", max / 1e9 }'
+    rm -rf "$dir"
+    echo "${kib#* }"
+  else
+    echo "$kib"
+  fi
 }
-echo "compiler: $("$compiler" --version | head -n 1)"
-rawMinimal=$(measure bench/compile/raw_minimal.cpp)
-printf '%-22s %6s s %5s MiB\n' raw_minimal.cpp $rawMinimal
-minimal=$(measure bench/compile/minimal.cpp)
-printf '%-22s %6s s %5s MiB   time ratio kith/raw=%s\n' minimal.cpp $minimal "$(awk -v a="${minimal% *}" -v b="${rawMinimal% *}" 'BEGIN { printf "%.2f", a / b }')"
-raw=$(measure bench/compile/raw_w1_w3.cpp)
-printf '%-22s %6s s %5s MiB\n' raw_w1_w3.cpp $raw
-for f in bench/compile/kith_w1_w3.cpp bench/compile/four_models.cpp bench/compile/three_kinds.cpp examples/blog.cpp; do
-  kith=$(measure "$f")
-  [ "$f" = bench/compile/kith_w1_w3.cpp ] && kithW1W3=$kith
-  printf '%-22s %6s s %5s MiB   time ratio kith/raw=%s\n' "$(basename "$f")" $kith "$(awk -v a="${kith% *}" -v b="${raw% *}" 'BEGIN { printf "%.2f", a / b }')"
+# prints "kithSeconds kithMiB rawSeconds rawMiB pairedRatio" (medians)
+paired() {
+  local kith=$1 raw=$2
+  for _ in $(seq "$pairs"); do echo "$(once "$kith") $(once "$raw")"; done | python3 -c '
+import sys, statistics as st
+rows = [list(map(float, line.split())) for line in sys.stdin if line.strip()]
+m = lambda i: st.median(r[i] for r in rows)
+print("%.2f %.0f %.2f %.0f %.2f" % (m(0), m(1) / 1024, m(2), m(3) / 1024, st.median(r[0] / r[2] for r in rows)))'
+}
+unit="CPU s"
+[ "${INSTRUCTIONS:-0}" = 1 ] && unit="G instr"
+echo "compiler: $("$compiler" --version | head -n 1), $pairs pairs"
+printf '%-18s %8s %8s   %-14s %8s %8s   %s\n' "kith file" "$unit" "MiB" "raw twin" "$unit" "MiB" "paired ratio"
+for f in ${FILES:-minimal kith_w1_w3 four_models three_kinds blog}; do
+  case $f in
+    minimal) file=bench/compile/minimal.cpp raw=bench/compile/raw_minimal.cpp ;;
+    blog) file=examples/blog.cpp raw=bench/compile/raw_w1_w3.cpp ;;
+    *) file=bench/compile/$f.cpp raw=bench/compile/raw_w1_w3.cpp ;;
+  esac
+  read -r ks km rs rm ratio < <(paired "$file" "$raw")
+  printf '%-18s %8s %8s   %-14s %8s %8s   %s\n' "$(basename "$file")" "$ks" "$km" "$(basename "$raw")" "$rs" "$rm" "$ratio"
+  case $f in
+    minimal) minimalLine="compile minimal/raw_minimal time=$ratio mib=$km" ;;
+    kith_w1_w3) w1w3Line="compile kith_w1_w3/raw_w1_w3 time=$ratio mib=$km" ;;
+  esac
 done
-echo "compile minimal/raw_minimal time=$(awk -v a="${minimal% *}" -v b="${rawMinimal% *}" 'BEGIN { printf "%.2f", a / b }') mib=${minimal#* }"
-echo "compile kith_w1_w3/raw_w1_w3 time=$(awk -v a="${kithW1W3% *}" -v b="${raw% *}" 'BEGIN { printf "%.2f", a / b }') mib=${kithW1W3#* }"
+if [ -n "${minimalLine:-}" ]; then echo "$minimalLine"; fi
+if [ -n "${w1w3Line:-}" ]; then echo "$w1w3Line"; fi
