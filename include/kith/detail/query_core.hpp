@@ -289,7 +289,7 @@ class QueryCore {
     for (const auto& e : extras_) e.read(st, column++, row, e);
   }
 
-  /// Starts running the SELECT and binds its values.
+  /// Binds the values of toSql()'s placeholders to the run of its statement.
   void bindSelect(Run& run) const {
     int index = 0;
     forEachBinding(true, [&](const Value& v) { run.bindValue(++index, v); });
