@@ -425,6 +425,12 @@ TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the
     CHECK_THROWS_WITH(authors().where([](auto& g) { g.template orderBy<&Author::name>(); }),
                       test::Contains("kith: the callback of where(group) may only add conditions"));
   }
+  SECTION("a preload is not a condition: refused in a group and in a whereHas callback") {
+    CHECK_THROWS_WITH(authors().where([](auto& g) { g.template preload<&Author::posts>(); }),
+                      test::Contains("kith: the callback of where(group) may only add conditions"));
+    CHECK_THROWS_WITH(authors().whereHas<&Author::mentees>([](auto& m) { m.template preload<&Author::posts>(); }),
+                      test::Contains("kith: the callback of whereHas<...>() may only add conditions"));
+  }
   SECTION("the callback may only add conditions") {
     CHECK_THROWS_WITH(authors().whereHas<&Author::posts>([](auto& p) { p.limit(1); }),
                       "kith: the callback of whereHas<...>() may only add conditions (where..., has..., whereHas...); orderBy, limit, "

@@ -451,8 +451,7 @@ class Transaction : public Connection {
     using Status = detail::TxState::Status;
     auto& b = backend();  // throws if already finished (the database ended it, say), moved from or closed
     auto& stack = b.transactions;
-    auto self = stack.begin();
-    while (self != stack.end() && *self != tx_) ++self;
+    const auto self = std::find(stack.begin(), stack.end(), tx_);
     if (!b.nativeTransactionActive()) {  // ended behind kith's back (through the raw handle, say)
       b.endTransactions(Status::Failed, "it was no longer open when kith came to finish it");
       if (commit) throw UsageError(tx_->finishedMessage());

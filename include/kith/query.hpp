@@ -6,6 +6,7 @@
 #include <kith/detail/persist.hpp>
 #include <kith/detail/query_core.hpp>
 #include <kith/detail/relation_traits.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
@@ -320,7 +321,6 @@ class Query : private detail::QueryCore {
     preloads_.push_back([constraint = std::move(constraint)](std::span<M> parents, const Connection& connection) {
       detail::preloadRelation<Relation>(parents, connection, constraint);
     });
-    hasPreloads_ = true;
     return *this;
   }
 
@@ -497,7 +497,8 @@ class Query : private detail::QueryCore {
   Query& addGroup(bool isOr, F&& group) {
     Query inner = sibling();
     group(inner);
-    QueryCore::addGroup(isOr, inner, isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
+    inner.requireOnlyConditions(isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
+    QueryCore::addGroup(isOr, inner);
     return *this;
   }
 
@@ -533,6 +534,10 @@ class Query : private detail::QueryCore {
     return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") +
            detail::Sql<Related>::column(detail::Meta<Related>::template indexOf<Column>()) + ")";
   }
+
+  /// Refuses what a condition-only callback set besides conditions (QueryCore's check, with this
+  /// query's preloads).
+  void requireOnlyConditions(std::string_view what) const { QueryCore::requireOnlyConditions(what, !preloads_.empty()); }
 
   /// Adds a relation's onQuery conditions as their own AND group of the scope.
   template <auto OnQuery>
@@ -576,7 +581,7 @@ class Query : private detail::QueryCore {
   Query& relationCount(bool isOr, const F& constraint, std::string_view op, std::int64_t count) {
     if constexpr (checkRelation<Relation>()) {
       static constexpr std::string_view allowed[] = {"=", "!=", "<>", "<", "<=", ">", ">="};
-      if (!detail::contains(allowed, op))
+      if (std::find(std::begin(allowed), std::end(allowed), op) == std::end(allowed))
         throw UsageError("kith: unknown operator \"" + std::string(op) + "\" in has<>()/whereHas<>(); use one of =, !=, <>, <, <=, >, >=");
       auto [sql, values] = relationSubquery<Relation>("SELECT count(*)", constraint, "the callback of whereHas<...>()");
       append(isOr, "(" + sql + ") " + std::string(op) + " ?");

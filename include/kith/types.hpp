@@ -49,14 +49,6 @@ concept ValueRange = requires(const R& r) {
   std::end(r);
 };
 
-/// True when `range` holds `value`; <algorithm>'s std::find without <algorithm>.
-template <class R, class V>
-constexpr bool contains(const R& range, const V& value) {
-  for (const auto& item : range)
-    if (item == value) return true;
-  return false;
-}
-
 constexpr std::uint64_t mix(std::uint64_t h) noexcept {
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;

@@ -8,6 +8,7 @@
 #include <kith/detail/format.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/statement.hpp>
+#include <kith/detail/std.hpp>
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
@@ -70,7 +71,7 @@ inline std::string inCondition(Backend* backend, const std::string& column, std:
       return column + (negate ? " <> ALL(?)" : " = ANY(?)");
     }
   }
-  if (const int limit = backend ? backend->variableLimit() : 0; backend && count > static_cast<std::size_t>(limit < 1 ? 1 : limit)) {
+  if (const int limit = backend ? backend->variableLimit() : 0; backend && count > static_cast<std::size_t>(std::max(1, limit))) {
     bindings.resize(first);  // the query stays as it was
     throw UsageError(
         format("kith: {}In<{}>() got {} values, more than the {} parameters one statement may have on {}{}; split the list "
@@ -229,9 +230,8 @@ class QueryCore {
 
   void addRaw(bool isOr, std::string_view sql) { append(isOr, "(" + std::string(sql) + ")"); }
 
-  /// Adds `inner`'s conditions as one parenthesized group.
-  void addGroup(bool isOr, QueryCore& inner, std::string_view what) {
-    inner.requireOnlyConditions(what);
+  /// Adds `inner`'s conditions as one parenthesized group (the caller checked it holds only conditions).
+  void addGroup(bool isOr, QueryCore& inner) {
     if (inner.where_.empty()) return;
     append(isOr, "(" + inner.where_ + ")");
     bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
@@ -244,10 +244,9 @@ class QueryCore {
   }
 
   /// Refuses what a condition-only callback (a relation's onQuery, whereHas, withCount) set
-  /// besides conditions, rather than ignoring it.
-  void requireOnlyConditions(std::string_view what) const {
-    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() ||
-        hasPreloads_)
+  /// besides conditions, rather than ignoring it. `preloads`: whether the typed query holds any.
+  void requireOnlyConditions(std::string_view what, bool preloads) const {
+    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() || preloads)
       throw UsageError(detail::format(
           "kith: {} may only add conditions (where..., has..., whereHas...); orderBy, limit, offset, select, withCount and preload "
           "have no meaning there",
@@ -337,7 +336,6 @@ class QueryCore {
   std::string order_;
   std::optional<std::int64_t> limit_;
   std::optional<std::int64_t> offset_;
-  bool hasPreloads_ = false;  // Query<M> holds the preloads themselves
   // The relation being preloaded, when this is a preload query: its name, and the foreign key
   // column that groupLimit partitions by.
   std::string_view preloading_;
