@@ -587,8 +587,9 @@ struct Persist {
     auto& b = connection.backend();
     Run run(b, Sql<M>::find());
     run.bind(1, id);
-    if (!run.step()) return std::nullopt;
-    std::optional<M> m{std::in_place};
+    std::optional<M> m;  // every path returns m: the model is built in the caller's storage
+    if (!run.step()) return m;
+    m.emplace();
     m->state_.reset(single(connection));
     readInto(run.statement(), {}, *m, *m->state_.get());
     return m;
