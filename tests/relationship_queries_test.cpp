@@ -434,7 +434,7 @@ TEST_CASE("whereHas and its or/doesnt forms put the callback's conditions in the
   SECTION("the callback may only add conditions") {
     CHECK_THROWS_WITH(authors().whereHas<&Author::posts>([](auto& p) { p.limit(1); }),
                       "kith: the callback of whereHas<...>() may only add conditions (where..., has..., whereHas...); orderBy, limit, "
-                      "offset, select, withCount and preload have no meaning there");
+                      "offset, select, join, withCount and preload have no meaning there");
   }
 }
 

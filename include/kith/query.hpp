@@ -304,12 +304,28 @@ class Query : private detail::QueryCore {
     return *this;
   }
 
+  /// Orders by a column of this model or of a joined one.
   template <auto Member>
   Query& orderBy(Order order = asc) {
-    if constexpr (detail::requireColumn<M, Member>()) {
-      addOrder(order_, " ORDER BY ", Meta::template indexOf<Member>(), order);
-    }
+    if constexpr (detail::requireQueryColumn<M, Member>()) addOrder(order_, " ORDER BY ", columnRef<Member>(), order);
     return *this;
+  }
+
+  /// INNER JOIN on two columns compared equal, one of a model this query already has (M, or one
+  /// joined before), the other of the model it joins:
+  /// `Post::query(db).join<&Post::userId, &User::id>().where<&User::name>("Ann")` is
+  /// `SELECT "posts"."id", ... FROM "posts" INNER JOIN "users" ON "users"."id" = "posts"."user_id"
+  /// WHERE "users"."name" = ?`. Conditions and orderBy may then name the joined model's columns;
+  /// every column is qualified by its table, and the rows are still M's (one per row the join
+  /// gives: joining the many side of a relation repeats them; whereHas tests existence instead).
+  template <auto Left, auto Right>
+  Query& join() {
+    return typedJoin<Left, Right>(false);
+  }
+  /// LEFT JOIN: rows of M without a match are kept, the joined model's columns NULL for them.
+  template <auto Left, auto Right>
+  Query& leftJoin() {
+    return typedJoin<Left, Right>(true);
   }
 
   /// Eager-loads a relation of every row this query returns, with one more query per relation
@@ -345,7 +361,7 @@ class Query : private detail::QueryCore {
   template <auto Member>
   Query& groupOrderBy(Order order = asc) {
     if (partition_.empty()) return orderBy<Member>(order);
-    if constexpr (detail::requireColumn<M, Member>()) addOrder(groupOrder_, "", Meta::template indexOf<Member>(), order);
+    if constexpr (detail::requireColumn<M, Member>()) addOrder(groupOrder_, "", own(Meta::template indexOf<Member>()), order);
     return *this;
   }
 
@@ -422,12 +438,34 @@ class Query : private detail::QueryCore {
   friend class Query;
   friend struct detail::QueryAccess;
 
-  /// An empty query on the same table reference, for a condition group.
+  /// An empty query on the same table reference and joins, for a condition group.
   Query sibling() const {
     Query q(connection_);
     q.alias_ = alias_;
     q.depth_ = depth_;
+    q.joins_ = joins_;
     return q;
+  }
+
+  /// The SQL of a column of M or of a joined model (checked at compile time to be a column).
+  template <auto Member>
+  std::string columnRef() const {
+    using Class = typename detail::MemberPointer<std::remove_cv_t<decltype(Member)>>::Class;
+    if constexpr (std::is_same_v<Class, M>)
+      return own(Meta::template indexOf<Member>());
+    else
+      return columnOf(detail::Sql<Class>::info(), detail::Meta<Class>::template indexOf<Member>(), detail::memberName<Member>);
+  }
+
+  template <auto Left, auto Right>
+  Query& typedJoin(bool left) {
+    if constexpr (detail::requireJoinColumns<Left, Right>()) {
+      using A = typename detail::MemberPointer<std::remove_cv_t<decltype(Left)>>::Class;
+      using B = typename detail::MemberPointer<std::remove_cv_t<decltype(Right)>>::Class;
+      addJoin(left, detail::Sql<A>::info(), detail::Meta<A>::template indexOf<Left>(), detail::memberName<Left>, detail::Sql<B>::info(),
+              detail::Meta<B>::template indexOf<Right>(), detail::memberName<Right>);
+    }
+    return *this;
   }
 
   /// Runs the SELECT; each row is read into the model `slot()` returns, then handed to `done`.
@@ -464,25 +502,26 @@ class Query : private detail::QueryCore {
 
   template <auto Member, class V>
   Query& condition(bool isOr, std::string_view op, V&& value) {
-    if constexpr (detail::requireColumn<M, Member>())
-      addCondition(isOr, Meta::template indexOf<Member>(), op, detail::toValueAs<detail::ColumnType<Member>>(std::forward<V>(value)));
+    if constexpr (detail::requireQueryColumn<M, Member>())
+      addCondition(isOr, columnRef<Member>(), op, detail::toValueAs<detail::ColumnType<Member>>(std::forward<V>(value)));
     return *this;
   }
 
   template <auto Member, class R>
   Query& inList(bool isOr, bool negate, const R& values) {
-    if constexpr (detail::requireColumn<M, Member>()) {
+    if constexpr (detail::requireQueryColumn<M, Member>()) {
+      const std::string column = columnRef<Member>();  // before the values: a table not joined throws, bindings untouched
       const std::size_t first = bindings_.size();
       if constexpr (requires { std::size(values); }) bindings_.reserve(first + std::size(values));
       for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
-      addIn(isOr, negate, Meta::template indexOf<Member>(), detail::memberName<Member>, first);
+      addIn(isOr, negate, column, detail::memberName<Member>, first);
     }
     return *this;
   }
 
   template <auto Member>
   Query& nullCheck(bool isOr, std::string_view test) {
-    if constexpr (detail::requireColumn<M, Member>()) addNullCheck(isOr, Meta::template indexOf<Member>(), test);
+    if constexpr (detail::requireQueryColumn<M, Member>()) addNullCheck(isOr, columnRef<Member>(), test);
     return *this;
   }
 
@@ -497,7 +536,7 @@ class Query : private detail::QueryCore {
   Query& addGroup(bool isOr, F&& group) {
     Query inner = sibling();
     group(inner);
-    inner.requireOnlyConditions(isOr ? "the callback of orWhere(group)" : "the callback of where(group)");
+    inner.requireOnlyConditions(isOr ? "the callback of orWhere(group)" : "the callback of where(group)", joins_.size());
     QueryCore::addGroup(isOr, inner);
     return *this;
   }
@@ -537,15 +576,17 @@ class Query : private detail::QueryCore {
 
   /// Refuses what a condition-only callback set besides conditions (QueryCore's check, with this
   /// query's preloads).
-  void requireOnlyConditions(std::string_view what) const { QueryCore::requireOnlyConditions(what, !preloads_.empty()); }
+  void requireOnlyConditions(std::string_view what, std::size_t joinsBefore = 0) const {
+    QueryCore::requireOnlyConditions(what, !preloads_.empty(), joinsBefore);
+  }
 
   /// Adds a relation's onQuery conditions as their own AND group of the scope.
   template <auto OnQuery>
   void constrainBy(std::string_view relation) {
     Query c = sibling();
     OnQuery(c);
-    c.requireOnlyConditions(detail::format("the onQuery of relation \"{}\"", relation));
-    if (!c.where_.empty()) scope("(" + c.where_ + ")", std::move(c.bindings_));
+    c.requireOnlyConditions(detail::format("the onQuery of relation \"{}\"", relation), joins_.size());
+    if (!c.where_.empty()) addScope("(" + c.where_ + ")", std::move(c.bindings_), true);
   }
 
   /// `<head> FROM <related> WHERE (<constraint>) AND (<onQuery> AND <the relation's correlation>)`,
@@ -561,10 +602,10 @@ class Query : private detail::QueryCore {
     constraint(inner);
     inner.requireOnlyConditions(what);
     Info::constrain(inner);
-    inner.scope(Info::correlate(inner.ref(), ref()), {});
+    inner.addScope(Info::correlate(inner.ref(), ref()), {}, true);
     std::vector<Value> values = std::move(inner.bindings_);
     values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()), std::make_move_iterator(inner.scopeBindings_.end()));
-    return {std::string(head) + " FROM " + inner.from() + inner.whereClause(), std::move(values)};
+    return {inner.resolve(std::string(head) + " FROM " + inner.from() + inner.whereClause()), std::move(values)};
   }
 
   template <auto Relation, class F>

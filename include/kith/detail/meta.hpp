@@ -3,10 +3,12 @@
 #pragma once
 
 #include <kith/detail/names.hpp>
+#include <kith/error.hpp>
 #include <kith/types.hpp>
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -122,7 +124,18 @@ struct TableNameOf {
   }();
 };
 
+/// A character kith's SQL assembly reserves (QueryCore's mark for a query's own columns): never
+/// in an identifier or a raw SQL fragment.
+inline constexpr char reservedMark = '\x1f';
+
+inline void requireNoMark(std::string_view sql, std::string_view where) {
+  if (sql.find(reservedMark) != std::string_view::npos)
+    throw UsageError("kith: the SQL given to " + std::string(where) +
+                     " holds the control character 0x1F, which kith reserves; bind such a value as a parameter instead");
+}
+
 inline std::string quote(std::string_view identifier) {
+  requireNoMark(identifier, "an identifier");
   std::string out;
   out.reserve(identifier.size() + 2);
   out.push_back('"');
@@ -248,6 +261,64 @@ constexpr bool requireColumn() {
                 "kith: this member is not a declared column of the model; add it to the model's "
                 "`static constexpr auto columns = kith::columns<...>` or name a column that is there");
   return isColumn;
+}
+
+/// A column's value type: T for T and for std::optional<T>.
+template <class T>
+struct Unwrap {
+  using type = T;
+};
+template <class T>
+struct Unwrap<std::optional<T>> {
+  using type = T;
+};
+
+/// The check behind a condition or orderBy on a query of M: a column of M, or of another model
+/// (which the query must join: checked when the condition is added).
+template <class M, auto Member>
+constexpr bool requireQueryColumn() {
+  using Pointer = MemberPointer<std::remove_cv_t<decltype(Member)>>;
+  if constexpr (!Pointer::valid || std::is_same_v<typename Pointer::Class, M>) {
+    return requireColumn<M, Member>();
+  } else {
+    constexpr bool ofModel = requires { Pointer::Class::columns; };
+    static_assert(ofModel,
+                  "kith: this member belongs to a class that is not a kith model; name a column of the queried model or of a joined one");
+    if constexpr (ofModel)
+      return requireColumn<typename Pointer::Class, Member>();
+    else
+      return false;
+  }
+}
+
+/// The checks on join<Left, Right>(): two columns of two different models, of one type (an
+/// optional on either side is its value type).
+template <auto Left, auto Right>
+constexpr bool requireJoinColumns() {
+  using L = MemberPointer<std::remove_cv_t<decltype(Left)>>;
+  using R = MemberPointer<std::remove_cv_t<decltype(Right)>>;
+  constexpr bool members = L::valid && R::valid;
+  static_assert(members, "kith: join<&A::column, &B::column>() takes two data member pointers, like join<&Post::userId, &User::id>()");
+  if constexpr (members) {
+    constexpr bool leftModel = requires { L::Class::columns; };
+    constexpr bool rightModel = requires { R::Class::columns; };
+    constexpr bool models = leftModel && rightModel;
+    static_assert(models, "kith: join<&A::column, &B::column>(): both members must belong to kith models");
+    if constexpr (models) {
+      constexpr bool twoModels = !std::is_same_v<typename L::Class, typename R::Class>;
+      static_assert(twoModels,
+                    "kith: join<...>() of a model with itself needs a table alias, which joins do not take yet; use whereHas on a self "
+                    "relation, or whereRaw");
+      constexpr bool columns = Meta<typename L::Class>::template has<Left> && Meta<typename R::Class>::template has<Right>;
+      static_assert(columns, "kith: join<&A::column, &B::column>(): both members must be declared columns of their models");
+      constexpr bool sameType = std::is_same_v<typename Unwrap<typename L::Type>::type, typename Unwrap<typename R::Type>::type>;
+      static_assert(!columns || sameType,
+                    "kith: join<&A::column, &B::column>() compares two columns of different types; join columns of one type (std::optional "
+                    "of it allowed on either side)");
+      return twoModels && columns && sameType;
+    }
+  }
+  return false;
 }
 
 }  // namespace detail

@@ -102,25 +102,32 @@ class QueryCore {
 
   /// The SELECT this query runs, with `?` for each bound value.
   std::string toSql() const {
-    std::string columns;
-    if (selected_.empty())
+    std::string columns;  // the model's columns: qualified by its table when the query joins others
+    if (selected_.empty() && joins_.empty())
       columns = table_->selectList;
+    else if (selected_.empty())
+      for (std::size_t i = 0; i < table_->columns.size(); ++i) columns += (i ? ", " : "") + own(i);
     else
-      for (std::size_t i = 0; i < selected_.size(); ++i) columns += (i ? ", " : "") + table_->columns[selected_[i]];
+      for (std::size_t i = 0; i < selected_.size(); ++i) columns += (i ? ", " : "") + own(selected_[i]);
     if (!groupLimit_) {
       for (const auto& e : extras_) columns += ", " + e.sql + " AS " + e.alias;
-      return "SELECT " + columns + " FROM " + from() + whereClause() + order_ + paging();
+      return resolve("SELECT " + columns + " FROM " + from() + whereClause() + order_ + paging());
     }
-    // Each parent's rows numbered by a window function, and the first groupLimit of each kept.
-    std::string inner = columns, outer = columns;
+    // Each parent's rows numbered by a window function, and the first groupLimit of each kept. The
+    // outer SELECT names the inner one's result columns, unqualified.
+    std::string inner = columns, outer;
+    if (selected_.empty())
+      outer = table_->selectList;
+    else
+      for (std::size_t i = 0; i < selected_.size(); ++i) outer += (i ? ", " : "") + table_->columns[selected_[i]];
     for (const auto& e : extras_) {
       inner += ", " + e.sql + " AS " + e.alias;
       outer += ", " + e.alias;
     }
-    const std::string& rowOrder = groupOrder_.empty() ? table_->columns[table_->primaryKey] + " DESC" : groupOrder_;
-    return "SELECT " + outer + " FROM (SELECT " + inner + ", row_number() OVER (PARTITION BY " + partition_ + " ORDER BY " + rowOrder +
-           ") AS \"kith_row\" FROM " + from() + whereClause() + ") AS \"kith_group\" WHERE \"kith_row\" <= ?" +
-           (order_.empty() ? std::string(" ORDER BY \"kith_row\"") : order_) + paging();
+    const std::string rowOrder = groupOrder_.empty() ? own(table_->primaryKey) + " DESC" : groupOrder_;
+    return resolve("SELECT " + outer + " FROM (SELECT " + inner + ", row_number() OVER (PARTITION BY " + partition_ + " ORDER BY " +
+                   rowOrder + ") AS \"kith_row\" FROM " + from() + whereClause() + ") AS \"kith_group\" WHERE \"kith_row\" <= ?" +
+                   (order_.empty() ? std::string(" ORDER BY \"kith_row\"") : order_) + paging());
   }
 
   /// The values bound to toSql()'s placeholders, in order.
@@ -132,18 +139,18 @@ class QueryCore {
 
   std::int64_t count() const {
     const bool paged = limit_ || offset_;
-    return scalar(paged ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ") AS \"kith_rows\""
-                        : "SELECT count(*) FROM " + from() + whereClause(),
+    return scalar(resolve(paged ? "SELECT count(*) FROM (SELECT 1 FROM " + from() + whereClause() + paging() + ") AS \"kith_rows\""
+                                : "SELECT count(*) FROM " + from() + whereClause()),
                   paged);
   }
 
-  bool exists() const { return scalar("SELECT EXISTS(SELECT 1 FROM " + from() + whereClause() + ")", false) != 0; }
+  bool exists() const { return scalar(resolve("SELECT EXISTS(SELECT 1 FROM " + from() + whereClause() + ")"), false) != 0; }
 
   /// Bulk DELETE of the matching rows. Returns rows deleted.
   std::int64_t remove() const {
     rejectPaging("remove");
     auto& b = connection_.backend();
-    Run run(b, "DELETE FROM " + table_->table + whereClause());
+    Run run(b, "DELETE FROM " + table_->table + writeCondition());
     int index = 0;
     bindConditions(run, index);
     run.finish();
@@ -155,7 +162,7 @@ class QueryCore {
     rejectPaging("update");
     std::string sql = "UPDATE " + table_->table + " SET ";
     for (std::size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + table_->columns[columns[i]] + " = ?";
-    sql += whereClause();
+    sql += writeCondition();
     auto& b = connection_.backend();
     Run run(b, sql);
     int index = 0;
@@ -172,14 +179,88 @@ class QueryCore {
 
   /// Adds a condition that stays in its own AND group whatever the user's conditions say (a
   /// relation's foreign key, say).
-  void addScope(std::string sql, std::vector<Value> values) {
+  void addScope(std::string sql, std::vector<Value> values, bool trusted = false) {
+    if (!trusted) requireNoMark(sql, "scope");
     scope_ += (scope_.empty() ? "" : " AND ") + sql;
     scopeBindings_.insert(scopeBindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
   }
 
   /// The table as the SQL refers to it: its name, or the alias of a subquery on a self relation.
   const std::string& ref() const { return alias_.empty() ? table_->table : alias_; }
-  std::string from() const { return alias_.empty() ? table_->table : table_->table + " AS " + alias_; }
+  std::string from() const {
+    std::string out = alias_.empty() ? table_->table : table_->table + " AS " + alias_;
+    for (const auto& j : joins_) out += j.sql;
+    return out;
+  }
+
+  /// Marks a column of this query's own table in the SQL it assembles; rendering (resolve())
+  /// qualifies it with the table once the query joins another, or drops the mark. So a join may
+  /// come after the conditions, and a relation's scope, that name the query's own columns. The
+  /// character is reserved: identifiers and raw SQL holding it are refused (requireNoMark).
+  static constexpr char ownMark = detail::reservedMark;
+
+  /// This query's own column `i`, marked.
+  std::string own(std::size_t i) const {
+    std::string out(1, ownMark);
+    return out += table_->columns[i];
+  }
+
+  /// `sql` with each mark replaced by this query's table reference and a dot (when it joins other
+  /// tables) or removed.
+  std::string resolve(std::string sql) const {
+    std::size_t at = sql.find(ownMark);
+    if (at == std::string::npos) return sql;
+    const std::string_view prefix = joins_.empty() ? std::string_view() : std::string_view(ref());
+    std::string out;
+    out.reserve(sql.size() + 16 * (prefix.size() + 1));
+    std::size_t from = 0;
+    for (; at != std::string::npos; at = sql.find(ownMark, from)) {
+      out.append(sql, from, at - from);
+      if (!prefix.empty()) out.append(prefix).push_back('.');
+      from = at + 1;
+    }
+    out.append(sql, from, std::string::npos);
+    return out;
+  }
+
+  /// Column `i` of `table` in this query: its own (marked) or a joined table's (qualified); a clear
+  /// error when the query does not join that table.
+  std::string columnOf(const TableInfo& table, std::size_t i, std::string_view member) const {
+    if (&table == table_) return own(i);
+    if (!joins(table))
+      throw UsageError(
+          format("kith: {} is a column of {}, which this query of {} does not join; add join<...>() for {} before naming "
+                 "its columns",
+                 member, table.model, table_->model, table.model));
+    return table.table + "." + table.columns[i];
+  }
+
+  bool joins(const TableInfo& table) const {
+    return std::find_if(joins_.begin(), joins_.end(), [&](const Join& j) { return j.table == &table; }) != joins_.end();
+  }
+
+  /// Joins the table of one of two columns compared equal: the one not in the query yet (the
+  /// other's table must be: this query's own or one joined before).
+  void addJoin(bool left, const TableInfo& a, std::size_t ia, std::string_view memberA, const TableInfo& b, std::size_t ib,
+               std::string_view memberB) {
+    const bool hasA = &a == table_ || joins(a), hasB = &b == table_ || joins(b);
+    if (hasA == hasB)
+      throw UsageError(format(hasA ? "kith: join<{0}, {1}>(): this query already has both {2} and {3}; a table is joined once"
+                                   : "kith: join<{0}, {1}>(): this query of {4} has neither {2} nor {3}; join one of them first",
+                              memberA, memberB, a.model, b.model, table_->model));
+    const TableInfo& joined = hasA ? b : a;
+    const std::string on =
+        joined.table + "." + joined.columns[hasA ? ib : ia] + " = " + (hasA ? columnOf(a, ia, memberA) : columnOf(b, ib, memberB));
+    joins_.push_back({&joined, (left ? " LEFT JOIN " : " INNER JOIN ") + joined.table + " ON " + on});
+  }
+
+  /// The WHERE of an UPDATE or DELETE: the conditions, or with joins the primary keys of the rows
+  /// they select (neither statement takes a join on both databases).
+  std::string writeCondition() const {
+    if (joins_.empty()) return resolve(whereClause());
+    const std::string key = own(table_->primaryKey);
+    return resolve(" WHERE " + key + " IN (SELECT " + key + " FROM " + from() + whereClause() + ")");
+  }
 
   std::string whereClause() const {
     if (where_.empty() && scope_.empty()) return {};
@@ -210,9 +291,8 @@ class QueryCore {
   }
 
   /// `column op ?`, or IS [NOT] NULL for a null value compared with =, != or <>.
-  void addCondition(bool isOr, std::size_t column, std::string_view op, Value value) {
+  void addCondition(bool isOr, const std::string& name, std::string_view op, Value value) {
     op = checkedOperator(op);
-    const auto& name = table_->columns[column];
     if (value.index() == 0 && (op == "=" || op == "!=" || op == "<>")) {
       append(isOr, name + (op == "=" ? " IS NULL" : " IS NOT NULL"));
     } else {
@@ -222,13 +302,16 @@ class QueryCore {
   }
 
   /// The IN list of the values added to the bindings from `first` on.
-  void addIn(bool isOr, bool negate, std::size_t column, std::string_view member, std::size_t first) {
-    append(isOr, inCondition(connection_.usableBackend(), table_->columns[column], member, negate, bindings_, first));
+  void addIn(bool isOr, bool negate, const std::string& column, std::string_view member, std::size_t first) {
+    append(isOr, inCondition(connection_.usableBackend(), column, member, negate, bindings_, first));
   }
 
-  void addNullCheck(bool isOr, std::size_t column, std::string_view test) { append(isOr, table_->columns[column] + std::string(test)); }
+  void addNullCheck(bool isOr, const std::string& column, std::string_view test) { append(isOr, column + std::string(test)); }
 
-  void addRaw(bool isOr, std::string_view sql) { append(isOr, "(" + std::string(sql) + ")"); }
+  void addRaw(bool isOr, std::string_view sql) {
+    requireNoMark(sql, "whereRaw");
+    append(isOr, "(" + std::string(sql) + ")");
+  }
 
   /// Adds `inner`'s conditions as one parenthesized group (the caller checked it holds only conditions).
   void addGroup(bool isOr, QueryCore& inner) {
@@ -237,19 +320,21 @@ class QueryCore {
     bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
   }
 
-  void addOrder(std::string& to, std::string_view head, std::size_t column, Order order) const {
+  void addOrder(std::string& to, std::string_view head, const std::string& column, Order order) const {
     to += to.empty() ? head : ", ";
-    to += table_->columns[column];
+    to += column;
     to += order == Order::Asc ? " ASC" : " DESC";
   }
 
   /// Refuses what a condition-only callback (a relation's onQuery, whereHas, withCount) set
-  /// besides conditions, rather than ignoring it. `preloads`: whether the typed query holds any.
-  void requireOnlyConditions(std::string_view what, bool preloads) const {
-    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() || preloads)
+  /// besides conditions, rather than ignoring it. `preloads`: whether the typed query holds any;
+  /// `joinsBefore`: the joins the callback's query started with (a where group's: its query's).
+  void requireOnlyConditions(std::string_view what, bool preloads, std::size_t joinsBefore) const {
+    if (!order_.empty() || !groupOrder_.empty() || limit_ || offset_ || groupLimit_ || !selected_.empty() || !extras_.empty() || preloads ||
+        joins_.size() != joinsBefore)
       throw UsageError(detail::format(
-          "kith: {} may only add conditions (where..., has..., whereHas...); orderBy, limit, offset, select, withCount and preload "
-          "have no meaning there",
+          "kith: {} may only add conditions (where..., has..., whereHas...); orderBy, limit, offset, select, join, withCount and "
+          "preload have no meaning there",
           what));
   }
 
@@ -343,7 +428,12 @@ class QueryCore {
   std::optional<std::int64_t> groupLimit_;
   std::string groupOrder_;
   std::string alias_;  // quoted; set on a subquery over the table of the query around it
-  int depth_ = 0;      // subquery nesting, for unique aliases
+  struct Join {
+    const TableInfo* table;
+    std::string sql;  // " INNER JOIN <table> ON ...", own columns marked
+  };
+  std::vector<Join> joins_;
+  int depth_ = 0;  // subquery nesting, for unique aliases
 };
 
 }  // namespace detail

@@ -47,15 +47,6 @@ enum class Cardinality {
   SharedOne,  // at most one row, shared by every parent that points at it (BelongsTo)
 };
 
-template <class T>
-struct Unwrap {
-  using type = T;
-};
-template <class T>
-struct Unwrap<std::optional<T>> {
-  using type = T;
-};
-
 using KeyName = NameBuffer<63>;
 constexpr KeyName keyName(std::string_view s) {
   KeyName out;
@@ -105,11 +96,21 @@ struct QueryAccess {
   static void constrain(Query<M>& q, std::string_view relation) {
     q.template constrainBy<OnQuery>(relation);
   }
-  /// Marks `q` as the query that preloads `relation`, partitioned by `keyColumn` for groupLimit.
+  /// Marks `q` as the query that preloads `relation`, partitioned by its column `keyIndex` for groupLimit.
   template <class M>
-  static void preloading(Query<M>& q, std::string_view relation, const std::string& keyColumn) {
+  static void preloading(Query<M>& q, std::string_view relation, std::size_t keyIndex) {
     q.preloading_ = relation;
-    q.partition_ = keyColumn;
+    q.partition_ = q.own(keyIndex);
+  }
+  /// `q`'s own column `i` as its conditions name it (qualified when it joins another table).
+  template <class M>
+  static std::string column(const Query<M>& q, std::size_t i) {
+    return q.own(i);
+  }
+  /// Query::scope for SQL kith assembled, which may name `q`'s own columns (column()).
+  template <class M>
+  static void scope(Query<M>& q, std::string sql, std::vector<Value> values) {
+    q.addScope(std::move(sql), std::move(values), true);
   }
 };
 
@@ -283,7 +284,7 @@ struct KeyPairInfo {
   /// Constrains `q` to the related rows of a parent whose key is `key`: onQuery, then the key.
   static void scopeTo(Query<Related>& q, const KeyType& key) {
     constrain(q);
-    q.scope(relatedColumn() + " = ?", {Codec<KeyType>::toValue(key)});
+    QueryAccess::scope(q, QueryAccess::column(q, relatedIndex) + " = ?", {Codec<KeyType>::toValue(key)});
   }
 };
 

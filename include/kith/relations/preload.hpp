@@ -88,7 +88,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       std::vector<Found> grouped(distinct.size());
       if (!distinct.empty()) {
         Query<Related> base(connection);
-        QueryAccess::preloading(base, Info::name, Info::relatedColumn());
+        QueryAccess::preloading(base, Info::name, Info::relatedIndex);
         Info::constrain(base);
         constraint(base);
         if constexpr (cardinality != Cardinality::Many) {
@@ -122,10 +122,10 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         };
         const bool nested = QueryAccess::hasPreloads(base);
         std::vector<Related> rows;
-        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, Info::relatedColumn(), distinct,
-                   [&](std::string condition, std::vector<Value> values) {
+        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, QueryAccess::column(base, Info::relatedIndex),
+                   distinct, [&](std::string condition, std::vector<Value> values) {
                      Query<Related> chunk = base;
-                     chunk.scope(std::move(condition), std::move(values));
+                     QueryAccess::scope(chunk, std::move(condition), std::move(values));
                      if (!nested) {
                        QueryAccess::forEachRow(chunk, place);
                      } else if (auto more = QueryAccess::fetch(chunk); rows.empty()) {
