@@ -1,8 +1,9 @@
-// Every relation kind: HasMany, HasOne, BelongsTo, on the relation layer (kith/relations/core.hpp).
+// Every relation kind: HasMany, HasOne, BelongsTo, HasManyThrough, on the relation layer (kith/relations/core.hpp).
 #pragma once
 
 #include <kith/relations/belongs_to.hpp>
 #include <kith/relations/core.hpp>
 #include <kith/relations/has_many.hpp>
+#include <kith/relations/has_many_through.hpp>
 #include <kith/relations/has_one.hpp>
 #include <kith/relations/preload.hpp>

@@ -33,6 +33,6 @@ struct RelationInfo : RelationTraits<RelationField<Relation>>::template Info<Rel
 
 }  // namespace kith::detail
 
-#define KITH_NOT_A_RELATION                                                                                                         \
-  "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>, kith::HasOne<Profile> " \
-  "or kith::BelongsTo<User>; this member is not one"
+#define KITH_NOT_A_RELATION                                                                                                          \
+  "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>, kith::HasOne<Profile>, " \
+  "kith::BelongsTo<User> or kith::HasManyThrough<Post, User>; this member is not one"

@@ -117,7 +117,7 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
       return UsageError(detail::format("kith: cannot associate \"{}\", value of \"{}.{}\" is undefined", Info::name, typeName<Related>,
                                        memberName<Info::ownerMember>));
     };
-    auto key = Info::template keyIn<Related, Info::ownerIndex>(owner, undefined);
+    auto key = keyIn<Key, Related, Info::ownerIndex>(owner, undefined);
     if (!key) throw undefined();
     return std::move(*key);
   }

@@ -96,11 +96,15 @@ struct QueryAccess {
   static void constrain(Query<M>& q, std::string_view relation) {
     q.template constrainBy<OnQuery>(relation);
   }
-  /// Marks `q` as the query that preloads `relation`, partitioned by its column `keyIndex` for groupLimit.
+  /// Marks `q` as the query that preloads `relation`, partitioned by `keyColumn` for groupLimit.
   template <class M>
-  static void preloading(Query<M>& q, std::string_view relation, std::size_t keyIndex) {
+  static void preloading(Query<M>& q, std::string_view relation, std::string keyColumn) {
     q.preloading_ = relation;
-    q.partition_ = q.own(keyIndex);
+    q.partition_ = std::move(keyColumn);
+  }
+  template <class M>
+  static void addExtra(Query<M>& q, ExtraColumn e) {
+    q.addExtra(std::move(e));
   }
   /// `q`'s own column `i` as its conditions name it (qualified when it joins another table).
   template <class M>
@@ -149,6 +153,25 @@ struct CheckBelongsToKeys {
                 "key may be a std::optional of it)");
   static constexpr bool ok = ForeignFound && OwnerFound && SameTypes;
 };
+
+/// Key column `I` of `model` (of type KeyType, or an optional of it), empty when it holds NULL;
+/// `undefined()` is thrown when the model cannot give one: select<>() left the column out, or it
+/// is a key the database has not generated yet.
+template <class KeyType, class Model, std::size_t I, class Undefined>
+std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
+  const auto* state = Persist<Model>::stateIf(model);
+  if (state && state->persisted && !Persist<Model>::columns(*state).loaded[I]) throw undefined();
+  const auto& value = model.*nthMember<Model, I>();
+  if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
+    if (!value) return std::nullopt;
+    return *value;
+  } else {
+    if constexpr (I == Meta<Model>::primaryKey && generatedKey<Model>) {
+      if (!model.isPersisted()) throw undefined();
+    }
+    return value;
+  }
+}
 
 /// The facts of a relation that joins one column of the parent to one column of the related
 /// model: HasMany and HasOne (the foreign key on the related model, `ForeignOnRelated`) and
@@ -226,31 +249,12 @@ struct KeyPairInfo {
                           memberName<parentMember>);
   }
 
-  /// Key column `I` of `model`, empty when it holds NULL; `undefined()` is thrown when the model
-  /// cannot give one: select<>() left the column out, or it is a key the database has not
-  /// generated yet.
-  template <class Model, std::size_t I, class Undefined>
-  static std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
-    const auto* state = Persist<Model>::stateIf(model);
-    if (state && state->persisted && !Persist<Model>::columns(*state).loaded[I]) throw undefined();
-    const auto& value = model.*nthMember<Model, I>();
-    if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
-      if (!value) return std::nullopt;
-      return *value;
-    } else {
-      if constexpr (I == Meta<Model>::primaryKey && generatedKey<Model>) {
-        if (!model.isPersisted()) throw undefined();
-      }
-      return value;
-    }
-  }
-
   /// The parent's key to match related rows with; Lucid's error when it has none (not selected,
   /// or a key the database has not generated yet). A NULL local key is an error too; a NULL
   /// foreign key on a BelongsTo is "no owner": an empty result.
   static std::optional<KeyType> matchKey(const Parent& parent, std::string_view action) {
     const auto undefined = [&] { return UsageError(undefinedKey(action)); };
-    auto key = keyIn<Parent, parentIndex>(parent, undefined);
+    auto key = keyIn<KeyType, Parent, parentIndex>(parent, undefined);
     if constexpr (ForeignOnRelated) {
       if (!key) throw undefined();
     }
@@ -274,6 +278,9 @@ struct KeyPairInfo {
 
   /// The related row's key on its matching side; empty when it is NULL.
   static std::optional<KeyType> relatedKeyOf(const Related& row) { return row.*relatedMember; }
+  /// Preload reads that key from a column of the related model: `q`'s column below.
+  static constexpr bool keyOnRelated = true;
+  static std::string keyColumn(const Query<Related>& q) { return QueryAccess::column(q, relatedIndex); }
 
   /// Adds the relation's onQuery conditions to a query it builds.
   static void constrain(Query<Related>& q) {
@@ -316,6 +323,28 @@ class Box {
 
  private:
   Related* ptr_ = nullptr;
+};
+
+/// The member of a many-valued relation (HasMany, HasManyThrough): a range of the related models
+/// once loaded; never loaded is not the same as loaded and empty.
+template <class Related>
+class ManyMember {
+ public:
+  bool isLoaded() const noexcept { return loaded_; }
+  auto begin() noexcept { return value_.begin(); }
+  auto end() noexcept { return value_.end(); }
+  auto begin() const noexcept { return value_.begin(); }
+  auto end() const noexcept { return value_.end(); }
+  std::size_t size() const noexcept { return value_.size(); }
+  bool empty() const noexcept { return value_.empty(); }
+  Related& operator[](std::size_t i) { return value_[i]; }
+  const Related& operator[](std::size_t i) const { return value_[i]; }
+  const std::vector<Related>& items() const noexcept { return value_; }
+
+ protected:
+  friend struct RelationAccess;
+  std::vector<Related> value_;
+  bool loaded_ = false;
 };
 
 /// The member of a one-valued relation (HasOne, BelongsTo): at most one model once loaded, held

@@ -19,29 +19,13 @@ namespace kith {
 /// whereHas, withCount, the lookups of the *OrCreate methods) with conditions of its own, kept in
 /// their own AND group: `kith::HasMany<Post, kith::keys{}, [](auto& q) { q.template where<&Post::published>(true); }>`.
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class HasMany {
+class HasMany : public detail::ManyMember<Related> {
   static_assert(!Keys.ownerKey[0], "kith: a HasMany names its keys with .foreignKey and .localKey; .ownerKey is for a BelongsTo");
 
  public:
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;
-
-  bool isLoaded() const noexcept { return loaded_; }
-  auto begin() noexcept { return value_.begin(); }
-  auto end() noexcept { return value_.end(); }
-  auto begin() const noexcept { return value_.begin(); }
-  auto end() const noexcept { return value_.end(); }
-  std::size_t size() const noexcept { return value_.size(); }
-  bool empty() const noexcept { return value_.empty(); }
-  Related& operator[](std::size_t i) { return value_[i]; }
-  const Related& operator[](std::size_t i) const { return value_[i]; }
-  const std::vector<Related>& items() const noexcept { return value_; }
-
- private:
-  friend struct detail::RelationAccess;
-  std::vector<Related> value_;
-  bool loaded_ = false;
 };
 
 namespace detail {

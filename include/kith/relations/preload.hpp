@@ -88,17 +88,20 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       std::vector<Found> grouped(distinct.size());
       if (!distinct.empty()) {
         Query<Related> base(connection);
-        QueryAccess::preloading(base, Info::name, Info::relatedIndex);
+        QueryAccess::preloading(base, Info::name, Info::keyColumn(base));
         Info::constrain(base);
+        if constexpr (!Info::keyOnRelated) Info::selectKey(base);
         constraint(base);
         if constexpr (cardinality != Cardinality::Many) {
           if (QueryAccess::isGroupLimited(base))
             throw UsageError(detail::format("kith: cannot apply groupLimit or groupOrderBy to \"{}\": it holds at most one {}", Info::name,
                                             typeName<Related>));
         }
-        auto& selected = QueryAccess::selected(base);
-        if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::relatedIndex) == selected.end())
-          selected.push_back(Info::relatedIndex);
+        if constexpr (Info::keyOnRelated) {
+          auto& selected = QueryAccess::selected(base);
+          if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::relatedIndex) == selected.end())
+            selected.push_back(Info::relatedIndex);
+        }
 
         // HasOne: without an orderBy in the callback, the related row with the lowest primary key
         // wins when the database holds several for one parent; with one, the first in that order.
@@ -122,8 +125,8 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         };
         const bool nested = QueryAccess::hasPreloads(base);
         std::vector<Related> rows;
-        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, QueryAccess::column(base, Info::relatedIndex),
-                   distinct, [&](std::string condition, std::vector<Value> values) {
+        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, Info::keyColumn(base), distinct,
+                   [&](std::string condition, std::vector<Value> values) {
                      Query<Related> chunk = base;
                      QueryAccess::scope(chunk, std::move(condition), std::move(values));
                      if (!nested) {
