@@ -157,6 +157,13 @@ TEST_CASE("has, whereHas, withCount and loadCount on a HasManyThrough", "[has-ma
   CHECK(counted[1].articleCount == 1);
   CHECK(counted[2].articleCount == 0);
 
+  // An aggregate over a column both joined tables have ("id"): qualified in the subquery.
+  const auto newest =
+      Country::query(w.db).orderBy<&Country::id>().withAggregate<&Country::articles>(kith::max<&Article::id>(), "newest").all();
+  CHECK(newest[0].extra<std::int64_t>("newest") == 3);
+  CHECK(newest[1].extra<std::int64_t>("newest") == 4);
+  CHECK_FALSE(newest[2].extra<std::optional<std::int64_t>>("newest").has_value());
+
   Country germany = w.germany;
   germany.loadCount<&Country::articles>();
   CHECK(germany.extra<std::int64_t>("articles_count") == 1);

@@ -567,10 +567,12 @@ class Query : private detail::QueryCore {
     return detail::requireColumn<typename detail::RelationInfo<Relation>::Related, Column>();
   }
 
+  /// `sum(<column>)`, the column marked as the subquery's own: qualified when the subquery joins
+  /// (a HasManyThrough's joins its intermediate table).
   template <auto Relation, auto Column>
   static std::string aggregateSql(const detail::Aggregate<Column>& aggregate) {
     using Related = typename detail::RelationInfo<Relation>::Related;
-    return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") +
+    return std::string(aggregate.function) + (aggregate.distinct ? "(DISTINCT " : "(") + detail::reservedMark +
            detail::Sql<Related>::column(detail::Meta<Related>::template indexOf<Column>()) + ")";
   }
 
