@@ -361,7 +361,7 @@ class Query : private detail::QueryCore {
   template <auto Member>
   Query& groupOrderBy(Order order = asc) {
     if (partition_.empty()) return orderBy<Member>(order);
-    if constexpr (detail::requireColumn<M, Member>()) addOrder(groupOrder_, "", own(Meta::template indexOf<Member>()), order);
+    if constexpr (detail::requireColumn<M, Member>()) addOrder(groupOrder_, "", columnRef<Member>(), order);
     return *this;
   }
 
@@ -447,24 +447,16 @@ class Query : private detail::QueryCore {
     return q;
   }
 
-  /// The SQL of a column of M or of a joined model (checked at compile time to be a column).
+  /// A column of M or of a joined model (checked at compile time to be a column), for the core.
   template <auto Member>
-  std::string columnRef() const {
+  static detail::ColumnRef columnRef() {
     using Class = typename detail::MemberPointer<std::remove_cv_t<decltype(Member)>>::Class;
-    if constexpr (std::is_same_v<Class, M>)
-      return own(Meta::template indexOf<Member>());
-    else
-      return columnOf(detail::Sql<Class>::info(), detail::Meta<Class>::template indexOf<Member>(), detail::memberName<Member>);
+    return {&detail::Sql<Class>::info(), detail::Meta<Class>::template indexOf<Member>(), detail::memberName<Member>};
   }
 
   template <auto Left, auto Right>
   Query& typedJoin(bool left) {
-    if constexpr (detail::requireJoinColumns<Left, Right>()) {
-      using A = typename detail::MemberPointer<std::remove_cv_t<decltype(Left)>>::Class;
-      using B = typename detail::MemberPointer<std::remove_cv_t<decltype(Right)>>::Class;
-      addJoin(left, detail::Sql<A>::info(), detail::Meta<A>::template indexOf<Left>(), detail::memberName<Left>, detail::Sql<B>::info(),
-              detail::Meta<B>::template indexOf<Right>(), detail::memberName<Right>);
-    }
+    if constexpr (detail::requireJoinColumns<Left, Right>()) addJoin(left, columnRef<Left>(), columnRef<Right>());
     return *this;
   }
 
@@ -510,11 +502,10 @@ class Query : private detail::QueryCore {
   template <auto Member, class R>
   Query& inList(bool isOr, bool negate, const R& values) {
     if constexpr (detail::requireQueryColumn<M, Member>()) {
-      const std::string column = columnRef<Member>();  // before the values: a table not joined throws, bindings untouched
       const std::size_t first = bindings_.size();
       if constexpr (requires { std::size(values); }) bindings_.reserve(first + std::size(values));
       for (auto&& v : values) bindings_.push_back(detail::toValueAs<detail::ColumnType<Member>>(v));
-      addIn(isOr, negate, column, detail::memberName<Member>, first);
+      addIn(isOr, negate, columnRef<Member>(), first);
     }
     return *this;
   }

@@ -94,6 +94,14 @@ struct ExtraColumn {
   void (*read)(Statement&, int, void* row, const ExtraColumn&);
 };
 
+/// A column as the typed layer names it: its model's table, its index there, and its member's
+/// name (for messages). The query core turns it into SQL (QueryCore::columnOf).
+struct ColumnRef {
+  const TableInfo* table;
+  std::size_t index;
+  std::string_view member;
+};
+
 /// The model-independent part of a query. Query<M> derives from it privately: its members are
 /// reachable from Query and the relation layer's friends only.
 class QueryCore {
@@ -225,14 +233,15 @@ class QueryCore {
 
   /// Column `i` of `table` in this query: its own (marked) or a joined table's (qualified); a clear
   /// error when the query does not join that table.
-  std::string columnOf(const TableInfo& table, std::size_t i, std::string_view member) const {
-    if (&table == table_) return own(i);
+  std::string columnOf(ColumnRef column) const {
+    const TableInfo& table = *column.table;
+    if (&table == table_) return own(column.index);
     if (!joins(table))
       throw UsageError(
           format("kith: {} is a column of {}, which this query of {} does not join; add join<...>() for {} before naming "
                  "its columns",
-                 member, table.model, table_->model, table.model));
-    return table.table + "." + table.columns[i];
+                 column.member, table.model, table_->model, table.model));
+    return table.table + "." + table.columns[column.index];
   }
 
   bool joins(const TableInfo& table) const {
@@ -241,17 +250,16 @@ class QueryCore {
 
   /// Joins the table of one of two columns compared equal: the one not in the query yet (the
   /// other's table must be: this query's own or one joined before).
-  void addJoin(bool left, const TableInfo& a, std::size_t ia, std::string_view memberA, const TableInfo& b, std::size_t ib,
-               std::string_view memberB) {
-    const bool hasA = &a == table_ || joins(a), hasB = &b == table_ || joins(b);
+  void addJoin(bool left, ColumnRef a, ColumnRef b) {
+    const bool hasA = a.table == table_ || joins(*a.table), hasB = b.table == table_ || joins(*b.table);
     if (hasA == hasB)
       throw UsageError(format(hasA ? "kith: join<{0}, {1}>(): this query already has both {2} and {3}; a table is joined once"
                                    : "kith: join<{0}, {1}>(): this query of {4} has neither {2} nor {3}; join one of them first",
-                              memberA, memberB, a.model, b.model, table_->model));
-    const TableInfo& joined = hasA ? b : a;
-    const std::string on =
-        joined.table + "." + joined.columns[hasA ? ib : ia] + " = " + (hasA ? columnOf(a, ia, memberA) : columnOf(b, ib, memberB));
-    joins_.push_back({&joined, (left ? " LEFT JOIN " : " INNER JOIN ") + joined.table + " ON " + on});
+                              a.member, b.member, a.table->model, b.table->model, table_->model));
+    const ColumnRef& present = hasA ? a : b;
+    const ColumnRef& joined = hasA ? b : a;
+    const std::string on = joined.table->table + "." + joined.table->columns[joined.index] + " = " + columnOf(present);
+    joins_.push_back({joined.table, (left ? " LEFT JOIN " : " INNER JOIN ") + joined.table->table + " ON " + on});
   }
 
   /// The WHERE of an UPDATE or DELETE: the conditions, or with joins the primary keys of the rows
@@ -291,8 +299,9 @@ class QueryCore {
   }
 
   /// `column op ?`, or IS [NOT] NULL for a null value compared with =, != or <>.
-  void addCondition(bool isOr, const std::string& name, std::string_view op, Value value) {
+  void addCondition(bool isOr, ColumnRef column, std::string_view op, Value value) {
     op = checkedOperator(op);
+    const std::string name = columnOf(column);
     if (value.index() == 0 && (op == "=" || op == "!=" || op == "<>")) {
       append(isOr, name + (op == "=" ? " IS NULL" : " IS NOT NULL"));
     } else {
@@ -301,12 +310,19 @@ class QueryCore {
     }
   }
 
-  /// The IN list of the values added to the bindings from `first` on.
-  void addIn(bool isOr, bool negate, const std::string& column, std::string_view member, std::size_t first) {
-    append(isOr, inCondition(connection_.usableBackend(), column, member, negate, bindings_, first));
+  /// The IN list of the values added to the bindings from `first` on (taken back when it fails).
+  void addIn(bool isOr, bool negate, ColumnRef column, std::size_t first) {
+    std::string name;
+    try {
+      name = columnOf(column);
+    } catch (...) {
+      bindings_.resize(first);
+      throw;
+    }
+    append(isOr, inCondition(connection_.usableBackend(), name, column.member, negate, bindings_, first));
   }
 
-  void addNullCheck(bool isOr, const std::string& column, std::string_view test) { append(isOr, column + std::string(test)); }
+  void addNullCheck(bool isOr, ColumnRef column, std::string_view test) { append(isOr, columnOf(column) + std::string(test)); }
 
   void addRaw(bool isOr, std::string_view sql) {
     requireNoMark(sql, "whereRaw");
@@ -320,9 +336,10 @@ class QueryCore {
     bindings_.insert(bindings_.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
   }
 
-  void addOrder(std::string& to, std::string_view head, const std::string& column, Order order) const {
+  void addOrder(std::string& to, std::string_view head, ColumnRef column, Order order) const {
+    const std::string name = columnOf(column);
     to += to.empty() ? head : ", ";
-    to += column;
+    to += name;
     to += order == Order::Asc ? " ASC" : " DESC";
   }
 
