@@ -50,9 +50,9 @@ struct World {
     kith::createTables<Country, Author, Article>(db);
     return db;
   }();
-  Country france = Country::create(db, Country{{}, 0, "fr", "France"});
-  Country germany = Country::create(db, Country{{}, 0, "de", "Germany"});
-  Country peru = Country::create(db, Country{{}, 0, std::nullopt, "Peru"});
+  Country france = country(db, "fr", "France");
+  Country germany = country(db, "de", "Germany");
+  Country peru = country(db, std::nullopt, "Peru");
   World() {
     const auto ann = Author::create(db, Author{{}, 0, france.id, "fr", "ann"});
     const auto bea = Author::create(db, Author{{}, 0, france.id, "fr", "bea"});
@@ -60,6 +60,13 @@ struct World {
     const auto dan = Author::create(db, Author{{}, 0, std::nullopt, std::nullopt, "dan"});
     Article::createMany(db, {article(ann.id, "a", 5), article(ann.id, "b", 50), article(bea.id, "c", 20), article(carl.id, "a", 7),
                              article(dan.id, "d", 1)});
+  }
+  static Country country(const kith::Connection& db, std::optional<std::string> code, std::string name) {
+    Country c;
+    c.code = std::move(code);
+    c.name = std::move(name);
+    c.save(db);
+    return c;
   }
   static Article article(std::int64_t author, std::string title, std::int64_t views) {
     Article a;
