@@ -222,3 +222,23 @@ TEST_CASE("a HasManyThrough on an unsaved parent, and on a parent whose key was 
                     "kith: cannot preload \"articles\", value of \"Country.id\" is undefined");
   CHECK(log.count() == 1);  // the countries' SELECT; no articles query
 }
+
+namespace {
+struct IndexedCountry : kith::BaseModel<IndexedCountry> {
+  static constexpr std::string_view table = "indexed_countries";
+  std::int64_t id{};
+  kith::HasManyThrough<Article, Author, kith::through{.foreignKey = "countryId"}> articles;
+  static constexpr auto columns = kith::columns<&IndexedCountry::id>;
+  static constexpr auto relations = kith::relations<&IndexedCountry::articles>;
+};
+}  // namespace
+
+TEST_CASE("createTables indexes a listed HasManyThrough's foreign key on the intermediate model", "[has-many-through][schema][portable]") {
+  auto db = test::database();
+  test::StatementLog log(db);
+  kith::createTables<IndexedCountry, Author, Article>(db);
+  const auto sql = log.sql();
+  CHECK(std::find(sql.begin(), sql.end(), R"(CREATE INDEX IF NOT EXISTS "authors_country_id_index" ON "authors" ("country_id"))") !=
+        sql.end());
+  CHECK(IndexedCountry::query(db).has<&IndexedCountry::articles>().count() == 0);
+}
