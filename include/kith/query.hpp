@@ -65,6 +65,13 @@ constexpr bool checkExtraTarget() {
   }
 }
 
+/// An ExtraColumn's reader that keeps the value in the row's extras, under the extra's name
+/// (`row.extra<T>(name)`).
+template <class M>
+void readIntoExtras(Statement& st, int column, void* row, const ExtraColumn& self) {
+  Persist<M>::state(*static_cast<M*>(row)).setExtra(self.name, readValue(st, column));
+}
+
 /// An aggregate over a related column, for withAggregate: kith::sum<&Post::views>().
 template <auto Column>
 struct Aggregate {
@@ -632,9 +639,7 @@ class Query : private detail::QueryCore {
     detail::ExtraColumn e{"(" + sql + ")", {}, {}, std::move(values), nullptr};
     if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>) {
       if (name.empty()) throw UsageError("kith: withCount/withAggregate needs a non-empty alias");
-      e.read = [](detail::Statement& st, int column, void* row, const detail::ExtraColumn& self) {
-        detail::Persist<M>::state(*static_cast<M*>(row)).setExtra(self.name, detail::readValue(st, column));
-      };
+      e.read = detail::readIntoExtras<M>;
       e.name = std::move(name);
     } else {
       e.name = std::string(detail::memberName<Target>);

@@ -114,8 +114,7 @@ class BelongsToClient : public ClientBase<Parent, Relation> {
   /// The owner's key, or Lucid's error naming it when it has none.
   static Key ownerKey(const Related& owner) {
     const auto undefined = [] {
-      return UsageError(detail::format("kith: cannot associate \"{}\", value of \"{}.{}\" is undefined", Info::name, typeName<Related>,
-                                       memberName<Info::ownerMember>));
+      return UsageError(undefinedKey("associate", Info::name, typeName<Related>, memberName<Info::ownerMember>));
     };
     auto key = keyIn<Key, Related, Info::ownerIndex>(owner, undefined);
     if (!key) throw undefined();

@@ -98,9 +98,9 @@ struct QueryAccess {
   }
   /// Marks `q` as the query that preloads `relation`, partitioned by `keyColumn` for groupLimit.
   template <class M>
-  static void preloading(Query<M>& q, std::string_view relation, std::string keyColumn) {
+  static void preloading(Query<M>& q, std::string_view relation, const std::string& keyColumn) {
     q.preloading_ = relation;
-    q.partition_ = std::move(keyColumn);
+    q.partition_ = keyColumn;
   }
   template <class M>
   static void addExtra(Query<M>& q, ExtraColumn e) {
@@ -153,6 +153,25 @@ struct CheckBelongsToKeys {
                 "key may be a std::optional of it)");
   static constexpr bool ok = ForeignFound && OwnerFound && SameTypes;
 };
+
+/// Adds relation `Field`'s onQuery conditions, when it declares any, to a query the relation builds.
+template <class Field, class M>
+void applyOnQuery(Query<M>& q, std::string_view relation) {
+  if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
+    QueryAccess::constrain<Field::onQuery>(q, relation);
+}
+
+/// Lucid's error text for a model that cannot give a relation its key:
+/// `kith: cannot preload "posts", value of "User.id" is undefined`.
+inline std::string undefinedKey(std::string_view action, std::string_view relation, std::string_view model, std::string_view member) {
+  return detail::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, relation, model, member);
+}
+
+/// The index createTables adds for a relation: on column `i` of `table`, named `<table>_<column>_index`.
+inline std::string columnIndexSql(const TableInfo& table, std::size_t i) {
+  const std::string index = std::string(table.rawTable) + "_" + std::string(table.rawColumns[i]) + "_index";
+  return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + table.table + " (" + table.columns[i] + ")";
+}
 
 /// Key column `I` of `model` (of type KeyType, or an optional of it), empty when it holds NULL;
 /// `undefined()` is thrown when the model cannot give one: select<>() left the column out, or it
@@ -239,14 +258,10 @@ struct KeyPairInfo {
   }
 
   /// The index createTables adds: on the foreign key column.
-  static std::string indexSql() {
-    const auto index = std::string(HolderMeta::table) + "_" + std::string(HolderMeta::columns[foreignIndex]) + "_index";
-    return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + Sql<Holder>::table() + " (" + foreignColumn() + ")";
-  }
+  static std::string indexSql() { return columnIndexSql(Sql<Holder>::info(), foreignIndex); }
 
   static std::string undefinedKey(std::string_view action) {
-    return detail::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, name, typeName<Parent>,
-                          memberName<parentMember>);
+    return detail::undefinedKey(action, name, typeName<Parent>, memberName<parentMember>);
   }
 
   /// The parent's key to match related rows with; Lucid's error when it has none (not selected,
@@ -278,15 +293,16 @@ struct KeyPairInfo {
 
   /// The related row's key on its matching side; empty when it is NULL.
   static std::optional<KeyType> relatedKeyOf(const Related& row) { return row.*relatedMember; }
-  /// Preload reads that key from a column of the related model: `q`'s column below.
-  static constexpr bool keyOnRelated = true;
+  /// The column preload matches related rows by, in `q`.
   static std::string keyColumn(const Query<Related>& q) { return QueryAccess::column(q, relatedIndex); }
+  /// Makes preload's query read that key: a select<>() that left the column out gets it back.
+  static void selectKey(Query<Related>& q) {
+    auto& selected = QueryAccess::selected(q);
+    if (!selected.empty() && std::find(selected.begin(), selected.end(), relatedIndex) == selected.end()) selected.push_back(relatedIndex);
+  }
 
   /// Adds the relation's onQuery conditions to a query it builds.
-  static void constrain(Query<Related>& q) {
-    if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
-      QueryAccess::constrain<Field::onQuery>(q, name);
-  }
+  static void constrain(Query<Related>& q) { applyOnQuery<Field>(q, name); }
 
   /// Constrains `q` to the related rows of a parent whose key is `key`: onQuery, then the key.
   static void scopeTo(Query<Related>& q, const KeyType& key) {

@@ -135,34 +135,23 @@ struct ThroughInfo {
 
   /// The index createTables adds: on the intermediate model's foreign key, which every query of
   /// the relation filters by.
-  static std::string indexSql() {
-    const auto index = std::string(ThroughMeta::table) + "_" + std::string(ThroughMeta::columns[foreignIndex]) + "_index";
-    return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + Sql<Through>::table() + " (" + Sql<Through>::column(foreignIndex) + ")";
-  }
+  static std::string indexSql() { return columnIndexSql(Sql<Through>::info(), foreignIndex); }
 
   /// The parent's key; empty for a NULL one (no related rows: Lucid raises there, kith does not).
   static std::optional<KeyType> matchKey(const Parent& parent, std::string_view action) {
-    const auto undefined = [&] {
-      return UsageError(detail::format("kith: cannot {} \"{}\", value of \"{}.{}\" is undefined", action, name, typeName<Parent>,
-                                       memberName<parentMember>));
-    };
+    const auto undefined = [&] { return UsageError(undefinedKey(action, name, typeName<Parent>, memberName<parentMember>)); };
     return keyIn<KeyType, Parent, parentIndex>(parent, undefined);
   }
 
   /// Preload reads a related row's parent key from the joined intermediate table, as an extra
   /// named like Lucid's: "through_<foreign key column>".
-  static constexpr bool keyOnRelated = false;
   static std::string keyColumn(const Query<Related>&) { return foreignColumn(); }
   static const std::string& keyExtra() {
     static const std::string extra = "through_" + std::string(ThroughMeta::columns[foreignIndex]);
     return extra;
   }
   static void selectKey(Query<Related>& q) {
-    ExtraColumn e{foreignColumn(), {}, keyExtra(), {}, nullptr};
-    e.read = [](Statement& st, int column, void* row, const ExtraColumn& self) {
-      Persist<Related>::state(*static_cast<Related*>(row)).setExtra(self.name, readValue(st, column));
-    };
-    QueryAccess::addExtra(q, std::move(e));
+    QueryAccess::addExtra(q, ExtraColumn{foreignColumn(), {}, keyExtra(), {}, readIntoExtras<Related>});
   }
   static std::optional<KeyType> relatedKeyOf(const Related& row) {
     const ModelState* state = Persist<Related>::stateIf(row);
@@ -175,8 +164,7 @@ struct ThroughInfo {
   /// relation builds starts here.
   static void constrain(Query<Related>& q) {
     q.template join<throughForeignMember, throughLocalMember>();
-    if constexpr (!std::is_same_v<std::remove_cv_t<decltype(Field::onQuery)>, NoConstraint>)
-      QueryAccess::constrain<Field::onQuery>(q, name);
+    applyOnQuery<Field>(q, name);
   }
 
   /// Constrains `q` to the related rows of a parent whose key is `key`.

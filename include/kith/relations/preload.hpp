@@ -88,20 +88,16 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       std::vector<Found> grouped(distinct.size());
       if (!distinct.empty()) {
         Query<Related> base(connection);
-        QueryAccess::preloading(base, Info::name, Info::keyColumn(base));
+        const std::string keyColumn = Info::keyColumn(base);
+        QueryAccess::preloading(base, Info::name, keyColumn);
         Info::constrain(base);
-        if constexpr (!Info::keyOnRelated) Info::selectKey(base);
         constraint(base);
         if constexpr (cardinality != Cardinality::Many) {
           if (QueryAccess::isGroupLimited(base))
             throw UsageError(detail::format("kith: cannot apply groupLimit or groupOrderBy to \"{}\": it holds at most one {}", Info::name,
                                             typeName<Related>));
         }
-        if constexpr (Info::keyOnRelated) {
-          auto& selected = QueryAccess::selected(base);
-          if (!selected.empty() && std::find(selected.begin(), selected.end(), Info::relatedIndex) == selected.end())
-            selected.push_back(Info::relatedIndex);
-        }
+        Info::selectKey(base);
 
         // HasOne: without an orderBy in the callback, the related row with the lowest primary key
         // wins when the database holds several for one parent; with one, the first in that order.
@@ -125,7 +121,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
         };
         const bool nested = QueryAccess::hasPreloads(base);
         std::vector<Related> rows;
-        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, Info::keyColumn(base), distinct,
+        loadByKeys(connection.backend(), QueryAccess::boundValues(base), Info::name, keyColumn, distinct,
                    [&](std::string condition, std::vector<Value> values) {
                      Query<Related> chunk = base;
                      QueryAccess::scope(chunk, std::move(condition), std::move(values));
