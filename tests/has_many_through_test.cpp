@@ -4,6 +4,8 @@
 // NULL local key.
 #include "support.hpp"
 
+using test::titles;
+
 namespace {
 
 struct Author;
@@ -76,13 +78,6 @@ struct World {
     return a;
   }
 };
-
-template <class Articles>
-std::vector<std::string> titles(const Articles& articles) {
-  std::vector<std::string> out;
-  for (const auto& a : articles) out.push_back(a.title);
-  return out;
-}
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include "blog_models.hpp"
 
 using namespace blog;
+using test::titles;
 
 namespace {
 
@@ -28,13 +29,6 @@ struct Blog {
     three.related<&Post::comments>().create(Comment{{}, 0, 0, "nice"});
   }
 };
-
-template <class Posts>
-std::vector<std::string> titles(const Posts& posts) {
-  std::vector<std::string> out;
-  for (const auto& p : posts) out.push_back(p.title);
-  return out;
-}
 
 }  // namespace
 

@@ -115,13 +115,6 @@ std::vector<std::string> names(const std::vector<M>& rows) {
   return out;
 }
 
-template <class R>
-std::vector<std::string> titles(const R& posts) {
-  std::vector<std::string> out;
-  for (const auto& p : posts) out.push_back(p.title);
-  return out;
-}
-
 using Strings = std::vector<std::string>;
 
 /// shown() of a preload's key bindings: SQLite's padded IN list, or PostgreSQL's one array.
@@ -137,6 +130,7 @@ std::string authorKeys(std::size_t padded) { return test::keysIn(R"("author_id")
 }  // namespace rq
 
 using namespace rq;
+using test::titles;
 
 TEST_CASE("withCount reads each row's number of related rows in the same statement", "[relationship-queries][portable]") {
   Blog blog;

@@ -251,6 +251,14 @@ inline std::int64_t rows(const kith::Connection& db, const std::string& table) {
   return std::stoll(scalar(db, "SELECT count(*) FROM \"" + table + "\""));
 }
 
+/// The titles of a range of posts (any model with a `title`), in order.
+template <class Posts>
+std::vector<std::string> titles(const Posts& posts) {
+  std::vector<std::string> out;
+  for (const auto& p : posts) out.push_back(p.title);
+  return out;
+}
+
 /// A fresh directory under the system's temporary directory, removed with everything in it.
 struct TempDir {
   std::filesystem::path path =
