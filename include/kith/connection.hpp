@@ -133,6 +133,9 @@ class Backend {
   /// from the largest key (past 9223372036854775807 - count it picks keys at random).
   virtual bool consecutiveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) { return false; }
   /// The database's type for a column of this kind.
+  /// A parameter where the database cannot tell its type from the context (a CASE branch): `?`,
+  /// or one cast to the column type where the database needs it.
+  virtual std::string typedParameter(ColumnKind /*kind*/) const { return "?"; }
   virtual std::string columnType(ColumnKind kind) const {
     switch (kind) {
       case ColumnKind::GeneratedKey:

@@ -338,6 +338,8 @@ class Backend final : public kith::detail::Backend {
     }
     return Value{out + "}"};
   }
+  // Parameters go untyped: in a CASE branch the server would take one for text.
+  std::string typedParameter(kith::detail::ColumnKind kind) const override { return "CAST(? AS " + columnType(kind) + ")"; }
   std::string columnType(kith::detail::ColumnKind kind) const override {
     using K = kith::detail::ColumnKind;
     switch (kind) {

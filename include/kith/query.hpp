@@ -599,9 +599,12 @@ class Query : private detail::QueryCore {
     inner.depth_ = depth_ + 1;
     // The inner table shadows the outer one of the same name: alias it (a self relation).
     if (detail::Sql<Related>::table() == Sql::table()) inner.alias_ = detail::quote("kith_t" + std::to_string(inner.depth_));
-    constraint(inner);
-    inner.requireOnlyConditions(what);
+    // The relation's joins first, so that the callback may name the joined tables' columns (a
+    // ManyToMany's pivot columns).
     Info::constrain(inner);
+    const std::size_t joins = inner.joins_.size();
+    constraint(inner);
+    inner.requireOnlyConditions(what, joins);
     inner.addScope(Info::correlate(inner.ref(), ref()), {}, true);
     std::vector<Value> values = std::move(inner.bindings_);
     values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()), std::make_move_iterator(inner.scopeBindings_.end()));
@@ -636,7 +639,7 @@ class Query : private detail::QueryCore {
   void addAggregate(std::string_view function, std::string name, const F& constraint) {
     auto [sql, values] =
         relationSubquery<Relation>("SELECT " + std::string(function), constraint, "the callback of withCount/withAggregate");
-    detail::ExtraColumn e{"(" + sql + ")", {}, {}, std::move(values), nullptr};
+    detail::ExtraColumn e{"(" + sql + ")", {}, {}, std::move(values), nullptr, nullptr};
     if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>) {
       if (name.empty()) throw UsageError("kith: withCount/withAggregate needs a non-empty alias");
       e.read = detail::readIntoExtras<M>;

@@ -53,6 +53,10 @@ struct TableInfo {
   std::size_t primaryKey;
   std::string find;    // SELECT of the row with a key
   std::string remove;  // DELETE of the row with a key
+  // A pivot table's: the struct that declares its own columns (a ManyToMany's pivot columns),
+  // whose column i is this table's column i + columnsOffset (after the two keys).
+  const TableInfo* columnsOf = nullptr;
+  std::size_t columnsOffset = 0;
 };
 
 /// The condition of whereIn/whereNotIn on `column` for the values `bindings` holds from `first` on:
@@ -92,6 +96,7 @@ struct ExtraColumn {
   std::string name;   // as given, for the extras and for messages
   std::vector<Value> bindings;
   void (*read)(Statement&, int, void* row, const ExtraColumn&);
+  void* context;  // for `read`: where a relation collects what it reads beside the row (or null)
 };
 
 /// A column as the typed layer names it: its model's table, its index there, and its member's
@@ -236,6 +241,8 @@ class QueryCore {
   std::string columnOf(ColumnRef column) const {
     const TableInfo& table = *column.table;
     if (&table == table_) return own(column.index);
+    for (const auto& j : joins_)  // a pivot table's own columns, named by the struct that declares them
+      if (j.table->columnsOf == &table) return j.table->table + "." + j.table->columns[column.index + j.table->columnsOffset];
     if (!joins(table))
       throw UsageError(
           format("kith: {} is a column of {}, which this query of {} does not join; add join<...>() for {} before naming "

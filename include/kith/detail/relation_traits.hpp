@@ -35,4 +35,4 @@ struct RelationInfo : RelationTraits<RelationField<Relation>>::template Info<Rel
 
 #define KITH_NOT_A_RELATION                                                                                                          \
   "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>, kith::HasOne<Profile>, " \
-  "kith::BelongsTo<User> or kith::HasManyThrough<Post, User>; this member is not one"
+  "kith::BelongsTo<User>, kith::HasManyThrough<Post, User> or kith::ManyToMany<Skill>; this member is not one"

@@ -89,8 +89,12 @@ struct QueryAccess {
     return q.bindings().size();
   }
   template <class M>
-  static void requireOnlyConditions(const Query<M>& q, std::string_view what) {
-    q.requireOnlyConditions(what);
+  static void requireOnlyConditions(const Query<M>& q, std::string_view what, std::size_t joinsBefore = 0) {
+    q.requireOnlyConditions(what, joinsBefore);
+  }
+  template <class M>
+  static std::size_t joinCount(const Query<M>& q) {
+    return q.joins_.size();
   }
   template <auto OnQuery, class M>
   static void constrain(Query<M>& q, std::string_view relation) {
@@ -105,6 +109,11 @@ struct QueryAccess {
   template <class M>
   static void addExtra(Query<M>& q, ExtraColumn e) {
     q.addExtra(std::move(e));
+  }
+  /// Joins the table of `joined` (a column compared equal to `present`, of a table `q` has).
+  template <class M>
+  static void join(Query<M>& q, ColumnRef joined, ColumnRef present) {
+    q.addJoin(false, joined, present);
   }
   /// `q`'s own column `i` as its conditions name it (qualified when it joins another table).
   template <class M>
@@ -258,7 +267,7 @@ struct KeyPairInfo {
   }
 
   /// The index createTables adds: on the foreign key column.
-  static std::string indexSql() { return columnIndexSql(Sql<Holder>::info(), foreignIndex); }
+  static void schemaSql(const Backend&, std::vector<std::string>& out) { out.push_back(columnIndexSql(Sql<Holder>::info(), foreignIndex)); }
 
   static std::string undefinedKey(std::string_view action) {
     return detail::undefinedKey(action, name, typeName<Parent>, memberName<parentMember>);

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace kith {
 
@@ -135,7 +136,9 @@ struct ThroughInfo {
 
   /// The index createTables adds: on the intermediate model's foreign key, which every query of
   /// the relation filters by.
-  static std::string indexSql() { return columnIndexSql(Sql<Through>::info(), foreignIndex); }
+  static void schemaSql(const Backend&, std::vector<std::string>& out) {
+    out.push_back(columnIndexSql(Sql<Through>::info(), foreignIndex));
+  }
 
   /// The parent's key; empty for a NULL one (no related rows: Lucid raises there, kith does not).
   static std::optional<KeyType> matchKey(const Parent& parent, std::string_view action) {
@@ -143,21 +146,19 @@ struct ThroughInfo {
     return keyIn<KeyType, Parent, parentIndex>(parent, undefined);
   }
 
-  /// Preload reads a related row's parent key from the joined intermediate table, as an extra
-  /// named like Lucid's: "through_<foreign key column>".
+  /// Preload reads a related row's parent key from the joined intermediate table, beside the row
+  /// (an extra column named like Lucid's, "through_<foreign key column>", kept in the Side).
   static std::string keyColumn(const Query<Related>&) { return foreignColumn(); }
-  static const std::string& keyExtra() {
+  struct Side {
+    std::optional<KeyType> key;
+  };
+  static void selectKey(Query<Related>& q, std::vector<Side>& sides) {
     static const std::string extra = "through_" + std::string(ThroughMeta::columns[foreignIndex]);
-    return extra;
+    QueryAccess::addExtra(q, ExtraColumn{foreignColumn(), {}, extra, {}, readKey, &sides});
   }
-  static void selectKey(Query<Related>& q) {
-    QueryAccess::addExtra(q, ExtraColumn{foreignColumn(), {}, keyExtra(), {}, readIntoExtras<Related>});
-  }
-  static std::optional<KeyType> relatedKeyOf(const Related& row) {
-    const ModelState* state = Persist<Related>::stateIf(row);
-    const Value* key = state ? state->extra(keyExtra()) : nullptr;
-    if (!key || key->index() == 0) return std::nullopt;
-    return readExtra<KeyType>(*key, keyExtra());
+  static void readKey(Statement& st, int column, void*, const ExtraColumn& self) {
+    auto& side = static_cast<std::vector<Side>*>(self.context)->emplace_back();
+    if (!st.isNull(column)) Codec<KeyType>::read(st, column, side.key.emplace());
   }
 
   /// Joins the intermediate table and adds the relation's onQuery conditions: every query the

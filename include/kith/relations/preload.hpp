@@ -53,6 +53,33 @@ inline void loadByKeys(Backend& backend, std::size_t used, std::string_view rela
   }
 }
 
+/// What a relation reads with each related row besides the row itself, when its match key lives
+/// in a joined table (HasManyThrough, ManyToMany): `Info::Side`, filled by the extra columns
+/// `Info::selectKey(q, sides)` adds, one per row in row order. Other kinds read the key from the
+/// row (`Info::relatedKeyOf(row)`) and have none.
+template <class Info>
+concept ReadsSide = requires {
+  typename Info::Side;
+};
+
+struct NoSide {};
+
+template <class Info>
+struct SideOf {
+  using type = NoSide;
+};
+template <ReadsSide Info>
+struct SideOf<Info> {
+  using type = typename Info::Side;
+};
+
+/// Adds one preloaded row to a parent's list: a plain list ignores the side; a kind with more to
+/// keep (a ManyToMany's pivot values) overloads it for its list type.
+template <class Related, class Side>
+void appendRow(std::vector<Related>& list, Related&& row, Side&&) {
+  list.push_back(std::move(row));
+}
+
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint) {
   static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
@@ -97,19 +124,29 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
             throw UsageError(detail::format("kith: cannot apply groupLimit or groupOrderBy to \"{}\": it holds at most one {}", Info::name,
                                             typeName<Related>));
         }
-        Info::selectKey(base);
+        using Side = typename SideOf<Info>::type;
+        std::vector<Side> sides;  // what the side's extra columns read, one per row
+        if constexpr (ReadsSide<Info>)
+          Info::selectKey(base, sides);
+        else
+          Info::selectKey(base);
 
         // HasOne: without an orderBy in the callback, the related row with the lowest primary key
         // wins when the database holds several for one parent; with one, the first in that order.
         [[maybe_unused]] const bool ordered = QueryAccess::isOrdered(base);
         // Rows go straight to their parent's group, in row order. With nested preloads they are
         // collected first, so that each nested relation is loaded for all of them in one query.
-        const auto place = [&](Related&& row) {
-          if (const auto key = Info::relatedKeyOf(row)) {
+        const auto place = [&](Related&& row, Side&& side) {
+          std::optional<Key> key;
+          if constexpr (ReadsSide<Info>)
+            key = std::move(side.key);
+          else
+            key = Info::relatedKeyOf(row);
+          if (key) {
             if (auto it = groupOf.find(*key); it != groupOf.end()) {
               auto& slot = grouped[it->second];
               if constexpr (cardinality == Cardinality::Many) {
-                slot.push_back(std::move(row));
+                appendRow(slot, std::move(row), std::move(side));
               } else if constexpr (cardinality == Cardinality::One) {
                 constexpr auto pk = primaryKeyMember<Related>;
                 if (!slot || (!ordered && row.*pk < (*slot).*pk)) slot = std::move(row);
@@ -126,7 +163,14 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
                      Query<Related> chunk = base;
                      QueryAccess::scope(chunk, std::move(condition), std::move(values));
                      if (!nested) {
-                       QueryAccess::forEachRow(chunk, place);
+                       QueryAccess::forEachRow(chunk, [&](Related&& row) {
+                         if constexpr (ReadsSide<Info>) {
+                           place(std::move(row), std::move(sides.back()));
+                           sides.clear();
+                         } else {
+                           place(std::move(row), Side{});
+                         }
+                       });
                      } else if (auto more = QueryAccess::fetch(chunk); rows.empty()) {
                        rows = std::move(more);
                      } else {
@@ -135,7 +179,12 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
                    });
         if (nested) {
           QueryAccess::runPreloads(base, std::span<Related>(rows));
-          for (auto& row : rows) place(std::move(row));
+          for (std::size_t i = 0; i < rows.size(); ++i) {
+            if constexpr (ReadsSide<Info>)
+              place(std::move(rows[i]), std::move(sides[i]));
+            else
+              place(std::move(rows[i]), Side{});
+          }
         }
       }
 
@@ -172,13 +221,14 @@ void countRelated(M& parent, std::string alias, const F& constraint) {
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
       if (!parent.isPersisted()) throw UsageError("kith: cannot count the related rows of an unpersisted model instance; save it first");
       Query<typename Info::Related> q(parent.connection());
+      // The relation's scope (and joins) first, so that the callback may name a joined table's columns.
+      const auto key = Info::matchKey(parent, "count");
+      if (key) Info::scopeTo(q, *key);
+      const std::size_t joins = QueryAccess::joinCount(q);
       constraint(q);
-      QueryAccess::requireOnlyConditions(q, "the callback of loadCount<...>()");
+      QueryAccess::requireOnlyConditions(q, "the callback of loadCount<...>()", joins);
       Value n{std::int64_t{0}};
-      if (const auto key = Info::matchKey(parent, "count")) {  // no key (a NULL foreign key): nothing to count
-        Info::scopeTo(q, *key);
-        n = q.count();
-      }
+      if (key) n = q.count();  // no key (a NULL foreign key): nothing to count
       if constexpr (std::is_same_v<decltype(Target), std::nullptr_t>)
         Persist<M>::state(parent).setExtra(alias.empty() ? Info::countAlias() : alias, n);
       else
