@@ -3,6 +3,7 @@
 // create each row once, on SQLite (BEGIN IMMEDIATE) and on PostgreSQL (an advisory lock on the
 // parent's related rows), with no unique index to catch a duplicate. With a unique index and
 // plain creates racing them, a row another writer inserted first is returned, never an error.
+// ManyToMany's attach/sync/toggle on one parent never attach a pair twice, by the same lock.
 #include "blog_models.hpp"
 
 #include <sys/wait.h>
@@ -145,6 +146,61 @@ TEST_CASE("find-or-create racing plain creates on a unique index returns the row
   auto db = shared.open();
   CHECK(test::select(db, "SELECT count(*), count(DISTINCT title) FROM posts") ==
         std::vector<test::RawRow>{{std::to_string(rounds * 6), std::to_string(rounds * 6)}});
+}
+
+namespace clubs {
+struct Club;
+struct ClubPlayer {
+  std::int64_t rank{};
+  static constexpr auto columns = kith::columns<&ClubPlayer::rank>;
+};
+struct Player : kith::BaseModel<Player> {
+  std::int64_t id{};
+  std::string name;
+  kith::ManyToMany<Club, kith::pivot{}, ClubPlayer> clubs;
+  static constexpr auto columns = kith::columns<&Player::id, &Player::name>;
+  static constexpr auto relations = kith::relations<&Player::clubs>;
+};
+struct Club : kith::BaseModel<Club> {
+  std::int64_t id{};
+  std::string name;
+  static constexpr auto columns = kith::columns<&Club::id, &Club::name>;
+};
+}  // namespace clubs
+
+TEST_CASE("four processes attaching and syncing one parent's pivot rows never attach a pair twice, with no unique index",
+          "[reliability][concurrency][many-to-many][portable]") {
+  using namespace clubs;
+  SharedDatabase shared;
+  {
+    auto db = shared.open();
+    kith::createTables<Player, Club>(db);
+    db.execute("DROP INDEX club_player_player_id_club_id_unique");  // only kith's lock stands between the writers
+    Player p;
+    p.name = "shared";
+    p.save(db);
+    for (int i = 1; i <= 20; ++i) {
+      Club c;
+      c.name = "club " + std::to_string(i);
+      c.save(db);
+    }
+  }
+  race(shared, [](kith::Connection& db, int p) {
+    auto player = Player::findOrFail(db, 1);
+    auto clubs = player.related<&Player::clubs>();
+    for (int i = 0; i < rounds; ++i) {
+      clubs.attach({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+      std::vector<std::pair<std::int64_t, ClubPlayer>> ranked;
+      for (std::int64_t k = 1; k <= 10; ++k) ranked.emplace_back(k, ClubPlayer{p * 100 + i});
+      clubs.sync(ranked);
+      clubs.syncWithoutDetaching({5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+      clubs.toggle({20});
+      clubs.toggle({20});
+    }
+  });
+  auto db = shared.open();
+  CHECK(test::select(db, "SELECT count(*), count(DISTINCT club_id) FROM club_player WHERE player_id = 1") ==
+        std::vector<test::RawRow>{{"15", "15"}});
 }
 
 #ifdef KITH_TEST_HAVE_POSTGRES

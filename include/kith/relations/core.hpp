@@ -477,6 +477,19 @@ class ClientBase {
  protected:
   Connection connectionFor(std::string_view action) const { return clientConnection(parent_, connection_, action, Info::name); }
 
+  /// The related rows of this parent, for kinds that join another table (HasManyThrough,
+  /// ManyToMany): the relation's scope, or no rows when the parent's key is NULL.
+  Query<Related> keyedQuery() const {
+    Query<Related> q(connectionFor("select"));
+    if (const auto key = Info::matchKey(parent_, "select")) {
+      Info::scopeTo(q, *key);
+    } else {
+      Info::constrain(q);
+      QueryAccess::scope(q, "1 = 0", {});
+    }
+    return q;
+  }
+
   Parent& parent_;
   Connection connection_;
 };

@@ -187,16 +187,7 @@ class ThroughClient : public ClientBase<Parent, Relation> {
 
   /// The related rows of this parent, the relation's condition in its own AND group; none for a
   /// NULL local key. update() and remove() on it act on those rows of the related table.
-  Query<Related> query() const {
-    Query<Related> q(this->connectionFor("select"));
-    if (const auto key = Info::matchKey(this->parent_, "select")) {
-      Info::scopeTo(q, *key);
-    } else {
-      Info::constrain(q);
-      QueryAccess::scope(q, "1 = 0", {});
-    }
-    return q;
-  }
+  Query<Related> query() const { return this->keyedQuery(); }
 };
 
 template <class R, class T, through K, auto Q>

@@ -332,7 +332,7 @@ struct PivotStatements {
 /// `user.related<&User::skills>()`: reads the related rows, and writes the pivot rows that tie them
 /// to this parent. Every write runs in one transaction (a savepoint inside the parent's or the
 /// given one) and leaves nothing behind on failure; writes that choose what to insert from what is
-/// there (sync, toggle) hold a per-parent lock meanwhile on PostgreSQL (SQLite's write transaction
+/// there (attach, sync, toggle, save) hold a per-parent lock meanwhile on PostgreSQL (SQLite's write transaction
 /// already does), so that two of them never attach one pair twice.
 template <class Parent, auto Relation>
 class PivotClient : public ClientBase<Parent, Relation> {
@@ -352,20 +352,13 @@ class PivotClient : public ClientBase<Parent, Relation> {
   /// The related rows of this parent (the pivot joined, the relation's condition in its own AND
   /// group); conditions and orderBy may name the pivot struct's members. update() and remove() on
   /// it act on the related table's rows it selects: detach() and updatePivot() write the pivot.
-  Query<Related> query() const {
-    Query<Related> q(this->connectionFor("select"));
-    if (const auto key = Info::matchKey(parent_, "select")) {
-      Info::scopeTo(q, *key);
-    } else {
-      Info::constrain(q);
-      QueryAccess::scope(q, "1 = 0", {});
-    }
-    return q;
-  }
+  Query<Related> query() const { return this->keyedQuery(); }
 
-  /// Attaches the related rows with these keys, with default pivot values (one multi-row INSERT per
-  /// chunk); a pair already attached is left as it is, and a key given twice is attached once.
-  /// Returns the number of pivot rows inserted. No statement for an empty list.
+  /// Attaches the related rows with these keys, with default pivot values: one SELECT of this
+  /// parent's pivot rows (under sync's lock), then one multi-row INSERT per chunk of the missing
+  /// ones. A pair already attached is left as it is, whether the table has a unique index on the
+  /// pair or not; a key given twice is attached once. Returns the number of pivot rows inserted.
+  /// No statement for an empty list.
   template <ValueRange R>
   requires std::convertible_to<std::ranges::range_value_t<const R&>, RelatedKey> std::int64_t attach(const R& ids) {
     return attachEntries(entriesOf(ids));
@@ -572,7 +565,10 @@ class PivotClient : public ClientBase<Parent, Relation> {
   std::int64_t attachEntries(const std::vector<Entry>& entries) {
     if (entries.empty()) return 0;
     std::int64_t n = 0;
-    write([&](Transaction& trx, const Key& key) { n = insertEntries(trx, key, entries, {}); });
+    write([&](Transaction& trx, const Key& key) {
+      lock(trx, key);
+      n = static_cast<std::int64_t>(syncIn(trx, key, entries, false, false).attached.size());
+    });
     return n;
   }
 
