@@ -420,3 +420,37 @@ TEST_CASE("attach and sync of 10,000 ids are a few statements, not one per id", 
           return sum;
         }()));
 }
+
+TEST_CASE("update and remove on a ManyToMany's query write the pivot rows it selects, never the related rows",
+          "[many-to-many][write][portable]") {
+  Team t;
+  t.ann.related<&Developer::skills>().attach({{t.id(0), level(5)}, {t.id(1), level(2)}, {t.id(2), level(1)}});
+  t.bob.related<&Developer::skills>().attach({{t.id(1), level(2)}});
+  test::StatementLog log(t.db);
+  CHECK(t.ann.related<&Developer::skills>().query().where<&DeveloperSkill::proficiency>("<", 3).remove() == 2);
+  REQUIRE(log.count() == 1);
+  CHECK(
+      log.entries[0].sql ==
+      R"(DELETE FROM "developer_skill" WHERE ("developer_skill"."developer_id", "developer_skill"."skill_id") IN (SELECT "developer_skill"."developer_id", "developer_skill"."skill_id")" +
+          std::string(joinPivot) + R"( WHERE ("developer_skill"."proficiency" < ?) AND ("developer_skill"."developer_id" = ?)))");
+  CHECK(test::rows(t.db, "skills") == 4);
+  CHECK(t.pivots(t.ann) == std::vector<test::RawRow>{{ids({t.id(0)})[0], "5"}});
+  CHECK(t.pivots(t.bob).size() == 1);  // bob's sql, at proficiency 2, stays
+
+  CHECK(t.ann.related<&Developer::skills>().query().where<&Skill::name>("c++").update(kith::set<&DeveloperSkill::proficiency>(7)) == 1);
+  CHECK(t.pivots(t.ann) == std::vector<test::RawRow>{{ids({t.id(0)})[0], "7"}});
+  CHECK(t.pivots(t.bob) == std::vector<test::RawRow>{{ids({t.id(1)})[0], "2"}});
+  // A column of the related model is not a pivot column: a clear error, nothing written.
+  CHECK_THROWS_WITH(t.ann.related<&Developer::skills>().query().update(kith::set<&Skill::name>("x")),
+                    test::Contains("update() on a ManyToMany's query sets columns of its pivot rows (developer_skill); name is a column of "
+                                   "Skill: update those rows through Skill::query"));
+  CHECK(test::scalar(t.db, "SELECT count(*) FROM skills WHERE name = 'x'") == "0");
+  // A pivot column on a query that reads no pivot is refused the same way (another model's column
+  // does not compile).
+  CHECK_THROWS_WITH(
+      Skill::query(t.db).update(kith::set<&DeveloperSkill::proficiency>(1)),
+      test::Contains("update() sets columns of Skill, the table this query reads; proficiency is a column of DeveloperSkill"));
+  // The detaching query of another parent touches only its rows.
+  CHECK(t.bob.related<&Developer::skills>().query().remove() == 1);
+  CHECK(t.pivots(t.ann).size() == 1);
+}

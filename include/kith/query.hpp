@@ -412,12 +412,14 @@ class Query : private detail::QueryCore {
     return out;
   }
 
-  /// Bulk UPDATE of the matching rows: `q.update(kith::set<&Post::title>("x"))`. Returns rows changed.
+  /// Bulk UPDATE of the matching rows: `q.update(kith::set<&Post::title>("x"))`. Returns rows
+  /// changed. On a ManyToMany's query (`user.related<&User::skills>().query()`) it sets pivot
+  /// columns of the pivot rows the query selects: `update(kith::set<&SkillUser::proficiency>(5))`.
   template <auto... Members>
   std::int64_t update(const detail::Assignment<Members>&... assignments) const {
     static_assert(sizeof...(Members) > 0, "kith: update() needs at least one kith::set<&Model::column>(value)");
-    if constexpr ((detail::requireColumn<M, Members>() && ...)) {
-      const std::size_t columns[] = {Meta::template indexOf<Members>()...};
+    if constexpr ((checkUpdated<Members>() && ...)) {
+      const detail::ColumnRef columns[] = {columnRef<Members>()...};
       const Value* values[] = {&assignments.value...};
       return updateColumns(columns, values);
     } else {
@@ -459,6 +461,21 @@ class Query : private detail::QueryCore {
   static detail::ColumnRef columnRef() {
     using Class = typename detail::MemberPointer<std::remove_cv_t<decltype(Member)>>::Class;
     return {&detail::Sql<Class>::info(), detail::Meta<Class>::template indexOf<Member>(), detail::memberName<Member>};
+  }
+
+  /// update()'s check on a column: one of M's, or of a pivot columns struct (a ManyToMany's query
+  /// writes its pivot rows; which pivot is checked when it runs). Another model's is an error.
+  template <auto Member>
+  static constexpr bool checkUpdated() {
+    using Pointer = detail::MemberPointer<std::remove_cv_t<decltype(Member)>>;
+    if constexpr (Pointer::valid && !std::is_same_v<typename Pointer::Class, M>) {
+      constexpr bool model = requires(const typename Pointer::Class& c) { c.isPersisted(); };
+      static_assert(!model,
+                    "kith: update() sets columns of the queried model (on a ManyToMany's query: of its pivot columns struct); a joined "
+                    "model's rows are updated through that model's own query");
+      if constexpr (model) return false;
+    }
+    return detail::requireQueryColumn<M, Member>();
   }
 
   template <auto Left, auto Right>

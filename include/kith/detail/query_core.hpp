@@ -159,22 +159,34 @@ class QueryCore {
 
   bool exists() const { return scalar(resolve("SELECT EXISTS(SELECT 1 FROM " + from() + whereClause() + ")"), false) != 0; }
 
-  /// Bulk DELETE of the matching rows. Returns rows deleted.
+  /// Bulk DELETE of the matching rows (of a ManyToMany's query: of their pivot rows). Returns
+  /// rows deleted.
   std::int64_t remove() const {
     rejectPaging("remove");
     auto& b = connection_.backend();
-    Run run(b, "DELETE FROM " + table_->table + writeCondition());
+    Run run(b, "DELETE FROM " + writeTable().table + writeCondition());
     int index = 0;
     bindConditions(run, index);
     run.finish();
     return b.changes();
   }
 
-  /// Bulk UPDATE of `columns` to `values` (one each) in the matching rows. Returns rows changed.
-  std::int64_t updateColumns(std::span<const std::size_t> columns, std::span<const Value* const> values) const {
+  /// Bulk UPDATE of `columns` to `values` (one each) in the matching rows (of a ManyToMany's
+  /// query: in their pivot rows, whose own columns it sets). Returns rows changed.
+  std::int64_t updateColumns(std::span<const ColumnRef> columns, std::span<const Value* const> values) const {
     rejectPaging("update");
-    std::string sql = "UPDATE " + table_->table + " SET ";
-    for (std::size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + table_->columns[columns[i]] + " = ?";
+    const TableInfo& target = writeTable();
+    const TableInfo* owner = pivot_ ? pivot_->columnsOf : table_;
+    const std::size_t offset = pivot_ ? pivot_->columnsOffset : 0;
+    for (const ColumnRef& c : columns)
+      if (c.table != owner)
+        throw UsageError(pivot_ ? format("kith: update() on a ManyToMany's query sets columns of its pivot rows ({}); {} is a column "
+                                         "of {}: update those rows through {}::query",
+                                         target.model, c.member, c.table->model, c.table->model)
+                                : format("kith: update() sets columns of {}, the table this query reads; {} is a column of {}",
+                                         table_->model, c.member, c.table->model));
+    std::string sql = "UPDATE " + target.table + " SET ";
+    for (std::size_t i = 0; i < columns.size(); ++i) sql += (i ? ", " : "") + target.columns[columns[i].index + offset] + " = ?";
     sql += writeCondition();
     auto& b = connection_.backend();
     Run run(b, sql);
@@ -269,9 +281,17 @@ class QueryCore {
     joins_.push_back({joined.table, (left ? " LEFT JOIN " : " INNER JOIN ") + joined.table->table + " ON " + on});
   }
 
+  /// The table an UPDATE or DELETE writes: this query's, or the pivot table of a ManyToMany's query.
+  const TableInfo& writeTable() const { return pivot_ ? *pivot_ : *table_; }
+
   /// The WHERE of an UPDATE or DELETE: the conditions, or with joins the primary keys of the rows
-  /// they select (neither statement takes a join on both databases).
+  /// they select (neither statement takes a join on both databases); for a ManyToMany's query, the
+  /// key pairs of the pivot rows they select.
   std::string writeCondition() const {
+    if (pivot_) {
+      const std::string pair = "(" + pivot_->table + "." + pivot_->columns[0] + ", " + pivot_->table + "." + pivot_->columns[1] + ")";
+      return resolve(" WHERE " + pair + " IN (SELECT " + pair.substr(1, pair.size() - 2) + " FROM " + from() + whereClause() + ")");
+    }
     if (joins_.empty()) return resolve(whereClause());
     const std::string key = own(table_->primaryKey);
     return resolve(" WHERE " + key + " IN (SELECT " + key + " FROM " + from() + whereClause() + ")");
@@ -457,6 +477,8 @@ class QueryCore {
     std::string sql;  // " INNER JOIN <table> ON ...", own columns marked
   };
   std::vector<Join> joins_;
+  // A ManyToMany's query (its client's query()): the pivot table that update() and remove() write.
+  const TableInfo* pivot_ = nullptr;
   int depth_ = 0;  // subquery nesting, for unique aliases
 };
 

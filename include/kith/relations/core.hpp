@@ -115,6 +115,11 @@ struct QueryAccess {
   static void join(Query<M>& q, ColumnRef joined, ColumnRef present) {
     q.addJoin(false, joined, present);
   }
+  /// Makes update() and remove() on `q` write the rows of `pivot` it selects (a ManyToMany's query).
+  template <class M>
+  static void writesPivot(Query<M>& q, const TableInfo& pivot) {
+    q.pivot_ = &pivot;
+  }
   /// `q`'s own column `i` as its conditions name it (qualified when it joins another table).
   template <class M>
   static std::string column(const Query<M>& q, std::size_t i) {

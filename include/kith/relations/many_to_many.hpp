@@ -350,9 +350,14 @@ class PivotClient : public ClientBase<Parent, Relation> {
   using Entry = std::pair<RelatedKey, Pivot>;
 
   /// The related rows of this parent (the pivot joined, the relation's condition in its own AND
-  /// group); conditions and orderBy may name the pivot struct's members. update() and remove() on
-  /// it act on the related table's rows it selects: detach() and updatePivot() write the pivot.
-  Query<Related> query() const { return this->keyedQuery(); }
+  /// group); conditions and orderBy may name the pivot struct's members. As in Lucid, update() and
+  /// remove() on it write the pivot rows it selects, never the related rows: `remove()` detaches
+  /// them, `update(kith::set<&SkillUser::proficiency>(5))` sets their pivot columns.
+  Query<Related> query() const {
+    Query<Related> q = this->keyedQuery();
+    QueryAccess::writesPivot(q, Info::pivotTable());
+    return q;
+  }
 
   /// Attaches the related rows with these keys, with default pivot values: one SELECT of this
   /// parent's pivot rows (under sync's lock), then one multi-row INSERT per chunk of the missing
