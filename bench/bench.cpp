@@ -236,7 +236,32 @@ std::vector<Workload> workloads(const Sizes& n) {
                  },
                  {},
                  [](Impl& i) { return i.preloadAuthors(); }});
-  out.push_back({"W7", "load a user's posts, saveMany as many new ones into the loaded list", false, n.posts,
+  // W7: n.users posts with 5 of 200 tags each; then post 1's tags synced to n.users other ids (of
+  // which 2 it has: 998 attached, 3 detached at full size).
+  std::vector<std::int64_t> syncIds;
+  for (int k = 0; k < n.users; ++k) syncIds.push_back(101 + k);
+  out.push_back({"W7",
+                 "preload posts x 5 tags (ManyToMany), then sync one post's tags to 1,000 ids",
+                 false,
+                 n.users,
+                 [n](sqlite3* db) {
+                   addUsers(db, 1);
+                   exec(db, "BEGIN");
+                   fill(db, postsFor(1, n.users));
+                   std::string tags = "INSERT INTO tags (name) VALUES ";
+                   for (int t = 1; t <= 200 + n.users; ++t) tags += (t > 1 ? ", ('tag " : "('tag ") + std::to_string(t) + "')";
+                   exec(db, tags);
+                   std::string pivot = "INSERT INTO post_tag (post_id, tag_id) VALUES ";
+                   for (int p = 1; p <= n.users; ++p)
+                     for (int k = 0; k < 5; ++k)
+                       pivot +=
+                           (p > 1 || k > 0 ? ", (" : "(") + std::to_string(p) + ", " + std::to_string((p * 7 + k * 41) % 200 + 1) + ")";
+                   exec(db, pivot);
+                   exec(db, "COMMIT");
+                 },
+                 {},
+                 [syncIds](Impl& i) { return i.postTags(syncIds); }});
+  out.push_back({"W8", "load a user's posts, saveMany as many new ones into the loaded list", false, n.posts,
                  [n](sqlite3* db) {
                    addUsers(db, 1);
                    exec(db, "BEGIN");

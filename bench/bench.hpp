@@ -47,7 +47,10 @@ class Impl {
   virtual std::optional<Checksum> fetchOrCreate() = 0;                              // W5: rows matched on title
   /// W6: every post with its author (a BelongsTo preload: few users, many posts).
   virtual std::optional<Checksum> preloadAuthors() = 0;
-  /// W7: load a user's posts, then save new ones through the relation into that loaded list (kith only).
+  /// W7: every post with its tags (a ManyToMany preload through post_tag), then one post's tags
+  /// synced to `syncIds` (attach the missing, detach the rest), in one transaction.
+  virtual std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) = 0;
+  /// W8: load a user's posts, then save new ones through the relation into that loaded list (kith only).
   virtual std::optional<Checksum> saveManyLoaded() { return std::nullopt; }
 };
 
@@ -69,6 +72,10 @@ std::unique_ptr<Impl> makeSoci(const Target&);
 inline constexpr const char* schema =
     "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL);"
     "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);"
-    "CREATE INDEX posts_user_id ON posts (user_id);";
+    "CREATE INDEX posts_user_id ON posts (user_id);"
+    "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+    "CREATE TABLE post_tag (post_id INTEGER NOT NULL, tag_id INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX post_tag_pair ON post_tag (post_id, tag_id);"
+    "CREATE INDEX post_tag_tag_id ON post_tag (tag_id);";
 
 }  // namespace bench

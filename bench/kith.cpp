@@ -9,6 +9,7 @@ namespace {
 
 using models::AuthoredPost;
 using models::Post;
+using models::TaggedPost;
 using models::User;
 
 class Kith final : public Impl {
@@ -70,6 +71,17 @@ class Kith final : public Impl {
     Checksum sum = 0;
     for (const auto& p : user_->related<&User::posts>().fetchOrCreateMany<&Post::title>(std::move(input_))) sum += p.id;
     return sum;
+  }
+
+  std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) override {
+    Checksum sum = 0;
+    auto posts = TaggedPost::query(db_).preload<&TaggedPost::tags>().all();
+    for (const auto& p : posts) {
+      sum += p.id;
+      for (const auto& t : p.tags) sum += t.id + static_cast<Checksum>(t.name.size());
+    }
+    const auto r = posts.front().related<&TaggedPost::tags>().sync(syncIds);
+    return sum + static_cast<Checksum>(r.attached.size() * 1000 + r.detached.size());
   }
 
   std::optional<Checksum> saveManyLoaded() override {

@@ -42,5 +42,22 @@ struct AuthoredPost : kith::BaseModel<AuthoredPost> {
   static constexpr auto columns = kith::columns<&AuthoredPost::id, &AuthoredPost::userId, &AuthoredPost::title, &AuthoredPost::body>;
 };
 
+struct Tag : kith::BaseModel<Tag> {
+  std::int64_t id{};
+  std::string name;
+  static constexpr auto columns = kith::columns<&Tag::id, &Tag::name>;
+};
+
+/// The posts table again, with its tags through post_tag (a ManyToMany), for W7.
+struct TaggedPost : kith::BaseModel<TaggedPost> {
+  static constexpr std::string_view table = "posts";
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string title;
+  std::string body;
+  kith::ManyToMany<Tag, kith::pivot{.table = "post_tag", .foreignKey = "post_id"}> tags;
+  static constexpr auto columns = kith::columns<&TaggedPost::id, &TaggedPost::userId, &TaggedPost::title, &TaggedPost::body>;
+};
+
 }  // namespace
 }  // namespace bench::models

@@ -171,6 +171,89 @@ class Raw final : public Impl {
     return sum;
   }
 
+  // Posts, then their tags in one join over post_tag with the posts' ids in one IN list, grouped by
+  // a hash map; then the sync: the post's tag ids, the missing ones inserted (100-row statements),
+  // the others deleted (one IN list), in one transaction.
+  std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) override {
+    if (perStatement_ == 1) return std::nullopt;
+    struct RawTag {
+      std::int64_t id = 0;
+      std::string name;
+    };
+    std::vector<RawPost> posts;
+    std::vector<std::vector<RawTag>> tags;
+    std::unordered_map<std::int64_t, std::size_t> byId;
+    {
+      Stmt s(db_, "SELECT id, user_id, title, body FROM posts");
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        posts.push_back(readPost(s));
+        byId.emplace(posts.back().id, posts.size() - 1);
+      }
+    }
+    tags.resize(posts.size());
+    {
+      std::string sql =
+          "SELECT tags.id, tags.name, post_tag.post_id FROM tags INNER JOIN post_tag ON post_tag.tag_id = tags.id WHERE "
+          "post_tag.post_id IN (";
+      for (std::size_t i = 0; i < posts.size(); ++i) sql += i ? ", ?" : "?";
+      Stmt s(db_, sql + ")");
+      for (std::size_t i = 0; i < posts.size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, posts[i].id);
+      while (sqlite3_step(s) == SQLITE_ROW) tags[byId[sqlite3_column_int64(s, 2)]].push_back({sqlite3_column_int64(s, 0), text(s, 1)});
+    }
+    Checksum sum = 0;
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+      sum += posts[i].id;
+      for (const auto& t : tags[i]) sum += t.id + static_cast<Checksum>(t.name.size());
+    }
+    const std::int64_t post = posts.front().id;
+    sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    std::unordered_map<std::int64_t, bool> existing;  // tag id -> wanted
+    {
+      Stmt s(db_, "SELECT tag_id FROM post_tag WHERE post_id = ?");
+      sqlite3_bind_int64(s, 1, post);
+      while (sqlite3_step(s) == SQLITE_ROW) existing.emplace(sqlite3_column_int64(s, 0), false);
+    }
+    std::vector<std::int64_t> attach, detach;
+    for (auto id : syncIds) {
+      if (auto it = existing.find(id); it != existing.end())
+        it->second = true;
+      else
+        attach.push_back(id);
+    }
+    for (const auto& [id, wanted] : existing)
+      if (!wanted) detach.push_back(id);
+    {
+      const auto insertSql = [](std::size_t rows) {
+        std::string sql = "INSERT INTO post_tag (post_id, tag_id) VALUES (?, ?)";
+        for (std::size_t r = 1; r < rows; ++r) sql += ", (?, ?)";
+        return sql;
+      };
+      Stmt many(db_, insertSql(static_cast<std::size_t>(perStatement_)));
+      Stmt one(db_, insertSql(1));
+      for (std::size_t done = 0; done < attach.size();) {
+        const std::size_t n = attach.size() - done >= static_cast<std::size_t>(perStatement_) ? static_cast<std::size_t>(perStatement_) : 1;
+        sqlite3_stmt* s = n == 1 ? one : many;
+        for (std::size_t r = 0; r < n; ++r) {
+          sqlite3_bind_int64(s, static_cast<int>(2 * r + 1), post);
+          sqlite3_bind_int64(s, static_cast<int>(2 * r + 2), attach[done + r]);
+        }
+        sqlite3_step(s);
+        sqlite3_reset(s);
+        done += n;
+      }
+    }
+    if (!detach.empty()) {
+      std::string sql = "DELETE FROM post_tag WHERE post_id = ? AND tag_id IN (";
+      for (std::size_t i = 0; i < detach.size(); ++i) sql += i ? ", ?" : "?";
+      Stmt s(db_, sql + ")");
+      sqlite3_bind_int64(s, 1, post);
+      for (std::size_t i = 0; i < detach.size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 2, detach[i]);
+      sqlite3_step(s);
+    }
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    return sum + static_cast<Checksum>(attach.size() * 1000 + detach.size());
+  }
+
   // One SELECT for the rows that exist (matched on title), multi-row INSERTs for the rest, in one
   // transaction; results in input order.
   std::optional<Checksum> fetchOrCreate() override {

@@ -137,6 +137,73 @@ class Soci final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) override {
+    std::vector<SociPost> posts;
+    std::unordered_map<long long, std::size_t> byId;
+    {
+      SociPost p;
+      soci::statement all(sql_);
+      run(all, p, "SELECT id, user_id, title, body FROM posts");
+      while (all.fetch()) {
+        byId.emplace(p.id, posts.size());
+        posts.push_back(p);
+      }
+    }
+    std::vector<std::vector<std::pair<long long, std::string>>> tags(posts.size());
+    {
+      long long tagId = 0, postId = 0;
+      std::string name;
+      std::vector<long long> keys;
+      for (const auto& p : posts) keys.push_back(p.id);
+      soci::statement joined(sql_);
+      joined.exchange(soci::into(tagId));
+      joined.exchange(soci::into(name));
+      joined.exchange(soci::into(postId));
+      for (auto& k : keys) joined.exchange(soci::use(k));
+      joined.alloc();
+      joined.prepare(
+          "SELECT tags.id, tags.name, post_tag.post_id FROM tags INNER JOIN post_tag ON post_tag.tag_id = tags.id WHERE "
+          "post_tag.post_id IN (" +
+          placeholders(keys.size()) + ")");
+      joined.define_and_bind();
+      joined.execute();
+      while (joined.fetch()) tags[byId[postId]].emplace_back(tagId, name);
+    }
+    Checksum sum = 0;
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+      sum += posts[i].id;
+      for (const auto& t : tags[i]) sum += t.first + static_cast<Checksum>(t.second.size());
+    }
+    long long post = posts.front().id, tag = 0;
+    soci::transaction trx(sql_);
+    std::unordered_map<long long, bool> existing;
+    {
+      soci::statement current = (sql_.prepare << "SELECT tag_id FROM post_tag WHERE post_id = :p", soci::into(tag), soci::use(post));
+      current.execute();
+      while (current.fetch()) existing.emplace(tag, false);
+    }
+    std::size_t attached = 0, detached = 0;
+    soci::statement insert = (sql_.prepare << "INSERT INTO post_tag (post_id, tag_id) VALUES (:p, :t)", soci::use(post), soci::use(tag));
+    for (auto id : syncIds) {
+      if (auto it = existing.find(id); it != existing.end()) {
+        it->second = true;
+        continue;
+      }
+      tag = id;
+      insert.execute(true);
+      ++attached;
+    }
+    soci::statement remove = (sql_.prepare << "DELETE FROM post_tag WHERE post_id = :p AND tag_id = :t", soci::use(post), soci::use(tag));
+    for (const auto& [id, wanted] : existing) {
+      if (wanted) continue;
+      tag = id;
+      remove.execute(true);
+      ++detached;
+    }
+    trx.commit();
+    return sum + static_cast<Checksum>(attached * 1000 + detached);
+  }
+
   std::optional<Checksum> find(const std::vector<std::int64_t>& keys) override {
     long long key = 0;
     SociUser u;

@@ -103,6 +103,61 @@ class SqliteCpp final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) override {
+    std::vector<CppPost> posts;
+    std::vector<std::vector<std::pair<std::int64_t, std::string>>> tags;
+    std::unordered_map<std::int64_t, std::size_t> byId;
+    SQLite::Statement all(db_, "SELECT id, user_id, title, body FROM posts");
+    while (all.executeStep()) {
+      posts.push_back(readPost(all));
+      byId.emplace(posts.back().id, posts.size() - 1);
+    }
+    tags.resize(posts.size());
+    std::string sql =
+        "SELECT tags.id, tags.name, post_tag.post_id FROM tags INNER JOIN post_tag ON post_tag.tag_id = tags.id WHERE "
+        "post_tag.post_id IN (";
+    for (std::size_t i = 0; i < posts.size(); ++i) sql += i ? ", ?" : "?";
+    SQLite::Statement joined(db_, sql + ")");
+    for (std::size_t i = 0; i < posts.size(); ++i) joined.bind(static_cast<int>(i) + 1, posts[i].id);
+    while (joined.executeStep())
+      tags[byId[joined.getColumn(2).getInt64()]].emplace_back(joined.getColumn(0).getInt64(), joined.getColumn(1).getString());
+    Checksum sum = 0;
+    for (std::size_t i = 0; i < posts.size(); ++i) {
+      sum += posts[i].id;
+      for (const auto& t : tags[i]) sum += t.first + static_cast<Checksum>(t.second.size());
+    }
+    const std::int64_t post = posts.front().id;
+    SQLite::Transaction trx(db_);
+    std::unordered_map<std::int64_t, bool> existing;
+    SQLite::Statement current(db_, "SELECT tag_id FROM post_tag WHERE post_id = ?");
+    current.bind(1, post);
+    while (current.executeStep()) existing.emplace(current.getColumn(0).getInt64(), false);
+    std::size_t attached = 0, detached = 0;
+    SQLite::Statement insert(db_, "INSERT INTO post_tag (post_id, tag_id) VALUES (?, ?)");
+    for (auto id : syncIds) {
+      if (auto it = existing.find(id); it != existing.end()) {
+        it->second = true;
+        continue;
+      }
+      insert.bind(1, post);
+      insert.bind(2, id);
+      insert.exec();
+      insert.reset();
+      ++attached;
+    }
+    SQLite::Statement remove(db_, "DELETE FROM post_tag WHERE post_id = ? AND tag_id = ?");
+    for (const auto& [id, wanted] : existing) {
+      if (wanted) continue;
+      remove.bind(1, post);
+      remove.bind(2, id);
+      remove.exec();
+      remove.reset();
+      ++detached;
+    }
+    trx.commit();
+    return sum + static_cast<Checksum>(attached * 1000 + detached);
+  }
+
   std::optional<Checksum> fetchOrCreate() override {
     const auto& input = *input_;
     SQLite::Transaction trx(db_);
