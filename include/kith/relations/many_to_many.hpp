@@ -586,7 +586,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
     const std::size_t total = only.empty() ? entries.size() : only.size();
     const std::size_t perRow = t.columns.size();
     const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
-    const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min<std::size_t>(1024, limit / perRow)));
+    // Chunks as a model's createMany has them (rowsPerInsert): a statement of many rows is parsed
+    // for longer than it runs, so few distinct ones are parsed.
+    const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(total), limit / perRow)));
     std::int64_t inserted = 0;
     for (std::size_t at = 0; at < total;) {
       const std::size_t chunk = floorPow2(std::min(maxRows, total - at));
@@ -654,7 +656,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
       auto& b = trx.backend();
       const std::size_t perRow = 2 * PivotMeta::count + 1;
       const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
-      const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min<std::size_t>(256, (limit - 1) / perRow)));
+      const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(only.size()), (limit - 1) / perRow)));
       std::string typed[PivotMeta::count];
       PivotMeta::forEach([&]<std::size_t I, auto Member>() { typed[I] = b.typedParameter(columnKind<ColumnType<Member>>()); });
       for (std::size_t at = 0; at < only.size();) {
