@@ -1,5 +1,5 @@
 // updatePivot() sets pivot columns; a column of the related model is saved through the model.
-// expect: kith: updatePivot() sets columns of the relation's pivot columns struct
+// expect: kith: updatePivot\(\) sets columns of the relation's pivot columns struct
 // at most 2 errors
 #include "pivot_models.hpp"
 struct Member : kith::BaseModel<Member> {

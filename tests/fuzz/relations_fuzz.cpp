@@ -3,6 +3,10 @@
 // relation query update/remove, preload with a constrained query, BelongsTo associate, preloads
 // across kinds (BelongsTo with a nested HasOne), transactions that commit or roll back) and checks each against a plain in-memory model of
 // the same data: the rows, the ids, which calls fail with a constraint error, and what the caller's objects claim afterwards.
+// An input whose first byte is `pivotMarker` also draws ManyToMany calls (attach, detach, detachAll,
+// sync with and without values and detaching, toggle, updatePivot, and a preload of the pivot
+// values), checked against the model's pivot rows; other inputs decode as before, so the committed
+// corpus keeps its meaning.
 //
 // Any difference aborts with a description. Built with clang's -fsanitize=fuzzer it fuzzes; built
 // without, replay_main.cpp runs it over the committed corpus (tests/fuzz/corpus, regressions).
@@ -23,13 +27,21 @@
 namespace {
 
 struct Book;
+struct Genre;
+
+/// The pivot table's own column: CHECK (weight >= 0), so that a pivot write can fail.
+struct AuthorGenre {
+  std::int64_t weight{};
+  static constexpr auto columns = kith::columns<&AuthorGenre::weight>;
+};
 
 struct Author : kith::BaseModel<Author> {
   std::int64_t id{};
   std::string name;  // UNIQUE
   std::int64_t rank{};
   kith::HasMany<Book> books;
-  kith::HasOne<Book> firstBook;  // the same foreign key, one-valued: the lowest id wins
+  kith::HasOne<Book> firstBook;                                // the same foreign key, one-valued: the lowest id wins
+  kith::ManyToMany<Genre, kith::pivot{}, AuthorGenre> genres;  // author_genre (author_id, genre_id, weight)
 
   static constexpr auto columns = kith::columns<&Author::id, &Author::name, &Author::rank>;
 };
@@ -44,6 +56,14 @@ struct Book : kith::BaseModel<Book> {
 
   static constexpr auto columns = kith::columns<&Book::id, &Book::authorId, &Book::title, &Book::pages, &Book::tag>;
 };
+
+struct Genre : kith::BaseModel<Genre> {
+  std::int64_t id{};
+  std::string name;
+  static constexpr auto columns = kith::columns<&Genre::id, &Genre::name>;
+};
+
+constexpr std::uint8_t pivotMarker = 0xA7;
 
 [[noreturn]] void mismatch(const std::string& what) {
   std::fprintf(stderr, "kith fuzz: %s\n", what.c_str());
@@ -70,6 +90,7 @@ struct BookRow {
 struct Oracle {
   std::map<std::int64_t, AuthorRow> authors;
   std::map<std::int64_t, BookRow> books;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> pivots;  // (author, genre) -> weight
 
   /// SQLite's rowid for an INTEGER PRIMARY KEY without AUTOINCREMENT: the largest plus one.
   template <class Rows>
@@ -289,11 +310,16 @@ void addConditions(Input& in, kith::Query<Book>& q, std::vector<Clause>& out, in
 
 class Run {
  public:
-  explicit Run(Input& in) : in_(in), db_(kith::sqlite::open(":memory:")) {
+  Run(Input& in, bool pivots) : in_(in), db_(kith::sqlite::open(":memory:")), pivots_(pivots) {
     db_.execute("CREATE TABLE authors (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, rank INTEGER NOT NULL)");
     db_.execute(
         "CREATE TABLE books (id INTEGER PRIMARY KEY, author_id INTEGER NOT NULL, title TEXT NOT NULL CHECK (title <> ''), "
         "pages INTEGER NOT NULL, tag TEXT)");
+    db_.execute("CREATE TABLE genres (id INTEGER PRIMARY KEY, name TEXT NOT NULL)");
+    db_.execute("INSERT INTO genres (name) VALUES ('a'), ('b'), ('c'), ('d')");
+    db_.execute(
+        "CREATE TABLE author_genre (author_id INTEGER NOT NULL, genre_id INTEGER NOT NULL, weight INTEGER NOT NULL CHECK (weight >= "
+        "0), UNIQUE (author_id, genre_id))");
   }
 
   void go() {
@@ -313,6 +339,31 @@ class Run {
     std::map<std::int64_t, BookRow> books;
     for (const auto& b : Book::query(db_).all()) books.emplace(b.id, rowOf(b));
     EXPECT(books == oracle_.books, "the books table differs from the model");
+    if (!pivots_) return;
+    // The table as SQLite holds it, and as preload reads it (which joins genres: genre 5, which
+    // does not exist, is in the table and not in a preload).
+    std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> table, pivots, joined;
+    sqlite3_exec(
+        kith::sqlite::handle(db_), "SELECT author_id, genre_id, weight FROM author_genre",
+        [](void* out, int, char** v, char**) {
+          auto& rows = *static_cast<std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t>*>(out);
+          rows[{std::atoll(v[0]), std::atoll(v[1])}] = std::atoll(v[2]);
+          return 0;
+        },
+        &table, nullptr);
+    EXPECT(table == oracle_.pivots, "the pivot table differs from the model");
+    for (const auto& [key, w] : oracle_.pivots)
+      if (key.second <= 4) joined[key] = w;
+    for (const auto& a : Author::query(db_).preload<&Author::genres>().all())
+      for (std::size_t i = 0; i < a.genres.size(); ++i)
+        EXPECT(pivots.emplace(std::pair(a.id, a.genres[i].id), a.genres.pivot(i).weight).second, "a pivot row appears twice");
+    if (pivots != joined && std::getenv("KITH_FUZZ_TRACE")) {
+      for (const auto& [k, w] : pivots)
+        std::fprintf(stderr, "  table (%lld, %lld) %lld\n", (long long)k.first, (long long)k.second, (long long)w);
+      for (const auto& [k, w] : oracle_.pivots)
+        std::fprintf(stderr, "  model (%lld, %lld) %lld\n", (long long)k.first, (long long)k.second, (long long)w);
+    }
+    EXPECT(pivots == joined, "the pivot rows read by preload differ from the model");
   }
 
   /// An object that says it is persisted and unchanged must match its row.
@@ -405,7 +456,7 @@ class Run {
   // -- steps ------------------------------------------------------------------------------------
 
   void step(int depth) {
-    const std::size_t op = in_.upTo(14);
+    const std::size_t op = in_.upTo(pivots_ ? 15 : 14);
     if (std::getenv("KITH_FUZZ_TRACE")) std::fprintf(stderr, "%*sstep %zu\n", depth * 2, "", op);
     switch (op) {
       case 0:
@@ -438,6 +489,8 @@ class Run {
         return destroyBook();
       case 12:
         return transaction(depth);
+      case 14:
+        return pivotWrite();
       default:
         switch (in_.upTo(3)) {
           case 0:
@@ -762,6 +815,175 @@ class Run {
     checkObjects();
   }
 
+  // -- ManyToMany ------------------------------------------------------------------------------
+
+  using Entries = std::vector<std::pair<std::int64_t, AuthorGenre>>;
+
+  /// Keys 1..5 (genre 5 does not exist: the pivot has no foreign key constraint), some with weights.
+  Entries entries() {
+    Entries out;
+    for (std::size_t n = in_.upTo(5); n > 0; --n) {
+      AuthorGenre g;
+      g.weight = in_.upTo(4) == 0 ? -1 : static_cast<std::int64_t>(in_.upTo(4));
+      out.emplace_back(static_cast<std::int64_t>(1 + in_.upTo(5)), g);
+    }
+    return out;
+  }
+  /// The model's reading of a list: each key once, at its first place, with its last values.
+  static Entries unique(const Entries& in) {
+    Entries out;
+    for (const auto& e : in) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const auto& o) { return o.first == e.first; });
+      if (it == out.end())
+        out.push_back(e);
+      else
+        it->second = e.second;
+    }
+    return out;
+  }
+  static std::vector<std::int64_t> keysOf(const Entries& e) {
+    std::vector<std::int64_t> out;
+    for (const auto& [k, v] : e) out.push_back(k);
+    return out;
+  }
+
+  /// One pivot write through an author; it must fail exactly when it would write a negative weight,
+  /// and then leave every pivot row as it was.
+  void pivotWrite() {
+    if (authors_.empty()) return;
+    auto& a = authors_[in_.upTo(authors_.size())];
+    const Entries given = entries();
+    const bool withValues = in_.flip();
+    Entries list = unique(given);
+    if (!withValues)
+      for (auto& e : list) e.second.weight = 0;
+    const std::size_t kind = in_.upTo(6);
+    if (std::getenv("KITH_FUZZ_TRACE")) {
+      std::fprintf(stderr, "  pivot write %zu, values %d, author %lld:", kind, withValues, (long long)a.id);
+      for (const auto& [k, v] : given) std::fprintf(stderr, " %lld=%lld", (long long)k, (long long)v.weight);
+      std::fprintf(stderr, "\n");
+    }
+    auto client = a.related<&Author::genres>(db_);
+    if (!a.isPersisted() || !oracle_.authors.count(a.id)) {
+      if (a.isPersisted()) return;  // a row rolled back under it: kith cannot tell
+      bool refused = false;
+      try {
+        client.attach(keysOf(given));
+      } catch (const kith::UsageError&) {
+        refused = true;
+      }
+      EXPECT(refused || given.empty(), "attach through an unsaved author was not refused");
+      checkTables();
+      return;
+    }
+    auto& pivots = oracle_.pivots;
+    const auto has = [&](std::int64_t g) { return pivots.count({a.id, g}) > 0; };
+    Oracle expected = oracle_;
+    bool fails = false;
+    kith::SyncResult<std::int64_t> want;
+    std::int64_t count = 0;
+    const auto insert = [&](const std::pair<std::int64_t, AuthorGenre>& e) {
+      if (e.second.weight < 0) fails = true;
+      expected.pivots[{a.id, e.first}] = e.second.weight;
+      want.attached.push_back(e.first);
+    };
+    switch (kind) {
+      case 0:  // attach
+        for (const auto& e : list)
+          if (!has(e.first)) insert(e), ++count;
+        break;
+      case 1:  // detach
+        for (const auto& e : list)
+          if (has(e.first)) expected.pivots.erase({a.id, e.first}), ++count;
+        break;
+      case 2:  // detachAll
+        for (const auto& [key, w] : pivots)
+          if (key.first == a.id) expected.pivots.erase(key), ++count;
+        break;
+      case 3: {  // sync, detaching or not
+        const bool detach = in_.flip();
+        for (const auto& e : list) {
+          if (!has(e.first)) {
+            insert(e);
+          } else if (withValues && pivots.at({a.id, e.first}) != e.second.weight) {
+            if (e.second.weight < 0) fails = true;
+            expected.pivots[{a.id, e.first}] = e.second.weight;
+            want.updated.push_back(e.first);
+          }
+        }
+        if (detach)
+          for (const auto& [key, w] : pivots)
+            if (const std::int64_t genre = key.second;
+                key.first == a.id && std::none_of(list.begin(), list.end(), [&](const auto& e) { return e.first == genre; })) {
+              expected.pivots.erase(key);
+              want.detached.push_back(key.second);
+            }
+        kith::SyncResult<std::int64_t> got;
+        const auto parentBefore = std::make_tuple(a.id, a.isPersisted(), a.isDirty());
+        if (attempt(
+                fails, [&] { got = withValues ? client.sync(list, detach) : client.sync(keysOf(given), detach); }, "sync")) {
+          std::sort(got.detached.begin(), got.detached.end());
+          EXPECT(got.attached == want.attached && got.updated == want.updated && got.detached == want.detached,
+                 "sync reported other changes than it made");
+          oracle_ = expected;
+        }
+        EXPECT(parentBefore == std::make_tuple(a.id, a.isPersisted(), a.isDirty()), "a pivot write changed its parent");
+        checkTables();
+        return;
+      }
+      case 4:  // toggle
+        for (const auto& e : list) {
+          if (has(e.first)) {
+            expected.pivots.erase({a.id, e.first});
+            want.detached.push_back(e.first);
+          } else {
+            insert(e);
+          }
+        }
+        break;
+      default: {  // updatePivot
+        const std::int64_t g = static_cast<std::int64_t>(1 + in_.upTo(5));
+        const std::int64_t w = in_.upTo(4) == 0 ? -1 : static_cast<std::int64_t>(in_.upTo(4));
+        if (has(g)) {
+          fails = w < 0;
+          expected.pivots[{a.id, g}] = w;
+          count = 1;
+        }
+        std::int64_t got = -1;
+        if (attempt(
+                fails, [&] { got = client.updatePivot(g, kith::set<&AuthorGenre::weight>(w)); }, "updatePivot")) {
+          EXPECT(got == count, "updatePivot reported another count of rows");
+          oracle_ = expected;
+        }
+        checkTables();
+        return;
+      }
+    }
+    std::int64_t got = -1;
+    kith::SyncResult<std::int64_t> toggled;
+    if (attempt(
+            fails,
+            [&] {
+              if (kind == 0)
+                got = withValues ? client.attach(list) : client.attach(keysOf(given));
+              else if (kind == 1)
+                got = client.detach(keysOf(given));
+              else if (kind == 2)
+                got = client.detachAll();
+              else
+                toggled = withValues ? client.toggle(list) : client.toggle(keysOf(given));
+            },
+            "a pivot write")) {
+      if (kind == 4) {
+        EXPECT(toggled.attached == want.attached && toggled.detached == want.detached, "toggle reported other changes than it made");
+      } else {
+        EXPECT(got == count, "a pivot write reported another count of rows");
+      }
+      oracle_ = expected;
+    }
+    checkTables();
+  }
+
   /// A few steps inside a transaction (a savepoint when nested) that commits or rolls back.
   void transaction(int depth) {
     if (depth >= 2) return;
@@ -784,13 +1006,15 @@ class Run {
   Oracle oracle_;
   std::vector<Author> authors_;  // parents the input writes through: new, saved, changed
   std::vector<Book> books_;      // objects the input holds on to, at most one persisted object per row
+  bool pivots_;                  // ManyToMany calls are drawn too (the input starts with pivotMarker)
 };
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  Input in(data, size);
-  Run run(in);
+  const bool pivots = size > 0 && data[0] == pivotMarker;
+  Input in(pivots ? data + 1 : data, pivots ? size - 1 : size);
+  Run run(in, pivots);
   run.go();
   return 0;
 }
