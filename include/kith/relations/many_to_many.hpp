@@ -311,23 +311,19 @@ struct ManyToManyInfo {
   }
 };
 
-/// The pivot rows' SQL, assembled once per relation from its pivot table: what attach, detach,
-/// sync, toggle and updatePivot run.
-struct PivotStatements {
-  /// `INSERT INTO <pivot> (<columns>) VALUES (...) x rows ON CONFLICT DO NOTHING`: a pair already
-  /// attached is left as it is.
-  static std::string insert(const TableInfo& t, std::size_t rows) {
-    std::string sql = "INSERT INTO " + t.table + " (", tuple = "(";
-    for (std::size_t i = 0; i < t.columns.size(); ++i) {
-      sql += (i ? ", " : "") + t.columns[i];
-      tuple += i ? ", ?" : "?";
-    }
-    sql += ") VALUES ";
-    tuple += ")";
-    for (std::size_t r = 0; r < rows; ++r) sql += (r ? ", " : "") + tuple;
-    return sql + " ON CONFLICT DO NOTHING";
+/// `INSERT INTO <pivot> (<columns>) VALUES (...) x rows ON CONFLICT DO NOTHING`: a pair already
+/// attached (by a writer that took no lock) is left as it is where the pair is unique.
+inline std::string pivotInsertSql(const TableInfo& t, std::size_t rows) {
+  std::string sql = "INSERT INTO " + t.table + " (", tuple = "(";
+  for (std::size_t i = 0; i < t.columns.size(); ++i) {
+    sql += (i ? ", " : "") + t.columns[i];
+    tuple += i ? ", ?" : "?";
   }
-};
+  sql += ") VALUES ";
+  tuple += ")";
+  for (std::size_t r = 0; r < rows; ++r) sql += (r ? ", " : "") + tuple;
+  return sql + " ON CONFLICT DO NOTHING";
+}
 
 /// `user.related<&User::skills>()`: reads the related rows, and writes the pivot rows that tie them
 /// to this parent. Every write runs in one transaction (a savepoint inside the parent's or the
@@ -467,30 +463,6 @@ class PivotClient : public ClientBase<Parent, Relation> {
     return std::move(createMany(std::move(one), std::move(pivots)).front());
   }
 
- private:
-  template <auto... Members>
-  std::int64_t writePivot(const RelatedKey& id, const Assignment<Members>&... assignments) {
-    std::int64_t n = 0;
-    if constexpr ((requireColumn<Pivot, Members>() && ...)) {
-      const TableInfo& t = Info::pivotTable();
-      std::string sql = "UPDATE " + t.table + " SET ";
-      std::size_t k = 0;
-      ((sql += (k++ ? ", " : "") + t.columns[2 + Meta<Pivot>::template indexOf<Members>()] + " = ?"), ...);
-      sql += " WHERE " + t.columns[0] + " = ? AND " + t.columns[1] + " = ?";
-      write([&](Transaction& trx, const Key& key) {
-        Run run(trx.backend(), sql);
-        int index = 0;
-        (run.bindValue(++index, assignments.value), ...);
-        run.bind(++index, key);
-        run.bind(++index, id);
-        run.finish();
-        n = trx.backend().changes();
-      });
-    }
-    return n;
-  }
-
- public:
   /// Inserts the related models (multi-row INSERTs) and attaches them (one multi-row INSERT per
   /// chunk), in one transaction; `pivots` is empty (default values) or one per row.
   std::vector<Related> createMany(std::vector<Related> rows, std::vector<Pivot> pivots = {}) {
@@ -531,6 +503,28 @@ class PivotClient : public ClientBase<Parent, Relation> {
     if (pivots != 0 && pivots != rows)
       throw UsageError(
           detail::format("kith: {}() got {} rows and {} pivot values; give one pivot value per row, or none", method, rows, pivots));
+  }
+
+  template <auto... Members>
+  std::int64_t writePivot(const RelatedKey& id, const Assignment<Members>&... assignments) {
+    std::int64_t n = 0;
+    if constexpr ((requireColumn<Pivot, Members>() && ...)) {
+      const TableInfo& t = Info::pivotTable();
+      std::string sql = "UPDATE " + t.table + " SET ";
+      std::size_t k = 0;
+      ((sql += (k++ ? ", " : "") + t.columns[2 + Meta<Pivot>::template indexOf<Members>()] + " = ?"), ...);
+      sql += " WHERE " + t.columns[0] + " = ? AND " + t.columns[1] + " = ?";
+      write([&](Transaction& trx, const Key& key) {
+        Run run(trx.backend(), sql);
+        int index = 0;
+        (run.bindValue(++index, assignments.value), ...);
+        run.bind(++index, key);
+        run.bind(++index, id);
+        run.finish();
+        n = trx.backend().changes();
+      });
+    }
+    return n;
   }
 
   /// The entries of a list of keys or (key, pivot values) pairs, each key once: at its first
@@ -592,7 +586,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
     std::int64_t inserted = 0;
     for (std::size_t at = 0; at < total;) {
       const std::size_t chunk = floorPow2(std::min(maxRows, total - at));
-      Run run(b, PivotStatements::insert(t, chunk));
+      Run run(b, pivotInsertSql(t, chunk));
       int index = 0;
       for (std::size_t r = at; r < at + chunk; ++r) {
         const Entry& e = entries[only.empty() ? r : only[r]];
@@ -819,21 +813,22 @@ class PivotClient : public ClientBase<Parent, Relation> {
   }
 
   /// Keeps a loaded relation in step: each saved model replaces the loaded one with the same
-  /// related key, with the pivot values written (or kept), or is appended.
+  /// related key, with the pivot values written (or kept), or is appended. Linear in both (a hash
+  /// of the keys), as HasMany's.
   void appendLoaded(std::span<Related*> all, const std::vector<Pivot>& pivots) {
     auto& relation = parent_.*Relation;
     if (!relation.isLoaded()) return;
     auto& value = RelationAccess::value(relation);
+    std::unordered_map<RelatedKey, std::size_t> at;
+    at.reserve(value.rows.size() + all.size());
+    for (std::size_t i = 0; i < value.rows.size(); ++i) at.try_emplace(keyOf(value.rows[i], nullptr), i);
     for (std::size_t i = 0; i < all.size(); ++i) {
-      const RelatedKey id = keyOf(*all[i], nullptr);
-      std::size_t at = 0;
-      while (at < value.rows.size() && !(keyOf(value.rows[at], nullptr) == id)) ++at;
-      if (at == value.rows.size()) {
+      if (auto [it, added] = at.try_emplace(keyOf(*all[i], nullptr), value.rows.size()); added) {
         value.rows.push_back(*all[i]);
         value.pivots.push_back(pivots.empty() ? Pivot{} : pivots[i]);
       } else {
-        value.rows[at] = *all[i];
-        if (!pivots.empty()) value.pivots[at] = pivots[i];
+        value.rows[it->second] = *all[i];
+        if (!pivots.empty()) value.pivots[it->second] = pivots[i];
       }
     }
   }
