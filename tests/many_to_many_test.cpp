@@ -275,6 +275,11 @@ TEST_CASE("has, whereHas and withCount on a ManyToMany, with pivot conditions in
           .all();
   CHECK(counted[0].skillCount == 2);
   CHECK(counted[1].skillCount == 0);
+  // An aggregate over the related rows, with a pivot condition.
+  auto top = Developer::query(t.db).orderBy<&Developer::id>().withAggregate<&Developer::skills>(
+      kith::max<&Skill::id>(), "strongest", [](auto& q) { q.template where<&DeveloperSkill::proficiency>(">=", 2); });
+  CHECK(top.all()[0].extra<std::int64_t>("strongest") == t.id(1));
+  CHECK_THAT(top.toSql(), test::Contains(R"((SELECT max("skills"."id") FROM "skills" INNER JOIN "developer_skill")"));
   // From the other side: c++'s developers.
   CHECK(Skill::query(t.db).whereHas<&Skill::developers>([](auto& q) { q.template where<&Developer::name>("bob"); }).count() == 1);
   Developer ann = Developer::findOrFail(t.db, t.ann.id);
