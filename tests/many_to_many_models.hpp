@@ -18,11 +18,21 @@ struct DeveloperSkill {
   static constexpr auto columns = kith::columns<&DeveloperSkill::proficiency, &DeveloperSkill::note>;
 };
 
+/// developer_tag's own columns: a level, and two times kith stamps.
+struct DeveloperTag {
+  std::int64_t level{};
+  std::chrono::sys_time<std::chrono::microseconds> createdAt{};
+  std::chrono::sys_time<std::chrono::microseconds> updatedAt{};
+
+  static constexpr auto columns = kith::columns<&DeveloperTag::level, &DeveloperTag::createdAt, &DeveloperTag::updatedAt>;
+};
+
 struct Developer : kith::BaseModel<Developer> {
   std::int64_t id{};
   std::string name;
   kith::ManyToMany<Skill, kith::pivot{}, DeveloperSkill> skills;
-  kith::ManyToMany<Tag> tags;  // developer_tag (developer_id, tag_code) -> Tag::code
+  // developer_tag (developer_id, tag_code, level, created_at, updated_at) -> Tag::code
+  kith::ManyToMany<Tag, kith::pivot{.createdAt = "createdAt", .updatedAt = "updatedAt"}, DeveloperTag> tags;
   kith::ManyToMany<Developer, kith::pivot{.table = "follows", .foreignKey = "follower_id", .relatedForeignKey = "followed_id"}> following;
   kith::ManyToMany<Developer, kith::pivot{.table = "follows", .foreignKey = "followed_id", .relatedForeignKey = "follower_id"}> followers;
   std::int64_t skillCount = 0;  // not a column: receives withCount

@@ -5,6 +5,9 @@
 // and a self relation.
 #include "many_to_many_models.hpp"
 
+#include <chrono>
+#include <thread>
+
 using namespace m2m;
 
 namespace {
@@ -39,7 +42,9 @@ TEST_CASE("createTables makes the pivot table: both keys, the pivot columns, a u
   CHECK_THROWS_AS(t.db.execute("INSERT INTO developer_skill (developer_id, skill_id) VALUES (1, 2)"), kith::NotNullViolation);
   CHECK(test::scalar(t.db, "SELECT count(*) FROM developer_skill WHERE note IS NULL") == "1");
   // The default names: the two type names sorted and snake_cased; <type>_<primary key>.
-  t.db.execute("INSERT INTO developer_tag (developer_id, tag_code) VALUES (1, 'x')");
+  t.db.execute(
+      "INSERT INTO developer_tag (developer_id, tag_code, level, created_at, updated_at) VALUES (1, 'x', 0, '2026-01-01 00:00:00+00', "
+      "'2026-01-01 00:00:00+00')");
   t.db.execute("INSERT INTO follows (follower_id, followed_id) VALUES (1, 2)");
   // Running it again changes nothing.
   kith::createTables<Developer, Skill, Tag>(t.db);
@@ -458,4 +463,48 @@ TEST_CASE("update and remove on a ManyToMany's query write the pivot rows it sel
   // The detaching query of another parent touches only its rows.
   CHECK(t.bob.related<&Developer::skills>().query().remove() == 1);
   CHECK(t.pivots(t.ann).size() == 1);
+}
+
+TEST_CASE("pivot timestamps: kith stamps createdAt and updatedAt in UTC on insert, updatedAt on update",
+          "[many-to-many][timestamps][portable]") {
+  Team t;
+  Tag cpp;
+  cpp.code = "cpp";
+  cpp.label = "C++";
+  cpp.save(t.db);
+  const auto before = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  auto tags = t.ann.related<&Developer::tags>();
+  DeveloperTag given;
+  given.level = 1;  // the times given are not the ones written
+  tags.attach({{std::string("cpp"), given}});
+  const auto stamps = [&] {
+    Developer ann = Developer::findOrFail(t.db, t.ann.id);
+    ann.load<&Developer::tags>();
+    REQUIRE(ann.tags.size() == 1);
+    return ann.tags.pivot(0);
+  };
+  const DeveloperTag first = stamps();
+  const auto after = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  CHECK(first.level == 1);
+  CHECK(first.createdAt >= before);
+  CHECK(first.createdAt <= after);
+  CHECK(first.updatedAt == first.createdAt);
+
+  // A sync that changes nothing compares the level only, and stamps nothing.
+  test::StatementLog log(t.db);
+  CHECK(tags.sync({{std::string("cpp"), given}}).updated.empty());
+  CHECK(stamps().updatedAt == first.updatedAt);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  given.level = 2;
+  CHECK(tags.sync({{std::string("cpp"), given}}).updated == std::vector<std::string>{"cpp"});
+  const DeveloperTag second = stamps();
+  CHECK(second.level == 2);
+  CHECK(second.createdAt == first.createdAt);
+  CHECK(second.updatedAt > first.updatedAt);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(tags.updatePivot(std::string("cpp"), kith::set<&DeveloperTag::level>(3)) == 1);
+  const DeveloperTag third = stamps();
+  CHECK(third.level == 3);
+  CHECK(third.createdAt == first.createdAt);
+  CHECK(third.updatedAt > second.updatedAt);
 }

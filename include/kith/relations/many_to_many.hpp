@@ -7,6 +7,7 @@
 #include <kith/relations/core.hpp>
 #include <kith/relations/preload.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -32,12 +33,17 @@ namespace kith {
 ///   it, default `skill_id`.
 /// The two pivot columns are column names (the pivot has no model); the two keys are checked at
 /// compile time like a HasMany's.
+/// - `createdAt`, `updatedAt`: members of the pivot columns struct (properties, std::chrono::sys_time
+///   or an optional of one) that kith stamps with the UTC time: both when it inserts a pivot row,
+///   `updatedAt` when it updates one (sync, updatePivot). Lucid's `pivotTimestamps`, in UTC.
 struct pivot {
   char table[64]{};
   char localKey[48]{};
   char foreignKey[48]{};
   char relatedKey[48]{};
   char relatedForeignKey[48]{};
+  char createdAt[48]{};
+  char updatedAt[48]{};
 };
 
 /// The pivot columns of a ManyToMany that declares none.
@@ -126,7 +132,7 @@ namespace detail {
 /// arguments with the failure: the parent, the relation, the related model, the key names.
 template <class Parent, auto Relation, class Related, KeyName LocalKey, KeyName RelatedKey, KeyName PivotForeignKey,
           KeyName PivotRelatedForeignKey, bool LocalFound, bool RelatedFound, bool DistinctPivotKeys, bool PivotColumnsApart,
-          bool PivotColumnsValid>
+          bool PivotColumnsValid, bool TimestampsValid>
 struct CheckPivotKeys {
   static_assert(LocalFound,
                 "kith: the ManyToMany's local key is not a declared column of the parent model; declare it in the parent's `columns`, "
@@ -143,7 +149,20 @@ struct CheckPivotKeys {
   static_assert(PivotColumnsValid,
                 "kith: the ManyToMany's pivot columns struct must list its own data members of supported types in `columns`, each "
                 "once (like a model's, without a primary key)");
+  static_assert(TimestampsValid,
+                "kith: the ManyToMany's createdAt/updatedAt must name members of its pivot columns struct declared in its `columns`, "
+                "of type std::chrono::sys_time<...> (or a std::optional of one)");
 };
+
+template <class T>
+inline constexpr bool isTimeColumn = IsTimePoint<typename Unwrap<T>::type>::value;
+
+/// The UTC time `now`, as the time type T (or the optional of one) holds it.
+template <class T>
+typename Unwrap<T>::type stampAs(std::chrono::system_clock::time_point now) {
+  using Time = typename Unwrap<T>::type;
+  return std::chrono::time_point_cast<typename Time::duration>(now);
+}
 
 template <auto Relation>
 struct ManyToManyInfo {
@@ -206,11 +225,23 @@ struct ManyToManyInfo {
   }();
   static constexpr bool pivotColumnsValid = PivotMeta::valid && PivotMeta::noDuplicates;
 
+  /// The struct's columns kith stamps (pivotCount: none).
+  static constexpr std::size_t createdIndex = relationKeys.createdAt[0] ? PivotMeta::indexOfProperty(relationKeys.createdAt) : pivotCount;
+  static constexpr std::size_t updatedIndex = relationKeys.updatedAt[0] ? PivotMeta::indexOfProperty(relationKeys.updatedAt) : pivotCount;
+  static constexpr bool timestampsValid = [] {
+    bool ok = (!relationKeys.createdAt[0] || createdIndex < pivotCount) && (!relationKeys.updatedAt[0] || updatedIndex < pivotCount);
+    PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+      if ((I == createdIndex || I == updatedIndex) && !isTimeColumn<ColumnType<Member>>) ok = false;
+    });
+    return ok;
+  }();
+  static constexpr bool stamped(std::size_t i) { return i == createdIndex || i == updatedIndex; }
+
   using Check = CheckPivotKeys<Parent, Relation, Related, keyName(localKey), keyName(relatedKey), keyName(foreignKey),
                                keyName(relatedForeignKey), (localFound < ParentMeta::count), (relatedFound < RelatedMeta::count),
-                               foreignKey != relatedForeignKey, pivotColumnsApart, pivotColumnsValid>;
+                               foreignKey != relatedForeignKey, pivotColumnsApart, pivotColumnsValid, timestampsValid>;
   static constexpr bool ok = localFound < ParentMeta::count && relatedFound < RelatedMeta::count && foreignKey != relatedForeignKey &&
-                             pivotColumnsApart && pivotColumnsValid;
+                             pivotColumnsApart && pivotColumnsValid && timestampsValid;
 
   /// The pivot table as queries join it; its own columns answer for the pivot struct's members.
   static const TableInfo& pivotTable() {
@@ -513,11 +544,17 @@ class PivotClient : public ClientBase<Parent, Relation> {
       std::string sql = "UPDATE " + t.table + " SET ";
       std::size_t k = 0;
       ((sql += (k++ ? ", " : "") + t.columns[2 + Meta<Pivot>::template indexOf<Members>()] + " = ?"), ...);
+      // updatedAt stamped, unless the call sets it.
+      constexpr bool stamp =
+          Info::updatedIndex < PivotMeta::count && ((Meta<Pivot>::template indexOf<Members>() != Info::updatedIndex) && ...);
+      if constexpr (stamp) sql += ", " + t.columns[2 + Info::updatedIndex] + " = ?";
       sql += " WHERE " + t.columns[0] + " = ? AND " + t.columns[1] + " = ?";
       write([&](Transaction& trx, const Key& key) {
         Run run(trx.backend(), sql);
         int index = 0;
         (run.bindValue(++index, assignments.value), ...);
+        if constexpr (stamp)
+          run.bind(++index, stampAs<ColumnType<nthMember<Pivot, Info::updatedIndex>()>>(std::chrono::system_clock::now()));
         run.bind(++index, key);
         run.bind(++index, id);
         run.finish();
@@ -580,6 +617,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
     const std::size_t total = only.empty() ? entries.size() : only.size();
     const std::size_t perRow = t.columns.size();
     const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
+    [[maybe_unused]] const auto now = std::chrono::system_clock::now();  // one time for every stamp of this call
     // Chunks as a model's createMany has them (rowsPerInsert): a statement of many rows is parsed
     // for longer than it runs, so few distinct ones are parsed.
     const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(total), limit / perRow)));
@@ -592,7 +630,12 @@ class PivotClient : public ClientBase<Parent, Relation> {
         const Entry& e = entries[only.empty() ? r : only[r]];
         run.bind(++index, key);
         run.bind(++index, e.first);
-        PivotMeta::forEach([&]<std::size_t I, auto Member>() { run.bind(++index, e.second.*Member); });
+        PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+          if constexpr (Info::stamped(I))
+            run.bind(++index, stampAs<ColumnType<Member>>(now));
+          else
+            run.bind(++index, e.second.*Member);
+        });
       }
       run.finish();
       inserted += b.changes();
@@ -638,7 +681,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
 
   static bool samePivot(const Pivot& a, const Pivot& b) {
     bool same = true;
-    PivotMeta::forEach([&]<std::size_t I, auto Member>() { same = same && a.*Member == b.*Member; });
+    PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+      if constexpr (!Info::stamped(I)) same = same && a.*Member == b.*Member;
+    });
     return same;
   }
 
@@ -648,16 +693,25 @@ class PivotClient : public ClientBase<Parent, Relation> {
     if constexpr (PivotMeta::count > 0) {
       const TableInfo& t = Info::pivotTable();
       auto& b = trx.backend();
-      const std::size_t perRow = 2 * PivotMeta::count + 1;
+      const std::size_t perRow = 2 * PivotMeta::count + 1;  // at most: a stamped column takes one parameter per statement
       const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
       const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(only.size()), (limit - 1) / perRow)));
+      [[maybe_unused]] const auto now = std::chrono::system_clock::now();
       std::string typed[PivotMeta::count];
       PivotMeta::forEach([&]<std::size_t I, auto Member>() { typed[I] = b.typedParameter(columnKind<ColumnType<Member>>()); });
       for (std::size_t at = 0; at < only.size();) {
         const std::size_t chunk = floorPow2(std::min(maxRows, only.size() - at));
         std::string sql = "UPDATE " + t.table + " SET ";
+        bool first = true;
         for (std::size_t c = 0; c < PivotMeta::count; ++c) {
-          sql += (c ? ", " : "") + t.columns[2 + c] + " = CASE " + t.columns[1];
+          if (c == Info::createdIndex) continue;  // set once, on insert
+          sql += (first ? "" : ", ") + t.columns[2 + c];
+          first = false;
+          if (c == Info::updatedIndex) {
+            sql += " = ?";
+            continue;
+          }
+          sql += " = CASE " + t.columns[1];
           for (std::size_t r = 0; r < chunk; ++r) sql += " WHEN ? THEN " + typed[c];
           sql += " END";
         }
@@ -667,9 +721,13 @@ class PivotClient : public ClientBase<Parent, Relation> {
         Run run(b, sql);
         int index = 0;
         PivotMeta::forEach([&]<std::size_t I, auto Member>() {
-          for (std::size_t r = at; r < at + chunk; ++r) {
-            run.bind(++index, entries[only[r]].first);
-            run.bind(++index, entries[only[r]].second.*Member);
+          if constexpr (I == Info::updatedIndex) {
+            run.bind(++index, stampAs<ColumnType<Member>>(now));
+          } else if constexpr (I != Info::createdIndex) {
+            for (std::size_t r = at; r < at + chunk; ++r) {
+              run.bind(++index, entries[only[r]].first);
+              run.bind(++index, entries[only[r]].second.*Member);
+            }
           }
         });
         run.bind(++index, key);
