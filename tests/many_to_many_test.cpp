@@ -123,7 +123,7 @@ TEST_CASE("detach deletes only this parent's pivot rows for the keys given, and 
   CHECK(log.count() == 0);
   CHECK(t.ann.related<&Developer::skills>().detach({t.id(0), t.id(3)}) == 1);
   CHECK(log.sql() ==
-        transaction({R"(DELETE FROM "developer_skill" WHERE "developer_id" = ? AND )" + test::keysIn(R"("skill_id")", 2)}, false));
+        transaction({R"(DELETE FROM "developer_skill" WHERE "developer_id" = ? AND )" + test::keysIn(R"("skill_id")", 2)}, true));
   CHECK(t.pivots(t.ann).size() == 2);
   CHECK(t.pivots(t.bob).size() == 2);      // bob's c++ stays
   CHECK(test::rows(t.db, "skills") == 4);  // no skill is deleted
@@ -200,7 +200,7 @@ TEST_CASE("toggle detaches what is attached and attaches the rest, and updatePiv
   test::StatementLog log(t.db);
   CHECK(skills.updatePivot(t.id(0), kith::set<&DeveloperSkill::proficiency>(6), kith::set<&DeveloperSkill::note>("lead")) == 1);
   CHECK(log.sql() ==
-        transaction({R"(UPDATE "developer_skill" SET "proficiency" = ?, "note" = ? WHERE "developer_id" = ? AND "skill_id" = ?)"}, false));
+        transaction({R"(UPDATE "developer_skill" SET "proficiency" = ?, "note" = ? WHERE "developer_id" = ? AND "skill_id" = ?)"}, true));
   CHECK(skills.updatePivot(t.id(3), kith::set<&DeveloperSkill::proficiency>(6)) == 0);  // not attached
   CHECK(t.pivots(t.ann) == std::vector<test::RawRow>{{ids({t.id(0)})[0], "6"}, {ids({t.id(2)})[0], "8"}});
 }

@@ -358,9 +358,9 @@ inline std::string pivotInsertSql(const TableInfo& t, std::size_t rows) {
 
 /// `user.related<&User::skills>()`: reads the related rows, and writes the pivot rows that tie them
 /// to this parent. Every write runs in one transaction (a savepoint inside the parent's or the
-/// given one) and leaves nothing behind on failure; writes that choose what to insert from what is
-/// there (attach, sync, toggle, save) hold a per-parent lock meanwhile on PostgreSQL (SQLite's write transaction
-/// already does), so that two of them never attach one pair twice.
+/// given one), leaves nothing behind on failure, and holds a per-parent lock on PostgreSQL
+/// (SQLite's write transaction already excludes other writers): two of them never attach one pair
+/// twice, nor deadlock on each other's pivot rows.
 template <class Parent, auto Relation>
 class PivotClient : public ClientBase<Parent, Relation> {
   using Base = ClientBase<Parent, Relation>;
@@ -387,7 +387,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
   }
 
   /// Attaches the related rows with these keys, with default pivot values: one SELECT of this
-  /// parent's pivot rows (under sync's lock), then one multi-row INSERT per chunk of the missing
+  /// parent's pivot rows (under the parent's lock), then one multi-row INSERT per chunk of the missing
   /// ones. A pair already attached is left as it is, whether the table has a unique index on the
   /// pair or not; a key given twice is attached once. Returns the number of pivot rows inserted.
   /// No statement for an empty list.
@@ -585,13 +585,19 @@ class PivotClient : public ClientBase<Parent, Relation> {
     return out;
   }
 
-  /// Runs `body(trx, parentKey)` in one transaction. The parent must be saved: its key is what
-  /// the pivot rows hold.
+  /// Runs `body(trx, parentKey)` in one transaction, holding the parent's pivot lock (PostgreSQL;
+  /// SQLite's write transaction already excludes other writers): kith's writes of one parent's
+  /// pivot rows run one after the other, so that none inserts a pair another is inserting, and
+  /// none waits for a row another holds while holding one it wants (a deadlock). The parent must
+  /// be saved: its key is what the pivot rows hold.
   template <class Body>
   void write(Body&& body) {
     const Connection connection = connectionFor("persist");
     const Key key = Info::parentKey(parent_, "persist");
-    connection.transaction([&](Transaction& trx) { body(trx, key); });
+    connection.transaction([&](Transaction& trx) {
+      lock(trx, key);
+      body(trx, key);
+    });
   }
 
   static void lock(Transaction& trx, const Key& key) {
@@ -601,10 +607,8 @@ class PivotClient : public ClientBase<Parent, Relation> {
   std::int64_t attachEntries(const std::vector<Entry>& entries) {
     if (entries.empty()) return 0;
     std::int64_t n = 0;
-    write([&](Transaction& trx, const Key& key) {
-      lock(trx, key);
-      n = static_cast<std::int64_t>(syncIn(trx, key, entries, false, false).attached.size());
-    });
+    write(
+        [&](Transaction& trx, const Key& key) { n = static_cast<std::int64_t>(syncIn(trx, key, entries, false, false).attached.size()); });
     return n;
   }
 
@@ -740,10 +744,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
 
   SyncResult<RelatedKey> syncEntries(const std::vector<Entry>& entries, bool withValues, bool detach) {
     SyncResult<RelatedKey> result;
-    write([&](Transaction& trx, const Key& key) {
-      lock(trx, key);
-      result = syncIn(trx, key, entries, withValues, detach);
-    });
+    write([&](Transaction& trx, const Key& key) { result = syncIn(trx, key, entries, withValues, detach); });
     return result;
   }
 
@@ -784,7 +785,6 @@ class PivotClient : public ClientBase<Parent, Relation> {
     SyncResult<RelatedKey> result;
     if (entries.empty()) return result;
     write([&](Transaction& trx, const Key& key) {
-      lock(trx, key);
       std::unordered_map<RelatedKey, bool> stored;
       for (auto& e : attached(trx, key)) stored.emplace(std::move(e.first), true);
       std::vector<std::size_t> toInsert;
