@@ -1,7 +1,8 @@
 // ManyToMany: the pivot table createTables makes, the read SQL (the relation's condition in its own
 // group), attach/detach/detachAll/sync/toggle/updatePivot with their statements and what they leave
 // in the pivot table, preload with typed pivot values, relationship queries with pivot conditions,
-// create/save through the relation (atomic), a related key that is not named like the parent's,
+// create/save through the relation (atomic), the pivot values the rows of the relation's query and
+// the models create/save wrote carry (kith::pivotOf), a related key that is not named like the parent's,
 // and a self relation.
 #include "many_to_many_models.hpp"
 
@@ -13,6 +14,10 @@ using namespace m2m;
 namespace {
 
 constexpr const char* skillColumns = R"("skills"."id", "skills"."name")";
+// What the client's query selects beside each row: its pivot row, as extras (Lucid's names).
+constexpr const char* pivotExtras =
+    R"(, "developer_skill"."developer_id" AS "pivot_developer_id", "developer_skill"."skill_id" AS "pivot_skill_id",)"
+    R"( "developer_skill"."proficiency" AS "pivot_proficiency", "developer_skill"."note" AS "pivot_note")";
 constexpr const char* joinPivot = R"( FROM "skills" INNER JOIN "developer_skill" ON "developer_skill"."skill_id" = "skills"."id")";
 
 std::vector<std::string> ids(const std::vector<std::int64_t>& keys) {
@@ -58,7 +63,7 @@ TEST_CASE("a ManyToMany's query joins the pivot table and keeps its condition in
   test::StatementLog log(t.db);
   auto q = t.ann.related<&Developer::skills>().query().where<&Skill::name>("c++").orWhere<&Skill::name>("go").orderBy<&Skill::id>();
   CHECK(q.toSql() ==
-        std::string("SELECT ") + skillColumns + joinPivot +
+        std::string("SELECT ") + skillColumns + pivotExtras + joinPivot +
             R"( WHERE ("skills"."name" = ? OR "skills"."name" = ?) AND ("developer_skill"."developer_id" = ?) ORDER BY "skills"."id" ASC)");
   // bob's go stays out.
   CHECK(names(q.all()) == std::vector<std::string>{"c++"});
@@ -507,4 +512,103 @@ TEST_CASE("pivot timestamps: kith stamps createdAt and updatedAt in UTC on inser
   CHECK(third.level == 3);
   CHECK(third.createdAt == first.createdAt);
   CHECK(third.updatedAt > second.updatedAt);
+}
+
+TEST_CASE("rows of a ManyToMany's query, and the models its create and save wrote, carry their pivot values as stored",
+          "[many-to-many][pivot-of][portable]") {
+  Team t;
+  auto skills = t.ann.related<&Developer::skills>();
+  skills.attach({{t.id(0), level(5, "main")}, {t.id(1), level(2)}});
+  t.bob.related<&Developer::skills>().attach({{t.id(0), level(1)}});
+
+  test::StatementLog log(t.db);
+  auto rows = skills.query().orderBy<&Skill::id>().all();
+  CHECK(log.count() == 1);
+  REQUIRE(rows.size() == 2);
+  CHECK(kith::pivotOf<&Developer::skills>(rows[0]).proficiency == 5);
+  CHECK(kith::pivotOf<&Developer::skills>(rows[0]).note == "main");
+  CHECK(kith::pivotOf<&Developer::skills>(rows[1]).proficiency == 2);
+  CHECK(kith::pivotOf<&Developer::skills>(rows[1]).note == std::nullopt);
+  CHECK(rows[0].extra<std::int64_t>("pivot_developer_id") == t.ann.id);  // the extras under Lucid's names
+  CHECK(rows[0].extra<std::int64_t>("pivot_skill_id") == t.id(0));
+  // The same skill read through bob carries bob's values; count and update are unchanged by them.
+  CHECK(kith::pivotOf<&Developer::skills>(t.bob.related<&Developer::skills>().query().firstOrFail()).proficiency == 1);
+  CHECK(skills.query().count() == 2);
+  CHECK(skills.query().where<&Skill::name>("sql").update(kith::set<&DeveloperSkill::proficiency>(3)) == 1);
+  CHECK(kith::pivotOf<&Developer::skills>(skills.query().where<&Skill::name>("sql").firstOrFail()).proficiency == 3);
+
+  // create: the values given.
+  auto zig = t.cy.related<&Developer::skills>().create(skill("zig"), level(3, "new"));
+  CHECK(kith::pivotOf<&Developer::skills>(zig).proficiency == 3);
+  CHECK(zig.extra<std::int64_t>("pivot_developer_id") == t.cy.id);
+  CHECK(zig.extra<std::int64_t>("pivot_skill_id") == zig.id);
+  // save of an attached model without values: the stored ones; with values: those.
+  Skill cpp = t.skills[0];
+  skills.save(cpp);
+  CHECK(kith::pivotOf<&Developer::skills>(cpp).proficiency == 5);
+  CHECK(kith::pivotOf<&Developer::skills>(cpp).note == "main");
+  skills.save(cpp, level(7));
+  CHECK(kith::pivotOf<&Developer::skills>(cpp).proficiency == 7);
+  CHECK(kith::pivotOf<&Developer::skills>(cpp).note == std::nullopt);
+  // One model given twice: both copies carry the values written, the last ones.
+  std::vector<Skill> twice{t.skills[2], t.skills[2]};
+  skills.saveMany(twice, {level(1), level(4)});
+  CHECK(kith::pivotOf<&Developer::skills>(twice[0]).proficiency == 4);
+  CHECK(kith::pivotOf<&Developer::skills>(twice[1]).proficiency == 4);
+  CHECK(t.pivots(t.ann) == std::vector<test::RawRow>{{ids({t.id(0)})[0], "7"}, {ids({t.id(1)})[0], "3"}, {ids({t.id(2)})[0], "4"}});
+
+  // A loaded list gets the stored values of a model attached before but not loaded (not defaults).
+  Developer bob = Developer::findOrFail(t.db, t.bob.id);
+  bob.load<&Developer::skills>([](auto& q) { q.template where<&Skill::name>("none"); });
+  REQUIRE(bob.skills.isLoaded());
+  Skill bobs = t.skills[0];
+  bob.related<&Developer::skills>().save(bobs);
+  REQUIRE(bob.skills.size() == 1);
+  CHECK(bob.skills.pivot(0).proficiency == 1);
+
+  // Rows read otherwise carry none: a clear error. A loaded list gives them as pivot(i).
+  const auto carriesNone =
+      test::Contains("this Skill carries no pivot values of Developer::skills; rows read through related<&Developer::skills>().query()");
+  CHECK_THROWS_WITH(kith::pivotOf<&Developer::skills>(Skill::findOrFail(t.db, t.id(3))), carriesNone);
+  Developer ann = Developer::findOrFail(t.db, t.ann.id);
+  ann.load<&Developer::skills>();
+  CHECK_THROWS_WITH(kith::pivotOf<&Developer::skills>(ann.skills[0]), carriesNone);
+}
+
+TEST_CASE("the pivot values create and save hand back hold the times kith stamped, as the next read gives them",
+          "[many-to-many][pivot-of][timestamps][portable]") {
+  Team t;
+  Developer ann = Developer::findOrFail(t.db, t.ann.id);
+  ann.load<&Developer::tags>();
+  Tag cpp;
+  cpp.code = "cpp";
+  cpp.label = "C++";
+  DeveloperTag given;
+  given.level = 2;
+  const Tag made = ann.related<&Developer::tags>().create(cpp, given);
+  const DeveloperTag carried = kith::pivotOf<&Developer::tags>(made);
+  CHECK(carried.level == 2);
+  CHECK(carried.createdAt.time_since_epoch().count() != 0);
+  CHECK(carried.updatedAt == carried.createdAt);
+  REQUIRE(ann.tags.size() == 1);
+  Developer again = Developer::findOrFail(t.db, t.ann.id);
+  again.load<&Developer::tags>();
+  REQUIRE(again.tags.size() == 1);
+  const DeveloperTag read = again.tags.pivot(0);
+  CHECK(read.createdAt == carried.createdAt);
+  CHECK(read.updatedAt == carried.updatedAt);
+  CHECK(ann.tags.pivot(0).createdAt == read.createdAt);  // the loaded list too
+
+  // An update keeps createdAt and stamps updatedAt: the model and the loaded list say what the table holds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  Tag saved = made;
+  given.level = 3;
+  ann.related<&Developer::tags>().save(saved, given);
+  const DeveloperTag updated = kith::pivotOf<&Developer::tags>(saved);
+  CHECK(updated.level == 3);
+  CHECK(updated.createdAt == carried.createdAt);
+  CHECK(updated.updatedAt > carried.updatedAt);
+  again.load<&Developer::tags>();
+  CHECK(again.tags.pivot(0).updatedAt == updated.updatedAt);
+  CHECK(ann.tags.pivot(0).updatedAt == updated.updatedAt);
 }

@@ -157,6 +157,12 @@ struct CheckPivotKeys {
 template <class T>
 inline constexpr bool isTimeColumn = IsTimePoint<typename Unwrap<T>::type>::value;
 
+/// The time a pivot write stamps: now, in UTC, to the microsecond (PostgreSQL's precision), so
+/// that the values kith hands back are the ones the next read gives.
+inline std::chrono::sys_time<std::chrono::microseconds> stampNow() {
+  return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
 /// The UTC time `now`, as the time type T (or the optional of one) holds it.
 template <class T>
 typename Unwrap<T>::type stampAs(std::chrono::system_clock::time_point now) {
@@ -236,6 +242,21 @@ struct ManyToManyInfo {
     return ok;
   }();
   static constexpr bool stamped(std::size_t i) { return i == createdIndex || i == updatedIndex; }
+  /// `p` as a write at `now` stores it: createdAt and updatedAt set to `now`, but for a row
+  /// already stored (`stored`), which keeps its createdAt.
+  static Pivot stampedPivot(Pivot p, std::chrono::system_clock::time_point now, const Pivot* stored) {
+    PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+      if constexpr (I == createdIndex) {
+        if (stored)
+          p.*Member = stored->*Member;
+        else
+          p.*Member = stampAs<ColumnType<Member>>(now);
+      } else if constexpr (I == updatedIndex) {
+        p.*Member = stampAs<ColumnType<Member>>(now);
+      }
+    });
+    return p;
+  }
 
   using Check = CheckPivotKeys<Parent, Relation, Related, keyName(localKey), keyName(relatedKey), keyName(foreignKey),
                                keyName(relatedForeignKey), (localFound < ParentMeta::count), (relatedFound < RelatedMeta::count),
@@ -257,6 +278,8 @@ struct ManyToManyInfo {
   }
   /// Pivot column `i` (0: the parent's key, 1: the related key, then the struct's), qualified.
   static std::string pivotColumn(std::size_t i) { return pivotTable().table + "." + pivotTable().columns[i]; }
+  /// The name pivot column `i` has beside a related row (Lucid's): `pivot_user_id`, `pivot_proficiency`.
+  static std::string extraName(std::size_t i) { return "pivot_" + std::string(pivotColumnNames[i]); }
   static const std::string& parentColumn() { return Sql<Parent>::column(parentIndex); }
 
   /// The condition that ties a subquery's related rows (joined to the pivot by constrain()) to the
@@ -303,10 +326,9 @@ struct ManyToManyInfo {
     Pivot pivot{};
   };
   static void selectKey(Query<Related>& q, std::vector<Side>& sides) {
-    QueryAccess::addExtra(q, ExtraColumn{pivotColumn(0), {}, "pivot_" + std::string(foreignKey), {}, readKey, &sides});
+    QueryAccess::addExtra(q, ExtraColumn{pivotColumn(0), {}, extraName(0), {}, readKey, &sides});
     PivotMeta::forEach([&]<std::size_t I, auto Member>() {
-      QueryAccess::addExtra(
-          q, ExtraColumn{pivotColumn(2 + I), {}, "pivot_" + std::string(PivotMeta::columns[I]), {}, readPivot<I, Member>, &sides});
+      QueryAccess::addExtra(q, ExtraColumn{pivotColumn(2 + I), {}, extraName(2 + I), {}, readPivot<I, Member>, &sides});
     });
   }
   static void readKey(Statement& st, int column, void*, const ExtraColumn& self) {
@@ -325,6 +347,44 @@ struct ManyToManyInfo {
       throw Error(detail::format("kith: pivot column {}.{} is NULL, but {}::{} is not a std::optional", table, PivotMeta::columns[I],
                                  typeName<Pivot>, PivotMeta::properties[I]));
     C::read(st, column, pivot.*Member);
+  }
+
+  /// The rows of one parent's query (the client's) carry their pivot row as extras: both keys and
+  /// the struct's columns, under extraName(), read back typed by kith::pivotOf.
+  static void selectPivot(Query<Related>& q) {
+    for (std::size_t i = 0; i < pivotColumnNames.size(); ++i)
+      QueryAccess::addExtra(q, ExtraColumn{pivotColumn(i), {}, extraName(i), {}, readIntoExtras<Related>, nullptr});
+  }
+  /// The same extras on a model the client wrote: its pivot row for the parent keyed `key`.
+  static void carryPivot(Related& row, const KeyType& key, const RelatedKey& id, const Pivot& values) {
+    ModelState& state = Persist<Related>::state(row);
+    state.setExtra(extraName(0), Codec<KeyType>::toValue(key));
+    state.setExtra(extraName(1), Codec<RelatedKey>::toValue(id));
+    PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+      state.setExtra(extraName(2 + I), Codec<ColumnType<Member>>::toValue(values.*Member));
+    });
+  }
+  /// kith::pivotOf: the pivot values a row carries, typed.
+  static Pivot carriedPivot(const Related& row) {
+    const auto find = [&](std::size_t i) -> const Value* {
+      const std::string wanted = extraName(i);
+      for (const auto& [key, value] : row.extras())
+        if (key == wanted) return &value;
+      return nullptr;
+    };
+    if (!find(0))
+      throw UsageError(
+          detail::format("kith: this {} carries no pivot values of {}::{}; rows read through related<&{}::{}>().query() and "
+                         "models its create, createMany, save and saveMany wrote do, and a loaded list gives them as .pivot(i)",
+                         typeName<Related>, typeName<Parent>, name, typeName<Parent>, name));
+    Pivot out{};
+    PivotMeta::forEach([&]<std::size_t I, auto Member>() {
+      const Value* value = find(2 + I);
+      if (!value) throw UsageError(detail::format("kith: this {} carries no extra \"{}\"", typeName<Related>, extraName(2 + I)));
+      ValueRow row(*value);
+      readPivotColumn<I, Member>(row, 0, out);
+    });
+    return out;
   }
 
   /// Joins the pivot table and adds the relation's onQuery conditions: every read the relation
@@ -383,6 +443,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
   Query<Related> query() const {
     Query<Related> q = this->keyedQuery();
     QueryAccess::writesPivot(q, Info::pivotTable());
+    Info::selectPivot(q);
     return q;
   }
 
@@ -529,6 +590,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
 
  private:
   using PivotMeta = Meta<Pivot>;
+  using Clock = std::chrono::system_clock;
 
   static void checkPivots(std::size_t rows, std::size_t pivots, std::string_view method) {
     if (pivots != 0 && pivots != rows)
@@ -553,8 +615,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
         Run run(trx.backend(), sql);
         int index = 0;
         (run.bindValue(++index, assignments.value), ...);
-        if constexpr (stamp)
-          run.bind(++index, stampAs<ColumnType<nthMember<Pivot, Info::updatedIndex>()>>(std::chrono::system_clock::now()));
+        if constexpr (stamp) run.bind(++index, stampAs<ColumnType<nthMember<Pivot, Info::updatedIndex>()>>(stampNow()));
         run.bind(++index, key);
         run.bind(++index, id);
         run.finish();
@@ -613,15 +674,14 @@ class PivotClient : public ClientBase<Parent, Relation> {
   }
 
   /// Inserts the pivot rows of `entries` (those listed in `only`, when it is not empty) with
-  /// multi-row INSERTs of a power of two rows each. Returns the rows inserted.
-  static std::int64_t insertEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries,
-                                    std::span<const std::size_t> only) {
+  /// multi-row INSERTs of a power of two rows each, stamped `now`. Returns the rows inserted.
+  static std::int64_t insertEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only,
+                                    [[maybe_unused]] Clock::time_point now) {
     const TableInfo& t = Info::pivotTable();
     auto& b = trx.backend();
     const std::size_t total = only.empty() ? entries.size() : only.size();
     const std::size_t perRow = t.columns.size();
     const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
-    [[maybe_unused]] const auto now = std::chrono::system_clock::now();  // one time for every stamp of this call
     // Chunks as a model's createMany has them (rowsPerInsert): a statement of many rows is parsed
     // for longer than it runs, so few distinct ones are parsed.
     const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(total), limit / perRow)));
@@ -693,14 +753,14 @@ class PivotClient : public ClientBase<Parent, Relation> {
 
   /// Sets the pivot values of `entries[only...]` with one UPDATE per chunk: `SET c = CASE <related
   /// key> WHEN ? THEN ? ... END` for each pivot column.
-  static void updateEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only) {
+  static void updateEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only,
+                            [[maybe_unused]] Clock::time_point now) {
     if constexpr (PivotMeta::count > 0) {
       const TableInfo& t = Info::pivotTable();
       auto& b = trx.backend();
       const std::size_t perRow = 2 * PivotMeta::count + 1;  // at most: a stamped column takes one parameter per statement
       const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
       const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(only.size()), (limit - 1) / perRow)));
-      [[maybe_unused]] const auto now = std::chrono::system_clock::now();
       std::string typed[PivotMeta::count];
       PivotMeta::forEach([&]<std::size_t I, auto Member>() { typed[I] = b.typedParameter(columnKind<ColumnType<Member>>()); });
       for (std::size_t at = 0; at < only.size();) {
@@ -748,27 +808,36 @@ class PivotClient : public ClientBase<Parent, Relation> {
     return result;
   }
 
-  /// sync's work inside the caller's transaction, the lock held.
-  static SyncResult<RelatedKey> syncIn(Transaction& trx, const Key& key, const std::vector<Entry>& entries, bool withValues, bool detach) {
+  /// sync's work inside the caller's transaction, the lock held. `stored`, when given, receives
+  /// each entry's pivot values as the table holds them afterwards.
+  static SyncResult<RelatedKey> syncIn(Transaction& trx, const Key& key, const std::vector<Entry>& entries, bool withValues, bool detach,
+                                       std::vector<Pivot>* stored = nullptr) {
     SyncResult<RelatedKey> result;
+    const auto now = stampNow();  // one time for every stamp of this call
     const std::vector<Entry> existing = attached(trx, key);
-    std::unordered_map<RelatedKey, std::size_t> stored;
-    for (std::size_t i = 0; i < existing.size(); ++i) stored.try_emplace(existing[i].first, i);
+    std::unordered_map<RelatedKey, std::size_t> at;
+    for (std::size_t i = 0; i < existing.size(); ++i) at.try_emplace(existing[i].first, i);
     std::vector<std::size_t> toInsert, toUpdate;
     std::unordered_map<RelatedKey, bool> wanted;
+    if (stored) stored->resize(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       wanted.emplace(entries[i].first, true);
-      const auto it = stored.find(entries[i].first);
-      if (it == stored.end()) {
+      const auto it = at.find(entries[i].first);
+      const Pivot* before = it == at.end() ? nullptr : &existing[it->second].second;
+      if (!before) {
         toInsert.push_back(i);
         result.attached.push_back(entries[i].first);
-      } else if (withValues && !samePivot(existing[it->second].second, entries[i].second)) {
+        if (stored) (*stored)[i] = Info::stampedPivot(entries[i].second, now, nullptr);
+      } else if (withValues && !samePivot(*before, entries[i].second)) {
         toUpdate.push_back(i);
         result.updated.push_back(entries[i].first);
+        if (stored) (*stored)[i] = Info::stampedPivot(entries[i].second, now, before);
+      } else if (stored) {
+        (*stored)[i] = *before;
       }
     }
-    if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert);
-    if (!toUpdate.empty()) updateEntries(trx, key, entries, toUpdate);
+    if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, now);
+    if (!toUpdate.empty()) updateEntries(trx, key, entries, toUpdate, now);
     if (detach) {
       std::vector<Value> gone;
       for (const auto& e : existing)
@@ -799,7 +868,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
         }
       }
       if (!gone.empty()) deleteKeys(trx, key, gone);
-      if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert);
+      if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, stampNow());
     });
     return result;
   }
@@ -807,6 +876,8 @@ class PivotClient : public ClientBase<Parent, Relation> {
   /// create/createMany/save/saveMany: the parent saved when new or changed, the related models
   /// inserted or updated, then attached (createMany: inserted; save: sync without detaching, the
   /// values written only when given), all in one transaction. On failure every object is as it was.
+  /// Each model then carries its pivot row as the table holds it (kith::pivotOf), and so does a
+  /// loaded list of the parent.
   void saveAll(std::span<Related*> all, const std::vector<Pivot>& pivots, bool withValues) {
     const Connection connection = connectionFor("persist");
     auto parentBefore = Persist<Parent>::take(parent_);
@@ -815,10 +886,12 @@ class PivotClient : public ClientBase<Parent, Relation> {
     std::vector<Related*> fresh;
     std::vector<std::int64_t> generated;
     std::shared_ptr<TxState> tx;
+    std::vector<Entry> entries;  // one per model; its pivot values as stored, once written
+    std::optional<Key> parentKey;
     try {
       connection.transaction([&](Transaction& trx) {
         if (!parent_.isPersisted() || parent_.isDirty()) Persist<Parent>::save(parent_, trx);
-        const Key key = Info::parentKey(parent_, "persist");
+        const Key& key = parentKey.emplace(Info::parentKey(parent_, "persist"));
         for (Related* r : all) {
           if (r->isPersisted())
             Persist<Related>::save(*r, trx);
@@ -829,7 +902,6 @@ class PivotClient : public ClientBase<Parent, Relation> {
         generated = Persist<Related>::insertMany(fresh, trx);
         tx = trx.transactionState();
         // The related keys: a generated one from the insert, else the model's own.
-        std::vector<Entry> entries;
         entries.reserve(all.size());
         for (std::size_t i = 0, f = 0; i < all.size(); ++i) {
           Related& r = *all[i];
@@ -840,10 +912,17 @@ class PivotClient : public ClientBase<Parent, Relation> {
         }
         lock(trx, key);
         const std::vector<Entry> unique = entriesOf(entries);
-        if (fresh.size() == all.size() && unique.size() == all.size())
-          insertEntries(trx, key, unique, {});  // new rows with keys of their own: none is attached yet
-        else
-          syncIn(trx, key, unique, withValues, false);
+        std::vector<Pivot> stored;
+        if (fresh.size() == all.size() && unique.size() == all.size()) {
+          const auto now = stampNow();
+          insertEntries(trx, key, unique, {}, now);  // new rows with keys of their own: none is attached yet
+          for (auto& e : entries) e.second = Info::stampedPivot(std::move(e.second), now, nullptr);
+        } else {
+          syncIn(trx, key, unique, withValues, false, &stored);
+          std::unordered_map<RelatedKey, std::size_t> at;  // a model given twice has its key's last values
+          for (std::size_t i = 0; i < unique.size(); ++i) at.emplace(unique[i].first, i);
+          for (auto& e : entries) e.second = stored[at.at(e.first)];
+        }
       });
     } catch (...) {
       Persist<Parent>::restore(parent_, std::move(parentBefore));
@@ -851,7 +930,8 @@ class PivotClient : public ClientBase<Parent, Relation> {
       throw;
     }
     Persist<Related>::markManyInserted(fresh, generated, connection, tx);
-    appendLoaded(all, pivots);
+    for (std::size_t i = 0; i < all.size(); ++i) Info::carryPivot(*all[i], *parentKey, entries[i].first, entries[i].second);
+    appendLoaded(all, entries);
   }
 
   /// The related key of `r`; `generated` is the key the database just gave it, when it did.
@@ -871,9 +951,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
   }
 
   /// Keeps a loaded relation in step: each saved model replaces the loaded one with the same
-  /// related key, with the pivot values written (or kept), or is appended. Linear in both (a hash
-  /// of the keys), as HasMany's.
-  void appendLoaded(std::span<Related*> all, const std::vector<Pivot>& pivots) {
+  /// related key, with its pivot values as stored, or is appended. Linear in both (a hash of the
+  /// keys), as HasMany's.
+  void appendLoaded(std::span<Related*> all, const std::vector<Entry>& stored) {
     auto& relation = parent_.*Relation;
     if (!relation.isLoaded()) return;
     auto& value = RelationAccess::value(relation);
@@ -881,12 +961,12 @@ class PivotClient : public ClientBase<Parent, Relation> {
     at.reserve(value.rows.size() + all.size());
     for (std::size_t i = 0; i < value.rows.size(); ++i) at.try_emplace(keyOf(value.rows[i], nullptr), i);
     for (std::size_t i = 0; i < all.size(); ++i) {
-      if (auto [it, added] = at.try_emplace(keyOf(*all[i], nullptr), value.rows.size()); added) {
+      if (auto [it, added] = at.try_emplace(stored[i].first, value.rows.size()); added) {
         value.rows.push_back(*all[i]);
-        value.pivots.push_back(pivots.empty() ? Pivot{} : pivots[i]);
+        value.pivots.push_back(stored[i].second);
       } else {
         value.rows[it->second] = *all[i];
-        if (!pivots.empty()) value.pivots[it->second] = pivots[i];
+        value.pivots[it->second] = stored[i].second;
       }
     }
   }
@@ -901,5 +981,40 @@ struct RelationTraits<ManyToMany<R, K, P, Q>> {
   using Client = PivotClient<Parent, Relation>;
 };
 
+template <class T>
+inline constexpr bool isManyToMany = false;
+template <class R, pivot K, class P, auto Q>
+inline constexpr bool isManyToMany<ManyToMany<R, K, P, Q>> = true;
+
+template <auto Relation>
+constexpr bool isManyToManyMember() {
+  if constexpr (MemberPointer<std::remove_cv_t<decltype(Relation)>>::valid)
+    return isManyToMany<RelationField<Relation>>;
+  else
+    return false;
+}
+
 }  // namespace detail
+
+/// The pivot values a related model carries for the parent it was read or written through, typed:
+/// `kith::pivotOf<&User::skills>(skill).proficiency`. Rows read by `user.related<&User::skills>().query()`
+/// carry them, and so do the models its create, createMany, save and saveMany wrote (the values as
+/// stored: kept, updated or stamped); a loaded `user.skills` gives them as `user.skills.pivot(i)`.
+/// They are the row's extras `pivot_<column>` (Lucid's names). kith::UsageError when the row
+/// carries none.
+template <auto Relation, class M>
+auto pivotOf(const M& row) {
+  constexpr bool manyToMany = detail::isManyToManyMember<Relation>();
+  static_assert(manyToMany, "kith::pivotOf<&Parent::relation>(row) needs a kith::ManyToMany member, like &User::skills");
+  if constexpr (manyToMany) {
+    using Info = detail::ManyToManyInfo<Relation>;
+    constexpr bool related = std::is_same_v<M, typename Info::Related>;
+    static_assert(related, "kith::pivotOf<&Parent::relation>(row): row must be a model of the relation's related type");
+    if constexpr (related)
+      return Info::carriedPivot(row);
+    else
+      return typename Info::Pivot{};  // the assertion is the one error
+  }
+}
+
 }  // namespace kith
