@@ -71,8 +71,14 @@ class BaseModel {
   /// save() through the connection or transaction the model came from.
   void save() { detail::Persist<Self>::save(self(), detail::Persist<Self>::connectionOf(self(), "save")); }
 
+  /// save() without the model's hooks (Lucid's saveQuietly); timestamps are still stamped.
+  void saveQuietly(const Connection& connection) { detail::Persist<Self>::template save<false>(self(), connection); }
+  void saveQuietly() { detail::Persist<Self>::template save<false>(self(), detail::Persist<Self>::connectionOf(self(), "save")); }
+
   /// DELETE of this row; the model is no longer persisted and cannot be saved again.
   void destroy() { detail::Persist<Self>::destroy(self()); }
+  /// destroy() without the model's hooks.
+  void destroyQuietly() { detail::Persist<Self>::template destroy<false>(self()); }
 
   /// Reads the row again, replacing every column; kith::NotFound when it was deleted.
   void refresh() { detail::Persist<Self>::refresh(self()); }

@@ -166,6 +166,26 @@ class Query : private detail::QueryCore {
   template <class F>
   requires std::invocable<F&, Query&> Query& orWhere(F&& group) { return addGroup(true, std::forward<F>(group)); }
 
+  /// Applies a query scope: a function that adds conditions to a query of M (and may order,
+  /// join, limit or preload), declared where you like, typically in the model:
+  /// `static void published(kith::Query<Post>& q) { q.where<&Post::published>(true); }`, with any
+  /// arguments after the query. `Post::query(db).apply<&Post::published>()`,
+  /// `.apply<&Post::byAuthor>(id)`; on a relation query and in a preload callback alike. The
+  /// conditions a scope adds are one AND group: an orWhere inside it cannot widen the query.
+  template <auto Scope, class... Args>
+  Query& apply(Args&&... args) {
+    constexpr bool callable = std::is_invocable_v<decltype(Scope), Query&, Args&&...>;
+    static_assert(callable,
+                  "kith: apply<scope>(args...) needs a function callable as scope(kith::Query<Model>&, args...) for the model queried, "
+                  "like `static void published(kith::Query<Post>& q)` in Post");
+    if constexpr (callable) {
+      const std::size_t mark = conditionMark();
+      Scope(*this, std::forward<Args>(args)...);
+      groupSince(mark);
+    }
+    return *this;
+  }
+
   template <auto Member, detail::ValueRange R>
   Query& whereIn(const R& values) {
     return inList<Member>(false, false, values);
@@ -372,17 +392,22 @@ class Query : private detail::QueryCore {
     return *this;
   }
 
+  /// The matching rows, with their preloads; then the model's afterFetch hook, when it has one.
   std::vector<M> all() const {
     auto rows = fetch();
     runPreloads(rows);
+    detail::Lifecycle<M>::afterFetch(rows, connection_);
     return rows;
   }
 
+  /// The first matching row, with its preloads; then the model's afterFind hook, when it has one.
   std::optional<M> first() const {
     Query one = *this;
     one.limit_ = 1;
-    auto rows = one.all();
+    auto rows = one.fetch();
+    one.runPreloads(rows);
     if (rows.empty()) return std::nullopt;
+    detail::Lifecycle<M>::afterFind(rows.front(), connection_);
     return std::optional<M>(std::move(rows.front()));
   }
 
@@ -412,13 +437,25 @@ class Query : private detail::QueryCore {
     return out;
   }
 
-  /// Bulk UPDATE of the matching rows: `q.update(kith::set<&Post::title>("x"))`. Returns rows
-  /// changed. On a ManyToMany's query (`user.related<&User::skills>().query()`) it sets pivot
+  /// Bulk UPDATE of the matching rows: `q.update(kith::set<&Post::title>("x"))`; a model with an
+  /// updatedAt timestamp gets it stamped too, unless the call sets it. No hook runs (no model is
+  /// read). Returns rows changed. On a ManyToMany's query (`user.related<&User::skills>().query()`) it sets pivot
   /// columns of the pivot rows the query selects: `update(kith::set<&SkillUser::proficiency>(5))`.
   template <auto... Members>
   std::int64_t update(const detail::Assignment<Members>&... assignments) const {
     static_assert(sizeof...(Members) > 0, "kith: update() needs at least one kith::set<&Model::column>(value)");
     if constexpr ((checkUpdated<Members>() && ...)) {
+      // The model's updatedAt timestamp, unless the call sets it (not on a pivot write: its rows are not M's).
+      using Life = detail::Lifecycle<M>;
+      if constexpr (Life::hasUpdated && (!detail::sameMember<Members, Life::updated>() && ...)) {
+        if (!writesPivot()) {
+          using Stamped = detail::ColumnType<Life::updated>;
+          const Value now = detail::Codec<typename detail::Unwrap<Stamped>::type>::toValue(detail::stampAs<Stamped>(detail::stampNow()));
+          const detail::ColumnRef columns[] = {columnRef<Members>()..., columnRef<Life::updated>()};
+          const Value* values[] = {&assignments.value..., &now};
+          return updateColumns(columns, values);
+        }
+      }
       const detail::ColumnRef columns[] = {columnRef<Members>()...};
       const Value* values[] = {&assignments.value...};
       return updateColumns(columns, values);

@@ -3,7 +3,7 @@
 #   ```cpp run NAME      statements, run as a test in namespace guide_<guide>_NAME with `db` (in-memory, with
 #                        the tables of TABLES, default "User, Post") and `user` (a saved User) already there
 #   <!-- check: EXPR --> after a run block: CHECK(EXPR) at the end of that test
-# Other blocks are left alone. Usage: cmake -DGUIDE=... -DOUTPUT=... [-DTABLES="User, Profile"] -P extract.cmake
+# Other blocks are left alone. Usage: cmake -DGUIDE=... -DOUTPUT=... [-DTABLES="User, Profile"] [-DINCLUDE=kith/json.hpp] -P extract.cmake
 cmake_minimum_required(VERSION 3.20)
 if(NOT TABLES)
   set(TABLES "User, Post")
@@ -58,7 +58,11 @@ endforeach()
 if(last_test)
   string(APPEND tests "}\n}  // namespace\n")
 endif()
-set(out "// Generated from ${guide_name} by tests/guide/extract.cmake: every snippet of the guide, compiled and run.\n#include \"support.hpp\"\n\n${models}${tests}")
+set(include "")
+if(INCLUDE)
+  set(include "#include <${INCLUDE}>\n")
+endif()
+set(out "// Generated from ${guide_name} by tests/guide/extract.cmake: every snippet of the guide, compiled and run.\n#include \"support.hpp\"\n${include}\n${models}${tests}")
 string(REPLACE "@SEMICOLON@" ";" out "${out}")
 string(REPLACE "@BACKSLASH@" "\\" out "${out}")
 file(WRITE ${OUTPUT}.tmp "${out}")

@@ -4,6 +4,7 @@
 #include <kith/connection.hpp>
 #include <kith/detail/format.hpp>
 #include <kith/detail/function_ref.hpp>
+#include <kith/detail/lifecycle.hpp>
 #include <kith/detail/meta.hpp>
 #include <kith/detail/query_core.hpp>
 #include <kith/detail/state.hpp>
@@ -444,7 +445,48 @@ struct Persist {
     });
   }
 
+  using Life = Lifecycle<M>;
+
+  /// INSERT of a new model, with its hooks and stamps: beforeCreate, beforeSave, the stamps, the
+  /// INSERT, afterCreate, afterSave — the INSERT and the after hooks in one transaction (a
+  /// savepoint inside one), so that a throwing hook leaves no row.
+  template <bool Hooks = true>
   static void insert(M& m, const Connection& connection) {
+    if constexpr (Life::any) {
+      if constexpr (Hooks) Life::beforeInsert(m, connection);
+      Life::stampInsert(m, stampNow());
+      if constexpr (Hooks && Life::hooksAfterInsert) {
+        connection.transaction([&](Transaction& trx) {
+          insertRow(m, trx);
+          Life::afterInsert(m, trx);
+        });
+        return;
+      }
+    }
+    insertRow(m, connection);
+  }
+
+  /// UPDATE of what changed, with its hooks and stamps: beforeUpdate, beforeSave, then — when
+  /// anything is dirty — the stamp, the UPDATE, afterUpdate, afterSave (a no-op save stamps
+  /// nothing and runs no after hook).
+  template <bool Hooks = true>
+  static void update(M& m, const Connection& connection) {
+    if constexpr (Life::any) {
+      if constexpr (Hooks) Life::beforeUpdate(m, connection);
+      if (dirtyColumns(m).none()) return updateRow(m, connection);  // its checks, and no statement
+      Life::stampUpdate(m, stampNow());
+      if constexpr (Hooks && Life::hooksAfterUpdate) {
+        connection.transaction([&](Transaction& trx) {
+          updateRow(m, trx);
+          Life::afterUpdate(m, trx);
+        });
+        return;
+      }
+    }
+    updateRow(m, connection);
+  }
+
+  static void insertRow(M& m, const Connection& connection) {
     forgetUndoneKey(m);
     auto& b = connection.backend();
     const bool generated = generatesKey(m);
@@ -473,7 +515,7 @@ struct Persist {
     markInserted(m, single(connection, currentTransaction(b)), generated);
   }
 
-  static void update(M& m, const Connection& connection) {
+  static void updateRow(M& m, const Connection& connection) {
     const auto dirty = dirtyColumns(m);
     if (const auto undecided = undecidedColumns(*stateIf(m), dirty); undecided.any()) throw UsageError(undecidedMessage(undecided));
     if (dirty.none()) return;
@@ -518,13 +560,26 @@ struct Persist {
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
   }
 
+  /// save(); `Hooks` false: saveQuietly(), the stamps without the hooks.
+  template <bool Hooks = true>
   static void save(M& m, const Connection& connection) {
     [[maybe_unused]] CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
+    Life::check();                                // the messages for its hooks and timestamps
     rejectDestroyed(m);
-    if (const ModelState* s = stateIf(m); s && s->exists())
-      update(m, connection);
-    else
-      insert(m, connection);
+    const ModelState* s = stateIf(m);
+    const bool exists = s && s->exists();
+    if constexpr (Life::any) {
+      // A hook or a stamp changed the model: a failed save puts it back as it was.
+      Snapshot before = take(m);
+      try {
+        exists ? update<Hooks>(m, connection) : insert<Hooks>(m, connection);
+      } catch (...) {
+        restore(m, std::move(before));
+        throw;
+      }
+    } else {
+      exists ? update(m, connection) : insert(m, connection);
+    }
   }
 
   /// Inserts every row with multi-row INSERTs: rows that bring their own key in chunks of their
@@ -532,9 +587,20 @@ struct Persist {
   /// are reserved before the insert where the adapter does that). Writes no key or
   /// state into the models: the caller does that once the surrounding transaction has committed.
   /// Returns the generated key of each row (unused for the others).
+  /// Runs the models' hooks (before the INSERTs: beforeCreate and beforeSave of each row; after:
+  /// afterCreate and afterSave of each, which need the rows marked inserted, so insertMany marks
+  /// them then) and stamps them, with one time for all.
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
     [[maybe_unused]] CheckModel<M> modelChecked;
+    Life::check();  // the messages for its hooks and timestamps
     for (const M* row : rows) rejectDestroyed(*row);
+    if constexpr (Life::any) {
+      const auto now = stampNow();
+      for (M* row : rows) {
+        Life::beforeInsert(*row, connection);
+        Life::stampInsert(*row, now);
+      }
+    }
     auto& b = connection.backend();
     std::vector<std::int64_t> keys(rows.size(), 0);
     std::vector<std::size_t> generated, explicitKey;
@@ -554,6 +620,10 @@ struct Persist {
     // Explicit keys first, so generated ones follow them as they would row by row.
     insertGroup(explicitKey, true);
     insertGroup(generated, !reserved.empty());
+    if constexpr (Life::hooksAfterInsert) {
+      markManyInserted(rows, keys, connection, currentTransaction(b));
+      for (M* row : rows) Life::afterInsert(*row, connection);
+    }
     return keys;
   }
 
@@ -563,6 +633,9 @@ struct Persist {
     // One block for the rows' states (a few for many rows), rather than an allocation per row.
     StateArena arena(connection, stride, tx, static_cast<std::uint32_t>(std::min<std::size_t>(rows.size(), StateArena::maxStates(stride))));
     for (std::size_t i = 0; i < rows.size(); ++i) {
+      if constexpr (Life::hooksAfterInsert) {
+        if (const ModelState* s = stateIf(*rows[i]); s && s->exists()) continue;  // insertMany marked it for its after hooks
+      }
       const bool generated = generatesKey(*rows[i]);
       if constexpr (generatedKey<M>) {
         if (generated) rows[i]->*key = static_cast<Key>(keys[i]);
@@ -571,19 +644,23 @@ struct Persist {
     }
   }
 
-  /// What a failed write must put back: the model's state, its key.
+  /// What a failed write must put back: the model's state, its key, and the columns its hooks or
+  /// stamps may have changed.
   struct Snapshot {
     StateRef state;
     Key key;
+    typename Life::Values values;
   };
-  static Snapshot take(const M& m) { return {m.state_, m.*key}; }
+  static Snapshot take(const M& m) { return {m.state_, m.*key, Life::Values::take(m)}; }
   static void restore(M& m, Snapshot&& snapshot) {
     m.state_ = std::move(snapshot.state);
+    std::move(snapshot.values).put(m);
     m.*key = std::move(snapshot.key);
   }
 
   static std::optional<M> find(const Connection& connection, const Key& id) {
     [[maybe_unused]] CheckModel<M> modelChecked;
+    Life::check();
     auto& b = connection.backend();
     Run run(b, Sql<M>::find());
     run.bind(1, id);
@@ -592,6 +669,10 @@ struct Persist {
     m.emplace();
     m->state_.reset(single(connection));
     readInto(run.statement(), {}, *m, *m->state_.get());
+    if constexpr (Hook_afterFind<M>::present) {
+      run.finish();
+      Life::afterFind(*m, connection);
+    }
     return m;
   }
 
@@ -614,10 +695,35 @@ struct Persist {
     st.setUpdatedIn(nullptr);
   }
 
+  /// DELETE of the model's row, with its hooks: beforeDelete, the DELETE, afterDelete (the DELETE
+  /// and afterDelete in one transaction: a throwing hook leaves the row, and the model persisted).
+  template <bool Hooks = true>
   static void destroy(M& m) {
+    Life::check();  // the messages for its hooks and timestamps
     const ModelState* s = stateIf(m);
     if (!s || !s->exists()) throw UsageError("kith: cannot destroy a " + std::string(typeName<M>) + " that was never saved");
     const Connection connection = connectionOf(m, "destroy");
+    if constexpr (Hooks && Life::writeHooks) {
+      Life::beforeDelete(m, connection);
+      if constexpr (Life::hooksAfterDelete) {
+        try {
+          connection.transaction([&](Transaction& trx) {
+            deleteRow(m, trx);
+            Life::afterDelete(m, trx);
+          });
+        } catch (...) {
+          ModelState& st = state(m);
+          st.persisted = true;
+          st.deleted = false;
+          throw;
+        }
+        return;
+      }
+    }
+    deleteRow(m, connection);
+  }
+
+  static void deleteRow(M& m, const Connection& connection) {
     {
       Run run(connection.backend(), Sql<M>::remove());
       run.bind(1, m.*key);

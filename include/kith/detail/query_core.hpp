@@ -198,6 +198,8 @@ class QueryCore {
   }
 
   const Connection& connection() const noexcept { return connection_; }
+  /// Whether update() and remove() write a ManyToMany's pivot rows rather than the rows read.
+  bool writesPivot() const noexcept { return pivot_ != nullptr; }
 
   /// The column indices select<...>() chose, empty when all.
   const std::vector<std::size_t>& selected() const noexcept { return selected_; }
@@ -354,6 +356,21 @@ class QueryCore {
   void addRaw(bool isOr, std::string_view sql) {
     requireNoMark(sql, "whereRaw");
     append(isOr, "(" + std::string(sql) + ")");
+  }
+
+  /// Where the conditions end now: Query::apply groups what a scope adds after it.
+  std::size_t conditionMark() const noexcept { return where_.size(); }
+  /// The conditions added since `mark` become one AND group with the ones before it, whatever
+  /// joined the first of them (`x AND (a OR b)`, never `x OR a OR b`).
+  void groupSince(std::size_t mark) {
+    if (where_.size() == mark) return;
+    std::string added = where_.substr(mark);
+    if (added.starts_with(" AND "))
+      added.erase(0, 5);
+    else if (added.starts_with(" OR "))
+      added.erase(0, 4);
+    where_.resize(mark);
+    append(false, "(" + added + ")");
   }
 
   /// Adds `inner`'s conditions as one parenthesized group (the caller checked it holds only conditions).

@@ -154,22 +154,6 @@ struct CheckPivotKeys {
                 "of type std::chrono::sys_time<...> (or a std::optional of one)");
 };
 
-template <class T>
-inline constexpr bool isTimeColumn = IsTimePoint<typename Unwrap<T>::type>::value;
-
-/// The time a pivot write stamps: now, in UTC, to the microsecond (PostgreSQL's precision), so
-/// that the values kith hands back are the ones the next read gives.
-inline std::chrono::sys_time<std::chrono::microseconds> stampNow() {
-  return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
-
-/// The UTC time `now`, as the time type T (or the optional of one) holds it.
-template <class T>
-typename Unwrap<T>::type stampAs(std::chrono::system_clock::time_point now) {
-  using Time = typename Unwrap<T>::type;
-  return std::chrono::time_point_cast<typename Time::duration>(now);
-}
-
 template <auto Relation>
 struct ManyToManyInfo {
   using Pointer = MemberPointer<std::remove_cv_t<decltype(Relation)>>;
