@@ -23,6 +23,16 @@ struct ColumnName {
   std::string_view column;
 };
 
+/// One JSON name override, for a model's `static constexpr kith::JsonName jsonNames[]` (read by
+/// kith/json.hpp): `{"userId", "authorId"}` renames a column or relation in JSON,
+/// `{"passwordHash", kith::hidden}` leaves it out (and refuses it in merge unless allowed).
+struct JsonName {
+  std::string_view property;
+  std::string_view name;
+};
+/// The JSON name of a property JSON leaves out.
+inline constexpr std::string_view hidden{};
+
 namespace detail {
 
 template <auto... Members>
