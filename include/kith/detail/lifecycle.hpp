@@ -49,27 +49,27 @@ typename Unwrap<T>::type stampAs(std::chrono::system_clock::time_point now) {
 
 // One trait per hook name: whether M declares something of that name, and whether kith can call
 // it with the model (or the rows, for afterFetch), alone or with the write's connection.
-#define KITH_DETAIL_HOOK(NAME, ARG)                                                                                                  \
-  template <class M>                                                                                                                 \
-  struct Hook_##NAME {                                                                                                               \
-    static constexpr bool declared = requires { &M::NAME; };                                                                         \
-    static constexpr bool plain = requires(ARG a) { M::NAME(a); };                                                                   \
-    static constexpr bool withConnection = requires(ARG a, const Connection& c) { M::NAME(a, c); };                                  \
-    static constexpr bool present = plain || withConnection;                                                                         \
-    static constexpr bool check() {                                                                                                  \
-      static_assert(!declared || present, "kith: this model's " #NAME " is not a hook kith can call; declare it `static void " #NAME \
-                                          "(Model&)` or `static void " #NAME "(Model&, const kith::Connection&)`" HOOK_ARG_NOTE);    \
-      return true;                                                                                                                   \
-    }                                                                                                                                \
-    static void call(ARG a, const Connection& c) {                                                                                   \
-      if constexpr (withConnection)                                                                                                  \
-        M::NAME(a, c);                                                                                                               \
-      else if constexpr (plain)                                                                                                      \
-        M::NAME(a);                                                                                                                  \
-    }                                                                                                                                \
+#define KITH_DETAIL_HOOK(NAME, ARG)                                                                                                       \
+  template <class M>                                                                                                                      \
+  struct Hook_##NAME {                                                                                                                    \
+    static constexpr bool declared = requires { &M::NAME; };                                                                              \
+    static constexpr bool plain = requires(ARG a) { M::NAME(a); };                                                                        \
+    static constexpr bool withConnection = requires(ARG a, const Connection& c) { M::NAME(a, c); };                                       \
+    static constexpr bool present = plain || withConnection;                                                                              \
+    static constexpr bool check() {                                                                                                       \
+      static_assert(!declared || present, "kith: this model's " #NAME " is not a hook kith can call; declare it `static void " #NAME      \
+                                          "(Model&)` or `static void " #NAME "(Model&, const kith::Connection&)`" KITH_DETAIL_HOOK_NOTE); \
+      return true;                                                                                                                        \
+    }                                                                                                                                     \
+    static void call(ARG a, const Connection& c) {                                                                                        \
+      if constexpr (withConnection)                                                                                                       \
+        M::NAME(a, c);                                                                                                                    \
+      else if constexpr (plain)                                                                                                           \
+        M::NAME(a);                                                                                                                       \
+    }                                                                                                                                     \
   };
 
-#define HOOK_ARG_NOTE ""
+#define KITH_DETAIL_HOOK_NOTE ""
 KITH_DETAIL_HOOK(beforeCreate, M&)
 KITH_DETAIL_HOOK(afterCreate, M&)
 KITH_DETAIL_HOOK(beforeUpdate, M&)
@@ -79,10 +79,10 @@ KITH_DETAIL_HOOK(afterSave, M&)
 KITH_DETAIL_HOOK(beforeDelete, M&)
 KITH_DETAIL_HOOK(afterDelete, M&)
 KITH_DETAIL_HOOK(afterFind, M&)
-#undef HOOK_ARG_NOTE
-#define HOOK_ARG_NOTE ", with std::span<Model> for afterFetch"
+#undef KITH_DETAIL_HOOK_NOTE
+#define KITH_DETAIL_HOOK_NOTE ", with std::span<Model> for afterFetch"
 KITH_DETAIL_HOOK(afterFetch, std::span<M>)
-#undef HOOK_ARG_NOTE
+#undef KITH_DETAIL_HOOK_NOTE
 #undef KITH_DETAIL_HOOK
 
 template <class M>
