@@ -225,17 +225,20 @@ struct ManyToManyInfo {
     });
     return ok;
   }();
-  static constexpr bool stamped(std::size_t i) { return i == createdIndex || i == updatedIndex; }
+  // The members kith stamps: none while the declaration is wrong, so that its error is the one message.
+  static constexpr std::size_t stampCreated = timestampsValid ? createdIndex : pivotCount;
+  static constexpr std::size_t stampUpdated = timestampsValid ? updatedIndex : pivotCount;
+  static constexpr bool stamped(std::size_t i) { return i == stampCreated || i == stampUpdated; }
   /// `p` as a write at `now` stores it: createdAt and updatedAt set to `now`, but for a row
   /// already stored (`stored`), which keeps its createdAt.
   static Pivot stampedPivot(Pivot p, std::chrono::system_clock::time_point now, const Pivot* stored) {
     PivotMeta::forEach([&]<std::size_t I, auto Member>() {
-      if constexpr (I == createdIndex) {
+      if constexpr (I == stampCreated) {
         if (stored)
           p.*Member = stored->*Member;
         else
           p.*Member = stampAs<ColumnType<Member>>(now);
-      } else if constexpr (I == updatedIndex) {
+      } else if constexpr (I == stampUpdated) {
         p.*Member = stampAs<ColumnType<Member>>(now);
       }
     });
@@ -592,14 +595,14 @@ class PivotClient : public ClientBase<Parent, Relation> {
       ((sql += (k++ ? ", " : "") + t.columns[2 + Meta<Pivot>::template indexOf<Members>()] + " = ?"), ...);
       // updatedAt stamped, unless the call sets it.
       constexpr bool stamp =
-          Info::updatedIndex < PivotMeta::count && ((Meta<Pivot>::template indexOf<Members>() != Info::updatedIndex) && ...);
-      if constexpr (stamp) sql += ", " + t.columns[2 + Info::updatedIndex] + " = ?";
+          Info::stampUpdated < PivotMeta::count && ((Meta<Pivot>::template indexOf<Members>() != Info::stampUpdated) && ...);
+      if constexpr (stamp) sql += ", " + t.columns[2 + Info::stampUpdated] + " = ?";
       sql += " WHERE " + t.columns[0] + " = ? AND " + t.columns[1] + " = ?";
       write([&](Transaction& trx, const Key& key) {
         Run run(trx.backend(), sql);
         int index = 0;
         (run.bindValue(++index, assignments.value), ...);
-        if constexpr (stamp) run.bind(++index, stampAs<ColumnType<nthMember<Pivot, Info::updatedIndex>()>>(stampNow()));
+        if constexpr (stamp) run.bind(++index, stampAs<ColumnType<nthMember<Pivot, Info::stampUpdated>()>>(stampNow()));
         run.bind(++index, key);
         run.bind(++index, id);
         run.finish();
@@ -752,10 +755,10 @@ class PivotClient : public ClientBase<Parent, Relation> {
         std::string sql = "UPDATE " + t.table + " SET ";
         bool first = true;
         for (std::size_t c = 0; c < PivotMeta::count; ++c) {
-          if (c == Info::createdIndex) continue;  // set once, on insert
+          if (c == Info::stampCreated) continue;  // set once, on insert
           sql += (first ? "" : ", ") + t.columns[2 + c];
           first = false;
-          if (c == Info::updatedIndex) {
+          if (c == Info::stampUpdated) {
             sql += " = ?";
             continue;
           }
@@ -769,9 +772,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
         Run run(b, sql);
         int index = 0;
         PivotMeta::forEach([&]<std::size_t I, auto Member>() {
-          if constexpr (I == Info::updatedIndex) {
+          if constexpr (I == Info::stampUpdated) {
             run.bind(++index, stampAs<ColumnType<Member>>(now));
-          } else if constexpr (I != Info::createdIndex) {
+          } else if constexpr (I != Info::stampCreated) {
             for (std::size_t r = at; r < at + chunk; ++r) {
               run.bind(++index, entries[only[r]].first);
               run.bind(++index, entries[only[r]].second.*Member);
