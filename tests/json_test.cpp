@@ -206,6 +206,7 @@ TEST_CASE("merge refuses wrong types, unknown keys, relations, the key and hidde
   CHECK_THAT(refused(R"({"id": 7})"), test::Contains(R"("id": is the primary key, which a payload does not set)"));
   CHECK_THAT(refused(R"({"passwordHash": "x"})"), test::Contains(R"("passwordHash": is hidden in JSON and not assignable)"));
   CHECK(refused("[1, 2]") == "kith: cannot merge this JSON into a Member: expected a JSON object, got array");
+  CHECK(refused("[1, 2]", {.collectErrors = true}) == "kith: cannot merge this JSON into a Member: expected a JSON object, got array");
   // Every problem at once, when asked.
   CHECK(
       refused(R"({"age": "x", "zzz": 1, "emailAddress": 5})", {.collectErrors = true}) ==

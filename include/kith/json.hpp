@@ -370,7 +370,8 @@ void merge(M& model, const Json& object, const MergeOptions& options = {}) {
       problems.push_back({std::move(key), std::move(message)});
       if (!options.collectErrors) throw JsonError(detail::typeName<M>, std::move(problems));
     };
-    if (!object.is_object()) fail({}, "expected a JSON object, got " + std::string(object.type_name()));
+    if (!object.is_object())  // nothing else to report: there are no keys
+      throw JsonError(detail::typeName<M>, {{{}, "expected a JSON object, got " + std::string(object.type_name())}});
     auto values = detail::ColumnValues<M>::take(model);
     for (auto it = object.begin(); it != object.end(); ++it) {
       const std::string& key = it.key();
