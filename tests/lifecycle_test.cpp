@@ -51,7 +51,10 @@ struct Author : kith::BaseModel<Author> {
   static void afterSave(Author& a) { Journal::record("afterSave", a.name); }
   static void beforeUpdate(Author& a) { Journal::record("beforeUpdate", a.name); }
   static void afterUpdate(Author& a) { Journal::record("afterUpdate", a.name); }
-  static void beforeDelete(Author& a) { Journal::record("beforeDelete", a.name); }
+  static void beforeDelete(Author& a) {
+    Journal::record("beforeDelete", a.name);
+    a.email = "deleted@example.com";  // put back when the delete fails
+  }
   static void afterDelete(Author& a) { Journal::record("afterDelete", a.name + (a.isDeleted() ? "!" : "?")); }
   static void afterFind(Author& a) { Journal::record("afterFind", a.name); }
   static void afterFetch(std::span<Author> rows) { Journal::record("afterFetch", std::to_string(rows.size())); }
@@ -171,6 +174,8 @@ TEST_CASE("a throwing hook aborts the write: no row, and the object as it was", 
   CHECK(Journal::calls == Calls{"beforeDelete:robert", "afterDelete:robert!"});
   CHECK(test::rows(t.db, "authors") == 1);
   CHECK(bob.isPersisted());
+  CHECK_FALSE(bob.isDeleted());
+  CHECK(bob.email == "bob@x.y");  // what beforeDelete changed is put back
   Journal::failIn.clear();
   bob.destroy();
   CHECK(test::rows(t.db, "authors") == 0);

@@ -704,21 +704,26 @@ struct Persist {
     if (!s || !s->exists()) throw UsageError("kith: cannot destroy a " + std::string(typeName<M>) + " that was never saved");
     const Connection connection = connectionOf(m, "destroy");
     if constexpr (Hooks && Life::writeHooks) {
-      Life::beforeDelete(m, connection);
-      if constexpr (Life::hooksAfterDelete) {
-        try {
+      // A hook that throws leaves the row, and the model as it was: persisted, its columns back.
+      Snapshot before = take(m);
+      try {
+        Life::beforeDelete(m, connection);
+        if constexpr (Life::hooksAfterDelete) {
           connection.transaction([&](Transaction& trx) {
             deleteRow(m, trx);
             Life::afterDelete(m, trx);
           });
-        } catch (...) {
-          ModelState& st = state(m);
-          st.persisted = true;
-          st.deleted = false;
-          throw;
+        } else {
+          deleteRow(m, connection);
         }
-        return;
+      } catch (...) {
+        restore(m, std::move(before));
+        ModelState& st = state(m);
+        st.persisted = true;
+        st.deleted = false;
+        throw;
       }
+      return;
     }
     deleteRow(m, connection);
   }
