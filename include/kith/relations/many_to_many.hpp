@@ -353,12 +353,8 @@ struct ManyToManyInfo {
   }
   /// kith::pivotOf: the pivot values a row carries, typed.
   static Pivot carriedPivot(const Related& row) {
-    const auto find = [&](std::size_t i) -> const Value* {
-      const std::string wanted = extraName(i);
-      for (const auto& [key, value] : row.extras())
-        if (key == wanted) return &value;
-      return nullptr;
-    };
+    const ModelState* state = Persist<Related>::stateIf(row);
+    const auto find = [&](std::size_t i) { return state ? state->extra(extraName(i)) : nullptr; };
     if (!find(0))
       throw UsageError(
           detail::format("kith: this {} carries no pivot values of {}::{}; rows read through related<&{}::{}>().query() and "
