@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace kith {
@@ -71,6 +72,31 @@ class NotNullViolation : public ConstraintError {
  public:
   using ConstraintError::ConstraintError;
 };
+
+/// A value the database cannot store, refused by kith before sending it or by the database: a NUL
+/// or invalid UTF-8 in PostgreSQL text, an integer beyond the column's range (an unsigned 64-bit
+/// value past 2^63 - 1 anywhere, a PostgreSQL INTEGER or SMALLINT overflow), a time outside the
+/// years 0001-9999, NaN on SQLite, a value over a size the database rejects (PostgreSQL's index row
+/// limit, a VARCHAR(n), SQLite's SQLITE_MAX_LENGTH). The statement wrote nothing. The SQLSTATE says
+/// which, on both databases: "22021" bad text, "22003" integer range, "22008" time range, "22000"
+/// NaN, "22001" or "54000" size; `code()` is SQLite's result code when SQLite refused it, 0 when
+/// kith did. An application answers it as the client's fault (HTTP 422), other DatabaseErrors as its own.
+class DataError : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
+namespace detail {
+
+/// Throws the DataError for a value kith refuses before sending it; `sql` and the 1-based
+/// `parameter` name where it was bound, when known (empty SQL: a value of a query being built).
+[[noreturn]] inline void refuseValue(std::string problem, std::string_view sql, int parameter, const char* sqlstate) {
+  std::string what = "kith: " + problem;
+  if (!sql.empty()) what += "; nothing was sent (parameter " + std::to_string(parameter) + " of: " + std::string(sql) + ")";
+  throw DataError(std::move(what), std::string(sql), 0, 0, std::move(problem), sqlstate);
+}
+
+}  // namespace detail
 
 /// The database stayed locked by another connection for longer than the busy timeout (or, on
 /// PostgreSQL, a lock, deadlock or serialization failure ended the statement).

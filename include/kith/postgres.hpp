@@ -72,9 +72,21 @@ inline const char* field(const PGresult* r, int code) {
   return value ? value : "";
 }
 
+/// The SQLSTATEs of a value the server cannot store (kith::DataError): too long for its type
+/// (22001), an integer or numeric out of range (22003), a time out of range (22008), bad bytes for
+/// the encoding (22021, 22P05), a string length mismatch (22026), and the program limit that an
+/// index row or a field too large meets (54000). Other data exceptions (a division by zero in
+/// raw SQL, text that is no number) are mistakes in the statement, and stay DatabaseErrors.
+inline bool isDataException(std::string_view state) {
+  for (const std::string_view s : {"22001", "22003", "22008", "22021", "22P05", "22026", "54000"})
+    if (state == s) return true;
+  return false;
+}
+
 /// Throws the kith error for a failed statement: ConnectionError when the server is gone,
-/// UniqueViolation / NotNullViolation / ConstraintError for SQLSTATE class 23, BusyError for
-/// lock and serialization failures, DatabaseError otherwise; each carries the SQLSTATE.
+/// UniqueViolation / NotNullViolation / ConstraintError for SQLSTATE class 23, DataError for a
+/// value the server cannot store, BusyError for lock and serialization failures, DatabaseError
+/// otherwise; each carries the SQLSTATE.
 [[noreturn]] inline void fail(PGconn* conn, const PGresult* r, std::string_view sql) {
   std::string state = field(r, PG_DIAG_SQLSTATE);
   std::string dbMessage = field(r, PG_DIAG_MESSAGE_PRIMARY);
@@ -88,6 +100,7 @@ inline const char* field(const PGresult* r, int code) {
   if (state == "23505") throw UniqueViolation(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
   if (state == "23502") throw NotNullViolation(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
   if (state.starts_with("23")) throw ConstraintError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
+  if (isDataException(state)) throw DataError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
   if (state == "55P03" || state == "40001" || state == "40P01")
     throw BusyError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
   throw DatabaseError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
@@ -127,7 +140,7 @@ class Statement final : public kith::detail::Statement {
   void bindText(int i, std::string_view v) override {
     // Text parameters travel as C strings: a NUL would cut the value short without a word.
     if (v.find('\0') != std::string_view::npos)
-      throw Error("kith: PostgreSQL text cannot hold a NUL character; store such values in a kith::Blob column");
+      kith::detail::refuseValue("PostgreSQL text cannot hold a NUL character; store such values in a kith::Blob column", sql(), i, "22021");
     setText(i, v);
   }
   void bindBlob(int i, std::span<const std::byte> v) override {

@@ -47,6 +47,8 @@ inline std::string describeCode(int extendedCode) {
       return "SQLITE_CONSTRAINT_CHECK";
     case SQLITE_CONSTRAINT_FOREIGNKEY:
       return "SQLITE_CONSTRAINT_FOREIGNKEY";
+    case SQLITE_TOOBIG:
+      return "SQLITE_TOOBIG";
     default:
       return sqlite3_errstr(extendedCode);
   }
@@ -105,6 +107,8 @@ inline bool autoincrementExhausted(sqlite3* db, const std::string& table) {
         throw ConstraintError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "23000");
     }
   }
+  if (primary == SQLITE_TOOBIG)  // a text or blob past SQLITE_MAX_LENGTH: the SQLSTATE PostgreSQL gives for its limits
+    throw DataError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage), "54000");
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
     what += "; another connection held the lock for longer than the busy timeout";
     throw BusyError(std::move(what), std::string(sql), primary, extended, std::move(dbMessage));
@@ -135,7 +139,8 @@ class Statement final : public kith::detail::Statement {
   void bindReal(int i, double v) override {
     // SQLite binds NaN as NULL: a model's double would not read back, a condition would match nothing.
     if (v != v)  // NaN (without <cmath> for one test)
-      throw Error("kith: cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional");
+      kith::detail::refuseValue("cannot store NaN: SQLite would write NULL, which reads back as an error; use a number or std::optional",
+                                sql(), i, "22000");
     check(sqlite3_bind_double(stmt_.get(), note(i), v));
   }
   void bindText(int i, std::string_view v) override {

@@ -142,16 +142,19 @@ requires(!UserColumnType<T> && (std::is_integral_v<T> || std::is_enum_v<T>)) str
   static constexpr SqlType type = SqlType::Integer;
   static constexpr bool nullable = false;
 
-  static std::int64_t widen(const T& v) {
+  /// The value as the database stores it; an unsigned one past INT64_MAX is a DataError naming
+  /// `sql` and its parameter (when known).
+  static std::int64_t widen(const T& v, std::string_view sql = {}, int parameter = 0) {
     const auto i = static_cast<Int>(v);
     if constexpr (std::is_unsigned_v<Int> && sizeof(Int) == 8) {
       if (i > static_cast<Int>(std::numeric_limits<std::int64_t>::max()))
-        throw Error("kith: the unsigned value " + std::to_string(i) +
-                    " does not fit a 64-bit signed integer column (SQLite INTEGER, PostgreSQL BIGINT)");
+        refuseValue(
+            "the unsigned value " + std::to_string(i) + " does not fit a 64-bit signed integer column (SQLite INTEGER, PostgreSQL BIGINT)",
+            sql, parameter, "22003");
     }
     return static_cast<std::int64_t>(i);
   }
-  static void bind(Statement& s, int i, const T& v) { s.bindInteger(i, widen(v)); }
+  static void bind(Statement& s, int i, const T& v) { s.bindInteger(i, widen(v, s.sql(), i)); }
   static void read(Statement& s, int c, T& out) { out = static_cast<T>(narrowInteger<Int>(s.integer(c))); }
   static bool readsAsNull(const T& v) { return static_cast<Int>(v) == 0; }
   static Value toValue(const T& v) { return widen(v); }
@@ -390,9 +393,22 @@ struct Codec<std::chrono::sys_time<Duration>> {
       return floor<Duration>(whole);
   }
 
-  static void bind(Statement& s, int i, const TimePoint& v) { s.bindText(i, s.keep(format(v))); }
+  /// `v` as stored: a time outside the years 0001-9999 is a DataError. Neither database holds all
+  /// of them as kith writes them (PostgreSQL reads no year 0 or negative year; on SQLite such text
+  /// and five-digit years would not sort in time order, so comparisons would silently be wrong).
+  static std::string checkedFormat(const TimePoint& v, std::string_view sql = {}, int parameter = 0) {
+    using namespace std::chrono;
+    constexpr auto first = sys_days{days{daysFromCivil({1, 1, 1})}}, end = sys_days{days{daysFromCivil({10000, 1, 1})}};
+    const auto day = floor<days>(v);  // compared in days: years 1 and 9999 are outside nanoseconds' range
+    if (day < first || day >= end)
+      refuseValue("the time " + format(v) + " is outside the years 0001 to 9999, which kith stores on every database", sql, parameter,
+                  "22008");
+    return format(v);
+  }
+
+  static void bind(Statement& s, int i, const TimePoint& v) { s.bindText(i, s.keep(checkedFormat(v, s.sql(), i))); }
   static void read(Statement& s, int c, TimePoint& out) { out = parse(s.text(c)); }
-  static Value toValue(const TimePoint& v) { return format(v); }
+  static Value toValue(const TimePoint& v) { return checkedFormat(v); }
   static std::uint64_t hash(const TimePoint& v) { return mix(static_cast<std::uint64_t>(v.time_since_epoch().count()) ^ 0x7f4a7c15); }
 };
 
