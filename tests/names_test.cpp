@@ -19,7 +19,7 @@ struct Person : kith::BaseModel<Person> {
   std::int64_t id{};
   std::string emailAddress;
   std::string nickName;
-  static constexpr std::string_view table = "people";
+  static constexpr std::string_view table = "persons";
   static constexpr kith::ColumnName columnNames[] = {{"emailAddress", "mail"}};
   static constexpr auto columns = kith::columns<&Person::id, &Person::emailAddress, &Person::nickName>;
 };
@@ -43,6 +43,106 @@ TEST_CASE("table names are plural snake_case of the type name", "[names][portabl
   CHECK(BlogPost::query(db).toSql() == R"(SELECT "id", "author_id", "http_status" FROM "blog_posts")");
 }
 
+namespace names {
+
+struct BookShelf : kith::BaseModel<BookShelf> {
+  std::int64_t id{};
+  static constexpr auto columns = kith::columns<&BookShelf::id>;
+};
+
+}  // namespace names
+
+TEST_CASE("default table names are Lucid's: irregular and uncountable words, -f, -is, -us, -o, and compounds", "[names][portable]") {
+  // Each name as Lucid's naming strategy gives it (pluralize 8 on the snake_case type name).
+  constexpr std::pair<std::string_view, std::string_view> lucid[] = {{"Shelf", "shelves"},
+                                                                     {"BookShelf", "book_shelves"},
+                                                                     {"Person", "people"},
+                                                                     {"SalesPerson", "sales_people"},
+                                                                     {"Child", "children"},
+                                                                     {"GrandChild", "grand_children"},
+                                                                     {"Leaf", "leaves"},
+                                                                     {"Knife", "knives"},
+                                                                     {"Wife", "wives"},
+                                                                     {"Analysis", "analyses"},
+                                                                     {"Axis", "axes"},
+                                                                     {"Sheep", "sheep"},
+                                                                     {"BlackSheep", "black_sheep"},
+                                                                     {"GoldFish", "gold_fish"},
+                                                                     {"Information", "information"},
+                                                                     {"UserInformation", "user_informations"},
+                                                                     {"Status", "statuses"},
+                                                                     {"Bus", "buses"},
+                                                                     {"Address", "addresses"},
+                                                                     {"Settings", "settings"},
+                                                                     {"News", "news"},
+                                                                     {"Canvas", "canvas"},
+                                                                     {"Quiz", "quizzes"},
+                                                                     {"BookQuiz", "book_quizs"},
+                                                                     {"Waltz", "waltzs"},
+                                                                     {"Hero", "heroes"},
+                                                                     {"Potato", "potatoes"},
+                                                                     {"Photo", "photos"},
+                                                                     {"Echo", "echoes"},
+                                                                     {"Virus", "viri"},
+                                                                     {"Cactus", "cacti"},
+                                                                     {"Index", "indices"},
+                                                                     {"Matrix", "matrices"},
+                                                                     {"Datum", "data"},
+                                                                     {"Criterion", "criteria"},
+                                                                     {"Schema", "schemata"},
+                                                                     {"Mouse", "mice"},
+                                                                     {"FieldMouse", "field_mouses"},
+                                                                     {"Woman", "women"},
+                                                                     {"SalesMan", "sales_men"},
+                                                                     {"Human", "humans"},
+                                                                     {"Money", "monies"},
+                                                                     {"Soliloquy", "soliloquies"},
+                                                                     {"Category", "categories"},
+                                                                     {"Day", "days"},
+                                                                     {"Box", "boxes"},
+                                                                     {"Church", "churches"},
+                                                                     {"Wish", "wishes"},
+                                                                     {"User2", "user2s"},
+                                                                     {"Japanese", "japanese"},
+                                                                     {"Media", "media"},
+                                                                     {"Species", "species"},
+                                                                     {"Ox", "oxen"}};
+  for (const auto& [type, table] : lucid) {
+    CAPTURE(type);
+    CHECK(kith::detail::tableNameFor<64>(type).view() == table);
+  }
+  STATIC_REQUIRE(kith::detail::Meta<BookShelf>::table == "book_shelves");
+  auto db = test::database();
+  kith::createTables<BookShelf>(db);
+  CHECK(BookShelf::query(db).toSql() == R"(SELECT "id" FROM "book_shelves")");
+  CHECK(test::rows(db, "book_shelves") == 0);
+}
+
+TEST_CASE("each plural rule's quick filter holds exactly the letters its matches end in", "[names]") {
+  using kith::detail::plural::Rule;
+  // The letters a name matching `rule` ends in: each ending's last, or for an empty ending each
+  // stem's last (a letter, never a [..] class).
+  const auto lastLetters = [](const Rule& rule) {
+    unsigned bits = 0;
+    const auto each = [](std::string_view list, auto f) {
+      for (std::size_t at = 0; at != std::string_view::npos;) f(kith::detail::plural::nextAlternative(list, at));
+    };
+    each(rule.endings, [&](std::string_view ending) {
+      if (!ending.empty()) return void(bits |= 1u << (ending.back() - 'a'));
+      each(rule.stems, [&](std::string_view stem) {
+        REQUIRE(stem.back() >= 'a');
+        REQUIRE(stem.back() <= 'z');
+        bits |= 1u << (stem.back() - 'a');
+      });
+    });
+    return bits;
+  };
+  for (const Rule& rule : kith::detail::plural::rules) {
+    CAPTURE(rule.stems, rule.endings);
+    CHECK(rule.last == lastLetters(rule));
+  }
+}
+
 TEST_CASE("column names are snake_case of the property, property names come from member pointers", "[names][portable]") {
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::properties[1] == "authorId");
   STATIC_REQUIRE(kith::detail::Meta<BlogPost>::columns[1] == "author_id");
@@ -54,8 +154,8 @@ TEST_CASE("a model overrides its table and single column names", "[names][portab
   kith::createTables<Person>(db);
   auto p = Person::create(db, Person{{}, 0, "ada@example.com", "Ada"});
   CHECK(Person::query(db).where<&Person::emailAddress>("ada@example.com").toSql() ==
-        R"(SELECT "id", "mail", "nick_name" FROM "people" WHERE "mail" = ?)");
-  CHECK(test::rows(db, "people") == 1);
+        R"(SELECT "id", "mail", "nick_name" FROM "persons" WHERE "mail" = ?)");
+  CHECK(test::rows(db, "persons") == 1);
   CHECK(Person::findOrFail(db, p.id).emailAddress == "ada@example.com");
 }
 

@@ -100,20 +100,259 @@ constexpr void appendSnake(NameBuffer<Capacity>& out, std::string_view in) {
   }
 }
 
-/// English plural of the last word, by the common rules; irregular plurals ("people") are set
-/// by overriding the model's table.
+/// Lucid's pluralizer (version 8 of the `pluralize` npm package, which Lucid's naming strategy applies
+/// to the snake_case type name), rebuilt so that kith's default table names are Lucid's: first the whole
+/// name against irregular words and uncountable words, then suffix rules, the first that matches.
+namespace plural {
+
+/// A whole name that Lucid's pluralizer looks up before its rules: its plural, or none when the
+/// name stays as it is (an irregular plural already, or an uncountable word).
+struct WholeName {
+  std::string_view name, plural;
+  constexpr WholeName(std::string_view n, std::string_view p = {}) : name(n), plural(p) {}
+};
+
+// Filed by their last letter, so that a name is compared with a few of them; in each, the first
+// match counts: irregular plurals, then irregular singulars, then uncountable words.
+using namespace std::string_view_literals;  // a literal's length without a strlen at compile time
+// clang-format off
+inline constexpr WholeName ending_a[] = {
+    {"genera"sv}, {"viscera"sv}, {"stigmata"sv}, {"stomata"sv}, {"dogmata"sv}, {"lemmata"sv},
+    {"schemata"sv}, {"anathemata"sv}, {"stigma"sv, "stigmata"sv}, {"stoma"sv, "stomata"sv},
+    {"dogma"sv, "dogmata"sv}, {"lemma"sv, "lemmata"sv}, {"schema"sv, "schemata"sv},
+    {"anathema"sv, "anathemata"sv}, {"agenda"sv}, {"media"sv}, {"manga"sv}, {"tuna"sv}
+};
+inline constexpr WholeName ending_c[] = {{"music"sv}, {"traffic"sv}};
+inline constexpr WholeName ending_d[] = {{"adulthood"sv}, {"aid"sv}, {"blood"sv}, {"cod"sv}, {"mud"sv}};
+inline constexpr WholeName ending_e[] = {
+    {"we"sv}, {"are"sv}, {"were"sv}, {"have"sv}, {"these"sv}, {"those"sv}, {"dice"sv}, {"geese"sv},
+    {"me"sv, "us"sv}, {"he"sv, "they"sv}, {"she"sv, "they"sv}, {"axe"sv, "axes"sv}, {"die"sv, "dice"sv},
+    {"eave"sv, "eaves"sv}, {"goose"sv, "geese"sv}, {"carve"sv, "carves"sv}, {"valve"sv, "valves"sv},
+    {"groove"sv, "grooves"sv}, {"pickaxe"sv, "pickaxes"sv}, {"advice"sv}, {"anime"sv}, {"commerce"sv},
+    {"expertise"sv}, {"firmware"sv}, {"garbage"sv}, {"hardware"sv}, {"justice"sv}, {"literature"sv},
+    {"moose"sv}, {"pike"sv}, {"police"sv}, {"rice"sv}, {"sewage"sv}, {"software"sv}, {"swine"sv},
+    {"welfare"sv}, {"wildlife"sv}
+};
+inline constexpr WholeName ending_f[] = {
+    {"myself"sv, "ourselves"sv}, {"yourself"sv, "yourselves"sv}, {"itself"sv, "themselves"sv},
+    {"herself"sv, "themselves"sv}, {"himself"sv, "themselves"sv}, {"themself"sv, "themselves"sv},
+    {"proof"sv, "proofs"sv}, {"thief"sv, "thieves"sv}, {"staff"sv}
+};
+inline constexpr WholeName ending_g[] = {{"clothing"sv}, {"whiting"sv}};
+inline constexpr WholeName ending_h[] = {{"teeth"sv}, {"tooth"sv, "teeth"sv}, {"cash"sv}, {"health"sv}, {"research"sv}, {"wealth"sv}};
+inline constexpr WholeName ending_i[] = {{"i"sv, "we"sv}, {"graffiti"sv}};
+inline constexpr WholeName ending_k[] = {{"elk"sv}, {"homework"sv}, {"housework"sv}};
+inline constexpr WholeName ending_l[] = {{"alcohol"sv}, {"mackerel"sv}, {"mail"sv}, {"personnel"sv}};
+inline constexpr WholeName ending_m[] = {{"them"sv}, {"bream"sv}};
+inline constexpr WholeName ending_n[] = {
+    {"oxen"sv}, {"human"sv, "humans"sv}, {"bison"sv}, {"cooperation"sv}, {"digestion"sv}, {"excretion"sv},
+    {"fun"sv}, {"information"sv}, {"plankton"sv}, {"pollution"sv}, {"rain"sv}, {"salmon"sv},
+    {"transportation"sv}
+};
+inline constexpr WholeName ending_o[] = {
+    {"echo"sv, "echoes"sv}, {"dingo"sv, "dingoes"sv}, {"volcano"sv, "volcanoes"sv},
+    {"tornado"sv, "tornadoes"sv}, {"torpedo"sv, "torpedoes"sv}, {"ammo"sv}, {"audio"sv}, {"buffalo"sv}
+};
+inline constexpr WholeName ending_p[] = {{"carp"sv}, {"shrimp"sv}};
+inline constexpr WholeName ending_r[] = {{"butter"sv}, {"flounder"sv}, {"labour"sv}};
+inline constexpr WholeName ending_s[] = {
+    {"us"sv}, {"ourselves"sv}, {"yourselves"sv}, {"themselves"sv}, {"echoes"sv}, {"dingoes"sv},
+    {"volcanoes"sv}, {"tornadoes"sv}, {"torpedoes"sv}, {"axes"sv}, {"yeses"sv}, {"eaves"sv}, {"quizzes"sv},
+    {"humans"sv}, {"proofs"sv}, {"carves"sv}, {"valves"sv}, {"looies"sv}, {"thieves"sv}, {"grooves"sv},
+    {"pickaxes"sv}, {"is"sv, "are"sv}, {"was"sv, "were"sv}, {"has"sv, "have"sv}, {"this"sv, "these"sv},
+    {"genus"sv, "genera"sv}, {"viscus"sv, "viscera"sv}, {"yes"sv, "yeses"sv}, {"analytics"sv},
+    {"athletics"sv}, {"chassis"sv}, {"chess"sv}, {"corps"sv}, {"debris"sv}, {"diabetes"sv}, {"gallows"sv},
+    {"headquarters"sv}, {"herpes"sv}, {"highjinks"sv}, {"jeans"sv}, {"kudos"sv}, {"mews"sv}, {"news"sv},
+    {"pliers"sv}, {"premises"sv}, {"scissors"sv}, {"series"sv}, {"shambles"sv}, {"species"sv},
+    {"tennis"sv}
+};
+inline constexpr WholeName ending_t[] = {
+    {"feet"sv}, {"that"sv, "those"sv}, {"foot"sv, "feet"sv}, {"aircraft"sv}, {"equipment"sv}, {"trout"sv},
+    {"wildebeest"sv}
+};
+inline constexpr WholeName ending_u[] = {{"you"sv}, {"thou"sv, "you"sv}};
+inline constexpr WholeName ending_x[] = {{"ox"sv, "oxen"sv}};
+inline constexpr WholeName ending_y[] = {
+    {"they"sv}, {"passersby"sv}, {"looey"sv, "looies"sv}, {"passerby"sv, "passersby"sv}, {"energy"sv},
+    {"machinery"sv}, {"only"sv}
+};
+inline constexpr WholeName ending_z[] = {{"quiz"sv, "quizzes"sv}};
+// clang-format on
+
+struct WholeNames {
+  const WholeName* first = nullptr;
+  std::size_t count = 0;
+  template <std::size_t N>
+  constexpr WholeNames(const WholeName (&names)[N]) : first(names), count(N) {}
+  constexpr WholeNames() = default;
+};
+
+constexpr WholeNames wholeNamesEndingIn(char c) {
+  switch (c) {
+    case 'a':
+      return ending_a;
+    case 'c':
+      return ending_c;
+    case 'd':
+      return ending_d;
+    case 'e':
+      return ending_e;
+    case 'f':
+      return ending_f;
+    case 'g':
+      return ending_g;
+    case 'h':
+      return ending_h;
+    case 'i':
+      return ending_i;
+    case 'k':
+      return ending_k;
+    case 'l':
+      return ending_l;
+    case 'm':
+      return ending_m;
+    case 'n':
+      return ending_n;
+    case 'o':
+      return ending_o;
+    case 'p':
+      return ending_p;
+    case 'r':
+      return ending_r;
+    case 's':
+      return ending_s;
+    case 't':
+      return ending_t;
+    case 'u':
+      return ending_u;
+    case 'x':
+      return ending_x;
+    case 'y':
+      return ending_y;
+    case 'z':
+      return ending_z;
+    default:
+      return {};
+  }
+}
+
+/// A suffix rule: the name ends in one of `stems` followed by one of `endings` (alternatives split
+/// by '|'; a stem may hold [abc] or [^abc] for one letter, and start with ^ for the name's start);
+/// the ending is replaced by `plural`.
+struct Rule {
+  std::string_view stems, endings, plural;
+  unsigned last;  // the letters a matching name can end in, as bits from 'a' (names_test checks them)
+};
+
+/// The bits of `letters` for Rule::last: "ab" -> 0b11.
+constexpr unsigned lastLetters(std::string_view letters) {
+  unsigned bits = 0;
+  for (const char c : letters) bits |= 1u << (c - 'a');
+  return bits;
+}
+
+/// In order: the first rule that matches applies; none does: add "s" (to a name ending in s, nothing).
+// clang-format off
+inline constexpr Rule rules[] = {
+    {"sheep|pox|o[iu]s|measles|fish|deer|[^aeiou]ese|pokemon|pok\xc3\xa9mon"sv, ""sv, ""sv, lastLetters("ehnprsx")},  // uncountable endings
+    {""sv, "man|men"sv, "men"sv, lastLetters("n")},
+    {"eaux"sv, ""sv, ""sv, lastLetters("x")},
+    {"child"sv, "ren|"sv, "ren"sv, lastLetters("dn")},
+    {"pe"sv, "rson|ople"sv, "ople"sv, lastLetters("en")},
+    {"^titm|^m|^l"sv, "ice|ouse"sv, "ice"sv, lastLetters("e")},
+    {"matr|cod|mur|sil|vert|ind|append"sv, "ix|ex"sv, "ices"sv, lastLetters("x")},
+    {"x|ch|ss|sh|zz"sv, ""sv, "es"sv, lastLetters("hsxz")},
+    {"[^ch][ieo][ln]"sv, "ey"sv, "ies"sv, lastLetters("y")},
+    {"[^aeiouy]|qu"sv, "y"sv, "ies"sv, lastLetters("y")},
+    {"kni|wi|li"sv, "fe"sv, "ves"sv, lastLetters("e")},
+    {"ar|l|ea|eo|oa|hoo"sv, "f"sv, "ves"sv, lastLetters("f")},
+    {""sv, "sis"sv, "ses"sv, lastLetters("s")},
+    {"apheli|hyperbat|periheli|asyndet|noumen|phenomen|criteri|organ|prolegomen|hedr|automat"sv, "on|a"sv, "a"sv, lastLetters("an")},
+    {"agend|addend|millenni|dat|extrem|bacteri|desiderat|strat|candelabr|errat|ov|symposi|curricul|automat|quor"sv, "um|a"sv, "a"sv, lastLetters("am")},
+    {"her|at|gr"sv, "o"sv, "oes"sv, lastLetters("o")},
+    {"seraph|cherub"sv, "im|"sv, "im"sv, lastLetters("bhm")},
+    {"alumn|alg|vertebr"sv, "ae|a"sv, "ae"sv, lastLetters("ae")},
+    {"alumn|syllab|vir|radi|nucle|fung|cact|stimul|termin|bacill|foc|uter|loc|strat"sv, "us|i"sv, "i"sv, lastLetters("is")},
+    {"[^l]ias|[aeiou]las|[ejzr]as|[iu]am"sv, ""sv, ""sv, lastLetters("ms")},
+    {"e[mn]u"sv, "s|"sv, "s"sv, lastLetters("su")},
+    {"alias|[^aou]us|t[lm]as|gas|ris"sv, ""sv, "es"sv, lastLetters("s")},
+    {"ax|test"sv, "is"sv, "es"sv, lastLetters("s")}};
+// clang-format on
+
+inline constexpr std::size_t npos = std::string_view::npos;
+
+/// The '|'-separated alternative of `list` that starts at `at`; `at` moves past it (to npos after
+/// the last).
+constexpr std::string_view nextAlternative(std::string_view list, std::size_t& at) {
+  const std::size_t bar = list.find('|', at);
+  const std::string_view alternative = list.substr(at, bar == npos ? npos : bar - at);
+  at = bar == npos ? npos : bar + 1;
+  return alternative;
+}
+
+/// Where `pattern` (letters, [..] classes, a leading ^) matches `s` so as to end at `end`: the
+/// match's start, or npos.
+constexpr std::size_t matchEndingAt(std::string_view s, std::size_t end, std::string_view pattern) {
+  std::size_t at = end, p = pattern.size();
+  while (p > 0) {
+    if (p == 1 && pattern[0] == '^') return at == 0 ? 0 : npos;
+    if (at == 0) return npos;
+    const char c = s[at - 1];
+    if (pattern[p - 1] == ']') {
+      const std::size_t open = pattern.rfind('[', p - 1);
+      std::string_view set = pattern.substr(open + 1, p - open - 2);
+      const bool negated = set.front() == '^';
+      if (negated) set.remove_prefix(1);
+      if ((set.find(c) != npos) == negated) return npos;
+      p = open;
+    } else {
+      if (c != pattern[p - 1]) return npos;
+      --p;
+    }
+    --at;
+  }
+  return at;
+}
+
+/// How many characters at the end of `s` the rule replaces, or npos when it does not match.
+constexpr std::size_t replaced(std::string_view s, const Rule& rule) {
+  const char c = s.back();  // every rule's match ends in a letter: a digit or '_' matches none
+  if (c < 'a' || c > 'z' || (rule.last >> (c - 'a') & 1) == 0) return npos;  // most rules, at the cost of a shift
+  for (std::size_t e = 0; e != npos;) {
+    const std::string_view ending = nextAlternative(rule.endings, e);
+    if (!s.ends_with(ending)) continue;
+    for (std::size_t t = 0; t != npos;)
+      if (matchEndingAt(s, s.size() - ending.size(), nextAlternative(rule.stems, t)) != npos) return ending.size();
+  }
+  return npos;
+}
+
+}  // namespace plural
+
+/// English plural of a snake_case name, as Lucid's default table names have it: "book_shelf" ->
+/// "book_shelves", "person" -> "people", "analysis" -> "analyses", "status" -> "statuses". Irregular
+/// and uncountable words count only as the whole name ("quiz" -> "quizzes", "book_quiz" ->
+/// "book_quizs"; "information" stays, "user_information" -> "user_informations"), as in Lucid.
 template <std::size_t Capacity>
 constexpr void pluralize(NameBuffer<Capacity>& name) {
-  const auto s = name.view();
-  const auto endsWith = [&](std::string_view suffix) { return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix; };
-  if (s.size() >= 2 && s.back() == 'y' && std::string_view{"aeiou"}.find(s[s.size() - 2]) == std::string_view::npos) {
-    --name.size;
-    name.append("ies");
-  } else if (endsWith("s") || endsWith("x") || endsWith("z") || endsWith("ch") || endsWith("sh")) {
-    name.append("es");
-  } else {
-    name.push('s');
-  }
+  const std::string_view s = name.view();
+  if (static_cast<unsigned char>(s.back()) >= 0x80) return;  // a name ending in a non-ASCII letter stays
+  const plural::WholeNames names = plural::wholeNamesEndingIn(s.back());
+  for (std::size_t i = 0; i < names.count; ++i)
+    if (const plural::WholeName& whole = names.first[i]; whole.name == s) {
+      if (!whole.plural.empty()) {
+        name.size = 0;
+        name.append(whole.plural);
+      }
+      return;
+    }
+  for (const auto& rule : plural::rules)
+    if (const std::size_t length = plural::replaced(s, rule); length != plural::npos) {
+      name.size -= length;
+      name.append(rule.plural);
+      return;
+    }
+  if (s.back() != 's') name.push('s');
 }
 
 /// camelCase of a snake_case name: "blog_post_id" -> "blogPostId".
@@ -178,6 +417,8 @@ static_assert(tableNameFor<16>("BlogPost").view() == "blog_posts");
 static_assert(tableNameFor<16>("Category").view() == "categories");
 static_assert(tableNameFor<16>("Day").view() == "days");
 static_assert(tableNameFor<16>("Box").view() == "boxes");
+static_assert(tableNameFor<24>("BookShelf").view() == "book_shelves");
+static_assert(tableNameFor<16>("Person").view() == "people");
 static_assert(foreignKeyFor<16>("BlogPost", "id").view() == "blogPostId");
 
 }  // namespace kith::detail
