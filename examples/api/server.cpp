@@ -6,37 +6,232 @@
 // environment variable KITH_API_POSTGRES gives a libpq conninfo. --port 0 picks a free port. The
 // server prints "listening on http://127.0.0.1:PORT" once it accepts connections.
 //
-//   GET    /users?page=1&perPage=20   users with their posts and post counts, a page at a time
-//   GET    /users/ID                  one user with their posts
-//   POST   /users                     {"email": ..., "name": ...}          201, 400, 409, 422
-//   PATCH  /users/ID                  any of email, name                   200, 400, 404, 409, 422
-//   DELETE /users/ID                  the user and their posts             204, 404
-//   POST   /users/ID/posts            {"title": ..., "body": ...}          201, 404, 422
-//   GET    /posts?page=1&perPage=20   posts with their author
+//   GET    /users?page=1&perPage=20        users, each with their 5 newest posts and post count
+//   GET    /users/ID                       one user with their 20 newest posts and post count
+//   POST   /users                          {"email": ..., "name": ...}        201, 400, 409, 415, 422
+//   PATCH  /users/ID                       any of email, name                 200, 400, 404, 409, 415, 422
+//   DELETE /users/ID                       the user and their posts           204, 404
+//   GET    /users/ID/posts?page&perPage    the user's posts, newest first     200, 400, 404
+//   POST   /users/ID/posts                 {"title": ..., "body": ...}        201, 400, 404, 415, 422
+//   GET    /posts?page=1&perPage=20        posts with their author
+//
+// Every answer is JSON; every error is {"error": "...", "details": [{"field", "message"}...]}
+// (details only for 422), with a 4xx status for anything the request got wrong and no internals
+// (SQL, database messages) in any of them: those go to standard error. Limits: a body of at most
+// 64 KiB, nested at most 32 deep; emails of at most 254 ASCII characters; names and titles of at
+// most 200 characters and a post body of at most 20,000, no control characters (a body may hold
+// line breaks and tabs); perPage from 1 to 100; ids and pages are decimal digits only.
 #include <kith/json.hpp>
 #include <kith/kith.hpp>
 #include <kith/postgres.hpp>
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace api {
 
 using Time = std::chrono::sys_time<std::chrono::microseconds>;
+using Json = nlohmann::json;
 
-/// A payload a hook refused: 422 with the message.
+constexpr std::size_t maxBodyBytes = 64 * 1024;
+constexpr int maxNesting = 32;
+constexpr std::int64_t maxPerPage = 100;
+
+/// One refused field of a payload.
+struct Problem {
+  std::string field, message;
+};
+
+/// A payload the service refuses (422), with every problem found in it.
 struct Invalid : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  std::vector<Problem> problems;
+  explicit Invalid(std::vector<Problem> p) : std::runtime_error("the payload was refused"), problems(std::move(p)) {}
 };
-/// A request the service cannot read (a query parameter that is not a number): 400.
+
+/// A request the service cannot read (400), or one it does not take (415), with the reason.
 struct BadRequest : std::runtime_error {
+  int status = 400;
+  explicit BadRequest(const std::string& message, int s = 400) : std::runtime_error(message), status(s) {}
+};
+
+/// An id in a path that no row can have (past 64 bits): the row is not there.
+struct NoSuchId : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+// ---- Validation of the values a client sends ----------------------------------------------------
+
+/// Code points of valid UTF-8 (nlohmann::json has checked it while parsing), or the first control
+/// character that `allowed` does not admit.
+struct TextShape {
+  std::size_t characters = 0;
+  bool badControl = false;
+};
+TextShape shapeOf(std::string_view s, std::string_view allowedControls) {
+  TextShape shape;
+  for (const char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte & 0xc0) != 0x80) ++shape.characters;  // not a continuation byte
+    if ((byte < 0x20 || byte == 0x7f) && allowedControls.find(c) == std::string_view::npos) shape.badControl = true;
+  }
+  return shape;
+}
+
+/// An email address as this service stores it: ASCII (an internationalized domain in its xn--
+/// form), one '@', a local part of at most 64 characters and a domain of dot-separated labels.
+/// Comparing Unicode addresses would need case folding and normalization (ICU), which this example
+/// does not carry: it refuses them rather than let two spellings of one address both register.
+std::optional<std::string> emailProblem(std::string_view email) {
+  if (email.size() > 254) return "must be at most 254 characters";
+  const auto at = email.find('@');
+  if (at == std::string_view::npos || email.find('@', at + 1) != std::string_view::npos)
+    return "must be an address with one @, like ann@example.com";
+  const std::string_view local = email.substr(0, at), domain = email.substr(at + 1);
+  constexpr std::string_view localSpecials = "!#$%&'*+/=?^_`{|}~.-";
+  for (const char c : email)
+    if (static_cast<unsigned char>(c) >= 0x80) return "must be ASCII (write an internationalized domain in its xn-- form)";
+  if (local.empty() || local.size() > 64 || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
+    return "must have a local part (before the @) of 1 to 64 characters, without leading, trailing or double dots";
+  for (const char c : local)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && localSpecials.find(c) == std::string_view::npos)
+      return "has a character an address cannot hold before the @";
+  std::size_t dots = 0;
+  for (std::string_view rest = domain;; ++dots) {
+    const auto dot = rest.find('.');
+    const std::string_view label = rest.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return "must have a domain like example.com after the @";
+    for (const char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return "must have a domain like example.com after the @";
+    if (dot == std::string_view::npos) break;
+    rest.remove_prefix(dot + 1);
+  }
+  if (dots == 0) return "must have a domain like example.com after the @";
+  return std::nullopt;
+}
+
+/// What a payload may set: each writable field, its kind and limit.
+struct Field {
+  enum Kind { Email, Line, Text };
+  std::string_view name;
+  Kind kind;
+  std::size_t maxCharacters;
+  bool required;  // on create
+};
+
+constexpr std::array<Field, 2> userFields{{{"email", Field::Email, 254, true}, {"name", Field::Line, 200, true}}};
+constexpr std::array<std::string_view, 3> userReadOnly{"id", "createdAt", "updatedAt"};
+constexpr std::array<Field, 2> postFields{{{"title", Field::Line, 200, true}, {"body", Field::Text, 20'000, false}}};
+constexpr std::array<std::string_view, 4> postReadOnly{"id", "authorId", "createdAt", "updatedAt"};
+
+std::optional<std::string> valueProblem(const Field& field, const Json& value) {
+  if (!value.is_string()) return std::string("must be a string, got ") + value.type_name();
+  const auto& text = value.get_ref<const std::string&>();
+  if (field.kind == Field::Email) return emailProblem(text);
+  const TextShape shape = shapeOf(text, field.kind == Field::Text ? "\n\r\t" : "");
+  if (shape.badControl)
+    return field.kind == Field::Text ? "must not hold control characters other than line breaks and tabs"
+                                     : "must not hold control characters";
+  if (field.required && text.find_first_not_of(" \t\n\r") == std::string::npos) return "must not be empty";
+  if (shape.characters > field.maxCharacters) return "must be at most " + std::to_string(field.maxCharacters) + " characters";
+  return std::nullopt;
+}
+
+/// Nesting depth of a JSON text, counted without parsing it (strings skipped).
+int nesting(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (const char c : text) {
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+/// The request's JSON object, checked against what the route accepts; every problem found is
+/// reported at once (422). `creating`: required fields must be present.
+Json payload(const httplib::Request& req, std::span<const Field> fields, std::span<const std::string_view> readOnly, std::string_view what,
+             bool creating) {
+  const std::string type = req.get_header_value("Content-Type");
+  if (type.substr(0, type.find(';')) != "application/json")
+    throw BadRequest("send the body as JSON with the header Content-Type: application/json", 415);
+  if (nesting(req.body) > maxNesting) throw BadRequest("the body is nested more than " + std::to_string(maxNesting) + " levels deep");
+  Json body = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) throw BadRequest("the body is not JSON (UTF-8)");
+  if (!body.is_object()) throw Invalid({{"", std::string("expected a JSON object, got ") + body.type_name()}});
+  std::vector<Problem> problems;
+  for (const auto& item : body.items()) {
+    const std::string& key = item.key();  // a named variable: clang 14 cannot capture structured bindings
+    const Json& value = item.value();
+    const auto field = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == key; });
+    if (field != fields.end()) {
+      if (auto problem = valueProblem(*field, value)) problems.push_back({key, std::move(*problem)});
+    } else if (std::find(readOnly.begin(), readOnly.end(), key) != readOnly.end()) {
+      problems.push_back({key, "is set by the server and cannot be written"});
+    } else {
+      problems.push_back({key, "is not a field of " + std::string(what)});
+    }
+  }
+  if (creating)
+    for (const Field& f : fields)
+      if (f.required && !body.contains(f.name)) problems.push_back({std::string(f.name), "is required"});
+  if (!problems.empty()) throw Invalid(std::move(problems));
+  return body;
+}
+
+/// A non-negative decimal integer that fits 63 bits, digits only: no sign, space, hex or exponent.
+std::optional<std::int64_t> digits(std::string_view text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;  // past INT64_MAX
+  return v;
+}
+
+/// A query parameter that is an integer from `low` to `high`, or `fallback` when absent.
+std::int64_t intParam(const httplib::Request& req, const char* name, std::int64_t fallback, std::int64_t low, std::int64_t high) {
+  if (!req.has_param(name)) return fallback;
+  const auto v = digits(req.get_param_value(name));
+  if (!v || *v < low || *v > high)
+    throw BadRequest(std::string("the query parameter ") + name + " must be a whole number from " + std::to_string(low) + " to " +
+                     std::to_string(high));
+  return *v;
+}
+
+/// The id in the path (the route's regex admits only digits): one no row can have is not found.
+std::int64_t pathId(const httplib::Request& req) {
+  const auto v = digits(req.matches[1].str());
+  if (!v || *v < 1) throw NoSuchId("no such id");
+  return *v;
+}
+
+// ---- Models -------------------------------------------------------------------------------------
 
 struct Post;
 
@@ -52,11 +247,14 @@ struct User : kith::BaseModel<User> {
   static constexpr auto relations = kith::relations<&User::posts>;
   static constexpr auto timestamps = kith::timestamps<&User::createdAt, &User::updatedAt>;
 
-  // Validation and normalisation before every insert and update.
+  // Before every insert and update, whoever saves: one spelling per address (ASCII, so lowering
+  // the ASCII letters is the whole of case folding), and the rules the payload check applies.
   static void beforeSave(User& u) {
     for (char& c : u.email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (u.email.find('@') == std::string::npos) throw Invalid("email must be an address, like ann@example.com");
-    if (u.name.empty()) throw Invalid("name must not be empty");
+    std::vector<Problem> problems;
+    for (const Field& f : userFields)
+      if (auto problem = valueProblem(f, f.name == "email" ? u.email : u.name)) problems.push_back({std::string(f.name), *problem});
+    if (!problems.empty()) throw Invalid(std::move(problems));
   }
 };
 
@@ -75,12 +273,15 @@ struct Post : kith::BaseModel<Post> {
   static constexpr kith::JsonName jsonNames[] = {{"userId", "authorId"}};
 
   static void beforeSave(Post& p) {
-    if (p.title.empty()) throw Invalid("title must not be empty");
+    std::vector<Problem> problems;
+    for (const Field& f : postFields)
+      if (auto problem = valueProblem(f, f.name == "title" ? p.title : p.body)) problems.push_back({std::string(f.name), *problem});
+    if (!problems.empty()) throw Invalid(std::move(problems));
   }
   static void newestFirst(kith::Query<Post>& q) { q.orderBy<&Post::id>(kith::desc); }
 };
 
-using Json = nlohmann::json;
+// ---- Answers ------------------------------------------------------------------------------------
 
 void reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;
@@ -92,40 +293,52 @@ void error(httplib::Response& res, int status, const std::string& message, Json 
   reply(res, status, body);
 }
 
-/// Runs a handler, turning what it throws into a status: bad JSON 400, a refused payload 422, a
-/// duplicate 409, not found 404, anything else 500.
+/// What went wrong, for the server's log only: never sent to the client.
+void log(const httplib::Request& req, const char* kind, const std::exception& e) {
+  std::fprintf(stderr, "%s %s: %s: %s\n", req.method.c_str(), req.path.c_str(), kind, e.what());
+}
+
+/// Runs a handler, turning what it throws into an answer: a request that cannot be read 400 (415
+/// for a body that is not JSON), no such row 404, a duplicate 409, a refused payload or a value the
+/// database cannot store 422, a busy or unreachable database 503; anything else 500, whose cause
+/// goes to the log, not to the client.
 template <class F>
 auto guarded(F handler) {
   return [handler](const httplib::Request& req, httplib::Response& res) {
     try {
       handler(req, res);
-    } catch (const Json::parse_error&) {
-      error(res, 400, "the body is not JSON");
     } catch (const BadRequest& e) {
-      error(res, 400, e.what());
-    } catch (const kith::JsonError& e) {
+      error(res, e.status, e.what());
+    } catch (const Invalid& e) {
+      Json details = Json::array();
+      for (const auto& p : e.problems) details.push_back({{"field", p.field}, {"message", p.message}});
+      error(res, 422, "the payload was refused", std::move(details));
+    } catch (const kith::JsonError& e) {  // what the payload check let through and merge refused
       Json details = Json::array();
       for (const auto& p : e.problems()) details.push_back({{"field", p.key}, {"message", p.message}});
       error(res, 422, "the payload was refused", std::move(details));
-    } catch (const Invalid& e) {
-      error(res, 422, e.what());
     } catch (const kith::UniqueViolation&) {
       error(res, 409, "a user with this email exists");
+    } catch (const kith::DataError& e) {
+      log(req, "value refused by the database", e);
+      error(res, 422, "a value in the request cannot be stored");
+    } catch (const NoSuchId&) {
+      error(res, 404, "not found");
     } catch (const kith::NotFound&) {
       error(res, 404, "not found");
+    } catch (const kith::BusyError& e) {
+      log(req, "database busy", e);
+      res.set_header("Retry-After", "1");
+      error(res, 503, "the service is busy; try again");
+    } catch (const kith::ConnectionError& e) {
+      log(req, "database unreachable", e);
+      res.set_header("Retry-After", "5");
+      error(res, 503, "the service is unavailable; try again");
     } catch (const std::exception& e) {
-      error(res, 500, e.what());
+      log(req, "failed", e);
+      error(res, 500, "the server failed to answer this request");
     }
   };
-}
-
-std::int64_t intParam(const httplib::Request& req, const char* name, std::int64_t fallback) {
-  if (!req.has_param(name)) return fallback;
-  try {
-    return std::stoll(req.get_param_value(name));
-  } catch (const std::exception&) {
-    throw BadRequest(std::string("the query parameter ") + name + " must be an integer");
-  }
 }
 
 template <class M>
@@ -134,33 +347,40 @@ Json page(const kith::Page<M>& p) {
           {"meta", {{"total", p.total}, {"perPage", p.perPage}, {"currentPage", p.currentPage}, {"lastPage", p.lastPage}}}};
 }
 
+std::int64_t pageParam(const httplib::Request& req) { return intParam(req, "page", 1, 1, std::numeric_limits<std::int64_t>::max()); }
+std::int64_t perPageParam(const httplib::Request& req) { return intParam(req, "perPage", 20, 1, maxPerPage); }
+
 void routes(httplib::Server& server, const kith::Connection& db) {
   server.Get("/users", guarded([&db](const httplib::Request& req, httplib::Response& res) {
                const auto users = User::query(db)
                                       .orderBy<&User::id>()
-                                      .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>(); })
+                                      .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().groupLimit(5); })
                                       .withCount<&User::posts>()
-                                      .paginate(intParam(req, "page", 1), intParam(req, "perPage", 20));
+                                      .paginate(pageParam(req), perPageParam(req));
                reply(res, 200, page(users));
              }));
   server.Get(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-               User user = User::findOrFail(db, std::stoll(req.matches[1]));
-               user.load<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>(); });
+               auto user = User::query(db)
+                               .where<&User::id>(pathId(req))
+                               .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().limit(20); })
+                               .withCount<&User::posts>()
+                               .firstOrFail();
                reply(res, 200, kith::toJson(user));
              }));
   server.Post("/users", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-                User user = kith::fromJson<User>(Json::parse(req.body));
+                User user = kith::fromJson<User>(payload(req, userFields, userReadOnly, "a user", true));
                 user.save(db);
                 reply(res, 201, kith::toJson(user));
               }));
   server.Patch(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-                 User user = User::findOrFail(db, std::stoll(req.matches[1]));
-                 kith::merge(user, Json::parse(req.body));
+                 const Json changes = payload(req, userFields, userReadOnly, "a user", false);
+                 User user = User::findOrFail(db, pathId(req));
+                 kith::merge(user, changes);
                  user.save();
                  reply(res, 200, kith::toJson(user));
                }));
   server.Delete(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-                  User user = User::findOrFail(db, std::stoll(req.matches[1]));
+                  User user = User::findOrFail(db, pathId(req));
                   db.transaction([&](kith::Transaction& trx) {  // the posts and the user, or neither
                     user.related<&User::posts>(trx).query().remove();
                     user.useConnection(trx);
@@ -168,16 +388,53 @@ void routes(httplib::Server& server, const kith::Connection& db) {
                   });
                   res.status = 204;
                 }));
+  server.Get(R"(/users/(\d+)/posts)", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+               User user = User::findOrFail(db, pathId(req));
+               reply(res, 200,
+                     page(user.related<&User::posts>().query().apply<&Post::newestFirst>().paginate(pageParam(req), perPageParam(req))));
+             }));
   server.Post(R"(/users/(\d+)/posts)", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-                User user = User::findOrFail(db, std::stoll(req.matches[1]));
-                const Post post = user.related<&User::posts>().create(kith::fromJson<Post>(Json::parse(req.body)));
+                const Json fields = payload(req, postFields, postReadOnly, "a post", true);
+                User user = User::findOrFail(db, pathId(req));
+                const Post post = user.related<&User::posts>().create(kith::fromJson<Post>(fields));
                 reply(res, 201, kith::toJson(post));
               }));
   server.Get("/posts", guarded([&db](const httplib::Request& req, httplib::Response& res) {
-               const auto posts = Post::query(db).apply<&Post::newestFirst>().preload<&Post::author>().paginate(
-                   intParam(req, "page", 1), intParam(req, "perPage", 20));
+               const auto posts =
+                   Post::query(db).apply<&Post::newestFirst>().preload<&Post::author>().paginate(pageParam(req), perPageParam(req));
                reply(res, 200, page(posts));
              }));
+
+  // httplib's own answers (no route, a malformed request, a body or URI too long) get the same
+  // JSON shape as the service's; the answers above already have a body and are left as they are.
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404:
+        error(res, 404, "no such route");
+        break;
+      case 413:
+        error(res, 413, "the body is larger than " + std::to_string(maxBodyBytes) + " bytes");
+        break;
+      case 414:
+        error(res, 414, "the URI is too long");
+        break;
+      default:
+        error(res, res.status, res.status < 500 ? "the request could not be read" : "the server failed to answer this request");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr thrown) {
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const std::exception& e) {
+      log(req, "failed outside a route", e);
+    } catch (...) {
+      std::fprintf(stderr, "%s %s: failed outside a route\n", req.method.c_str(), req.path.c_str());
+    }
+    error(res, 500, "the server failed to answer this request");
+  });
+  server.set_payload_max_length(maxBodyBytes);
 }
 
 }  // namespace api
@@ -188,8 +445,8 @@ int main(int argc, char** argv) {
   std::string postgres = std::getenv("KITH_API_POSTGRES") ? std::getenv("KITH_API_POSTGRES") : "";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--port")
-      port = std::stoi(value);
+    if (flag == "--port" && api::digits(value) && *api::digits(value) <= 65535)
+      port = static_cast<int>(*api::digits(value));
     else if (flag == "--sqlite")
       sqlite = value;
     else if (flag == "--postgres")
