@@ -21,31 +21,68 @@ kith::Connection blogDatabase() {
 
 }  // namespace
 
-TEST_CASE("a session the server ends: a ConnectionError that says to reopen, nothing claimed saved, and a new connection works",
+TEST_CASE("a session the server ends: the statement that finds it fails, nothing is claimed saved, and the next one reconnects",
           "[.postgres][reliability]") {
   auto db = blogDatabase();
+  std::vector<std::string> events;
+  db.onEvent([&](const kith::ConnectionEvent& e) {
+    CHECK(e.kind == kith::ConnectionEvent::Kind::Reconnected);
+    events.emplace_back(e.message);
+  });
   test::User::create(db, {{}, 0, "kept@b", std::nullopt});
-  const auto schema = test::scalar(db, "SELECT current_schema()");
-  auto admin = kith::postgres::open(conninfo());
-  admin.execute("SELECT pg_terminate_backend(?::int)", std::stoll(test::scalar(db, "SELECT pg_backend_pid()")));
+  const auto terminate = [&] {
+    auto admin = kith::postgres::open(conninfo());
+    admin.execute("SELECT pg_terminate_backend(?::int)", std::stoll(test::scalar(db, "SELECT pg_backend_pid()")));
+  };
+  terminate();
 
+  test::User lost{{}, 0, "lost@b", std::nullopt};
   try {
-    test::User::query(db).count();
-    FAIL("a query on a terminated session succeeded");
+    lost.save(db);
+    FAIL("a write on a terminated session succeeded");
   } catch (const kith::ConnectionError& e) {
-    CHECK_THAT(e.what(), test::Contains("the connection to the server is lost: open a new one with kith::postgres::open"));
+    CHECK_THAT(e.what(), test::Contains("the connection to the server is lost: the next statement outside a transaction opens it again"));
     CHECK((e.sqlstate().starts_with("57P") || e.sqlstate().starts_with("08")));
   }
-  test::User lost{{}, 0, "lost@b", std::nullopt};
-  CHECK_THROWS_AS(lost.save(db), kith::ConnectionError);
   CHECK_FALSE(lost.isPersisted());
   CHECK(lost.id == 0);
+  CHECK(events.empty());
 
-  auto reopened = test::postgresSchema(schema);
-  CHECK(test::User::query(reopened).count() == 1);
-  lost.save(reopened);
+  // The next statement reconnects once, in the same schema (it is in the conninfo), and says so.
+  lost.save(db);
   CHECK(lost.isPersisted());
-  CHECK(test::rows(reopened, "users") == 2);
+  CHECK(test::User::query(db).count() == 2);
+  REQUIRE(events.size() == 1);
+  CHECK_THAT(events[0], test::Contains("kith: reconnected to PostgreSQL database"));
+
+  // Inside a transaction the loss is the transaction's: its statements fail, nothing reconnects
+  // under it, and the first statement after it reconnects.
+  auto trx = db.begin();
+  test::User inside{{}, 0, "inside@b", std::nullopt};
+  inside.save(trx);
+  terminate();
+  CHECK_THROWS_AS(test::User::query(trx).count(), kith::ConnectionError);
+  CHECK_THROWS_AS(trx.commit(), kith::UsageError);  // the database ended it
+  CHECK_FALSE(inside.isPersisted());
+  CHECK(events.size() == 1);
+  CHECK(test::User::query(db).count() == 2);
+  CHECK(events.size() == 2);
+}
+
+TEST_CASE("a server that stays down: each statement tries to reconnect once and fails with ConnectionError", "[.postgres][reliability]") {
+  REQUIRE(test::onPostgres());
+  // A connection to a database that is then dropped: reconnecting fails for good.
+  auto admin = kith::postgres::open(conninfo());
+  const std::string name = "kith_gone_" + std::to_string(getpid());
+  admin.execute("CREATE DATABASE " + name);
+  std::string info = conninfo();
+  info += " dbname=" + name;
+  auto db = kith::postgres::open(info);
+  CHECK(test::scalar(db, "SELECT 1") == "1");
+  admin.execute("DROP DATABASE " + name + " WITH (FORCE)");
+  CHECK_THROWS_AS(db.execute("SELECT 1"), kith::ConnectionError);
+  CHECK_THROWS_WITH(db.execute("SELECT 1"), test::Contains("was lost and could not be opened again"));
+  CHECK_THROWS_WITH(db.execute("SELECT 1"), test::Contains("was lost and could not be opened again"));
 }
 
 TEST_CASE("a bad conninfo is a ConnectionError naming it", "[.postgres][bad-input]") {

@@ -195,12 +195,16 @@ struct PostgresSchemas {
 #endif
 
 #ifdef KITH_TEST_HAVE_POSTGRES
-/// A new connection to the test server (KITH_TEST_POSTGRES), its search_path set to `schema`.
-inline kith::Connection postgresSchema(const std::string& schema) {
-  auto db = kith::postgres::open(std::getenv("KITH_TEST_POSTGRES"));
-  db.execute("SET search_path TO " + schema);
-  return db;
+/// The test server's conninfo (KITH_TEST_POSTGRES) with its search_path set to `schema`, in the
+/// conninfo itself, so that a connection kith reopens after losing it keeps it.
+inline std::string postgresConninfo(const std::string& schema) {
+  const std::string server = std::getenv("KITH_TEST_POSTGRES");
+  if (server.find("://") == std::string::npos) return server + " options=-csearch_path=" + schema;
+  return server + (server.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
 }
+
+/// A new connection to the test server (KITH_TEST_POSTGRES), its search_path set to `schema`.
+inline kith::Connection postgresSchema(const std::string& schema) { return kith::postgres::open(postgresConninfo(schema)); }
 #endif
 
 /// A fresh, empty database on the adapter under test: SQLite in memory, or a new schema on the

@@ -7,6 +7,7 @@
 #include <kith/error.hpp>
 #include <kith/types.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -29,6 +30,22 @@ struct QueryEvent {
 };
 
 using QueryHook = std::function<void(const QueryEvent&)>;
+
+/// Something that happened to a connection or a pool besides a statement, for a log: a connection
+/// that kith reconnected or replaced, a pool lease held longer than its threshold.
+struct ConnectionEvent {
+  enum class Kind {
+    Reconnected,    // a connection whose server went away was opened again before its next statement
+    Replaced,       // a pool discarded a connection (dead, past its lifetime, or left broken) for a new one
+    LeaseHeldLong,  // a pool lease has been held longer than PoolOptions::leakThreshold
+  };
+  Kind kind;
+  std::string_view message;             // what happened, in a sentence
+  std::string_view acquiredAt;          // LeaseHeldLong: "file:line (function)" where the lease was taken
+  std::chrono::milliseconds heldFor{};  // LeaseHeldLong: how long it has been held
+};
+
+using ConnectionHook = std::function<void(const ConnectionEvent&)>;
 
 class Connection;
 class Transaction;
@@ -164,6 +181,24 @@ class Backend {
 
   bool isOpen() const noexcept { return open_; }
 
+  /// False when the connection is known to be unusable (PostgreSQL: the server closed it); may ask
+  /// the database (`probe`: a round trip) rather than only what the client has seen. Pools ask it
+  /// before handing a connection out.
+  virtual bool alive(bool /*probe*/) { return open_; }
+
+  /// Set by the adapter when the server went away. Outside a transaction, the next statement first
+  /// reconnects (once: when that fails, its error reaches the caller, and the statement after it tries
+  /// again); inside one, the statement fails as the transaction did.
+  bool lost = false;
+
+  /// Counts the pool leases this connection was handed out under: handles made under a lease carry
+  /// the count, so that one used after its lease ended is refused instead of touching a connection
+  /// that may be another thread's by then. 0 for connections outside pools.
+  std::atomic<std::uint64_t> generation{0};
+
+  /// Told of reconnects (and, for a pool's connections, what the pool does with them).
+  ConnectionHook events;
+
   /// Called after any statement failed: when the database no longer has the transaction kith
   /// thinks is open (it rolled back on its own), every open transaction becomes Failed, so that
   /// the models written in it stop claiming their rows and no later write lands outside it.
@@ -206,6 +241,8 @@ class Backend {
   /// running (a query run from inside the hook, say).
   Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned) {
     if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one");
+    if (lost) [[unlikely]]
+      recover();
     // Loops run one statement many times: comparing with the last one costs less than hashing.
     if (last_ && !last_->inUse && last_->sql() == sql) return *last_;
     auto it = cache_.find(sql);
@@ -219,6 +256,10 @@ class Backend {
   }
 
   std::size_t cachedStatements() const noexcept { return cache_.size(); }
+
+  /// Opens the connection again after its server went away, with the options it was opened with;
+  /// throws ConnectionError when it cannot. Adapters whose connections cannot be lost keep this.
+  virtual void reconnect() { throw ConnectionError("kith: the connection to " + describe() + " is lost", "", 0, 0, "lost", "08006"); }
 
   /// Replaces the query hook; refused from inside a statement's run, where the hook being
   /// replaced may be the one running.
@@ -236,6 +277,24 @@ class Backend {
   void evictIdle() {
     last_ = nullptr;
     std::erase_if(cache_, [](const auto& entry) { return !entry.second->inUse; });
+  }
+
+  /// Before a statement on a lost connection: reconnects when no transaction and no statement is
+  /// open (their failure is the caller's to see), forgets the statements prepared on the old
+  /// session, and says so through the event hook.
+  void recover() {
+    if (!transactions.empty() || running_ > 0) return;
+    last_ = nullptr;
+    cache_.clear();
+    reconnect();
+    lost = false;
+    if (events) {
+      const std::string message = "kith: reconnected to " + describe() + " after its server closed the connection";
+      try {
+        events(ConnectionEvent{ConnectionEvent::Kind::Reconnected, message, {}, {}});
+      } catch (...) {  // a hook must not fail the statement it precedes
+      }
+    }
   }
 
   friend class Run;
@@ -339,11 +398,15 @@ inline void executeSql(Backend& backend, std::string_view sql) {
 class Connection {
  public:
   Connection() = default;
-  explicit Connection(std::shared_ptr<detail::Backend> backend) : backend_(std::move(backend)) {}
+  explicit Connection(std::shared_ptr<detail::Backend> backend)
+      : backend_(std::move(backend)), generation_(backend_ ? backend_->generation.load(std::memory_order_acquire) : 0) {}
 
   /// Calls `hook` for every statement this connection runs, with its SQL, bindings and duration.
   /// Pass nullptr to remove it.
   void onQuery(QueryHook hook) const { backend().setHook(std::move(hook)); }
+
+  /// Calls `hook` when kith reconnects this connection after its server went away (PostgreSQL).
+  void onEvent(ConnectionHook hook) const { backend().events = std::move(hook); }
 
   /// Starts a transaction: BEGIN IMMEDIATE, or a SAVEPOINT inside one already open. It rolls back
   /// when destroyed without commit().
@@ -380,6 +443,11 @@ class Connection {
       throw UsageError(
           "kith: this connection handle is empty (default-constructed or moved from); pass one from kith::sqlite::open or a "
           "transaction");
+    if (!ownsBackend()) [[unlikely]]
+      throw UsageError(
+          "kith: this handle came from a pool lease that has ended: its connection went back to the pool and may be another "
+          "thread's now; pass a connection of your own (model.save(lease), Model::query(lease)), or read the model again under "
+          "the lease that writes it");
     if (tx_ && tx_->status != detail::TxState::Status::Active) throw UsageError(tx_->finishedMessage());
     if (!backend_->isOpen()) throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one");
     return *backend_;
@@ -397,19 +465,26 @@ class Connection {
   }
 
   bool hasBackend() const noexcept { return backend_ != nullptr; }
+  /// The shared adapter connection itself, for kith's own types (Pool) that hand it on.
+  const std::shared_ptr<detail::Backend>& backendPointer() const noexcept { return backend_; }
   /// The same connection and transaction as `other`.
   bool sameHandle(const Connection& other) const noexcept { return backend_ == other.backend_ && tx_ == other.tx_; }
   /// The adapter when backend() would give it, else null: for choices made before a statement runs
   /// (the error comes when it runs).
   detail::Backend* usableBackend() const noexcept {
-    const bool usable = backend_ && backend_->isOpen() && (!tx_ || tx_->status == detail::TxState::Status::Active);
+    const bool usable = ownsBackend() && backend_->isOpen() && (!tx_ || tx_->status == detail::TxState::Status::Active);
     return usable ? backend_.get() : nullptr;
   }
   const std::shared_ptr<detail::TxState>& transactionState() const noexcept { return tx_; }
 
+  /// True unless this handle came from a pool lease that has ended (or is empty): checked before
+  /// anything else of the connection is read, since it may be in another thread's hands.
+  bool ownsBackend() const noexcept { return backend_ && generation_ == backend_->generation.load(std::memory_order_acquire); }
+
  protected:
   std::shared_ptr<detail::Backend> backend_;
   std::shared_ptr<detail::TxState> tx_;
+  std::uint64_t generation_ = 0;  // the backend's lease count when this handle was made
 };
 
 /// A transaction or savepoint; a Connection that runs inside it. Rolls back when destroyed
@@ -420,7 +495,7 @@ class Transaction : public Connection {
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   ~Transaction() {
-    if (tx_ && tx_->status == detail::TxState::Status::Active && backend_ && backend_->isOpen()) {
+    if (tx_ && tx_->status == detail::TxState::Status::Active && ownsBackend() && backend_->isOpen()) {
       try {
         rollback();
       } catch (...) {  // nothing useful to do in a destructor; the database rolls back on close
@@ -434,10 +509,7 @@ class Transaction : public Connection {
 
  private:
   friend class Connection;
-  Transaction(std::shared_ptr<detail::Backend> backend, std::shared_ptr<detail::TxState> state) {
-    backend_ = std::move(backend);
-    tx_ = std::move(state);
-  }
+  Transaction(const Connection& connection, std::shared_ptr<detail::TxState> state) : Connection(connection) { tx_ = std::move(state); }
 
   static std::string savepointName(int depth) { return "kith_" + std::to_string(depth); }
 
@@ -489,7 +561,7 @@ inline Transaction Connection::begin() const {
   state->depth = static_cast<int>(b.transactions.size()) + 1;
   detail::executeSql(b, state->depth == 1 ? std::string(b.beginSql()) : "SAVEPOINT " + Transaction::savepointName(state->depth));
   b.transactions.push_back(state);
-  return Transaction(backend_, std::move(state));
+  return Transaction(*this, std::move(state));
 }
 
 template <class F>

@@ -8,6 +8,7 @@
 #include <kith/error.hpp>
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <cmath>
@@ -94,7 +95,7 @@ inline bool isDataException(std::string_view state) {
   std::string what = kith::detail::format("kith: {} (SQLSTATE {})", dbMessage, state.empty() ? "none" : state);
   if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
   if (PQstatus(conn) == CONNECTION_BAD) {
-    what += "; the connection to the server is lost: open a new one with kith::postgres::open";
+    what += "; the connection to the server is lost: the next statement outside a transaction opens it again";
     throw ConnectionError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), state.empty() ? "08006" : state);
   }
   if (state == "23505") throw UniqueViolation(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), std::move(state));
@@ -375,6 +376,51 @@ class Backend final : public kith::detail::Backend {
   }
 
   PGconn* handle() const noexcept { return conn_.get(); }
+
+  /// After a failed statement: a connection the server closed is reopened before the next one.
+  void noteIfLost() noexcept {
+    if (PQstatus(conn_.get()) == CONNECTION_BAD) lost = true;
+  }
+
+  /// PQreset: the same conninfo, a new session, set up as open() set up the first.
+  void reconnect() override {
+    unused_.clear();  // the prepared statements went with the old session
+    PQreset(conn_.get());
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      const std::string dbMessage = trimmed(PQerrorMessage(conn_.get()));
+      throw ConnectionError(
+          kith::detail::format("kith: the connection to {} was lost and could not be opened again: {}", description_, dbMessage), "", 0, 0,
+          dbMessage, "08001");
+    }
+    setUpSession(conn_.get());
+  }
+
+  /// Whether the server still has this connection. Looks, without waiting, whether anything has
+  /// arrived on the socket: a server that closed the connection (a restart, pg_terminate_backend)
+  /// has said so there, and a round trip (SELECT 1) tells. With `probe`, the round trip always,
+  /// which also finds a connection whose network is gone.
+  bool alive(bool probe) override {
+    if (!isOpen() || lost || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+    // An idle session is sent nothing; anything readable (the server's goodbye, the end of the
+    // stream, a notification) is looked at with a round trip.
+    pollfd socket{PQsocket(conn_.get()), POLLIN, 0};
+    if (::poll(&socket, 1, 0) != 0) {
+      if (!PQconsumeInput(conn_.get()) || PQstatus(conn_.get()) != CONNECTION_OK) return false;
+      probe = true;
+    }
+    if (!probe) return true;
+    Result r(PQexec(conn_.get(), "SELECT 1"));
+    return PQresultStatus(r.get()) == PGRES_TUPLES_OK;
+  }
+
+  /// What open() sets on a new session: UTF-8 text, UTC times, no notices printed.
+  static void setUpSession(PGconn* conn) {
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
+    if (PQsetClientEncoding(conn, "UTF8") != 0) fail(conn, nullptr, "SET client_encoding");
+    Result r(PQexec(conn, "SET TimeZone TO 'UTC'"));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(conn, r.get(), "SET TimeZone TO 'UTC'");
+  }
   void setChanges(std::int64_t n) noexcept { changes_ = n; }
   std::string nextName() { return "kith_" + std::to_string(++statements_); }
 
@@ -411,6 +457,7 @@ inline Statement::Statement(Backend& backend, std::string_view sql, bool persist
   Result r(PQprepare(backend.handle(), name_.c_str(), text_.c_str(), 0, nullptr));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     name_.clear();
+    backend.noteIfLost();
     fail(backend.handle(), r.get(), this->sql());
   }
 }
@@ -441,6 +488,7 @@ inline bool Statement::step() {
     const ExecStatusType status = PQresultStatus(result_.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       Result failed = std::move(result_);
+      backend_.noteIfLost();
       fail(conn, failed.get(), sql());
     }
     rows_ = PQntuples(result_.get());
@@ -455,7 +503,10 @@ inline bool Statement::step() {
 
 /// Opens a connection to a PostgreSQL server: a URI (`postgresql://user@host:5432/db`) or
 /// key=value pairs (`host=/tmp port=5433 dbname=app`), as libpq reads them. The session runs in
-/// UTC with UTF-8 text, and the server's notices are not printed.
+/// UTC with UTF-8 text, and the server's notices are not printed. When the server closes the
+/// connection (a restart), the next statement outside a transaction opens it again (once; the
+/// event hook is told); the statement that found it closed fails with ConnectionError, as does any
+/// statement of a transaction that was open then.
 inline Connection open(std::string_view conninfo) {
   const std::string info(conninfo);
   std::unique_ptr<PGconn, detail::ConnectionCloser> conn(PQconnectdb(info.c_str()));
@@ -467,11 +518,7 @@ inline Connection open(std::string_view conninfo) {
                                                info, dbMessage),
                           "", 0, 0, dbMessage, "08001");
   }
-  PQsetNoticeProcessor(
-      conn.get(), [](void*, const char*) {}, nullptr);
-  if (PQsetClientEncoding(conn.get(), "UTF8") != 0) detail::fail(conn.get(), nullptr, "SET client_encoding");
-  detail::Result r(PQexec(conn.get(), "SET TimeZone TO 'UTC'"));
-  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) detail::fail(conn.get(), r.get(), "SET TimeZone TO 'UTC'");
+  detail::Backend::setUpSession(conn.get());
   std::string description = kith::detail::format("PostgreSQL database \"{}\" on {}", PQdb(conn.get()),
                                                  PQhost(conn.get()) ? PQhost(conn.get()) : "the default host");
   if (const char* port = PQport(conn.get()); port && *port) description += kith::detail::format(" port {}", port);
