@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies and runs every check: formatting, the suite under AddressSanitizer +
-# UBSan (with 90 s of fuzzing), the suite built with Clang, then with GCC (compile-fail and
-# packaging tests included); the portable tests run on SQLite and on a PostgreSQL server started
-# for the run.
+# UBSan (with 90 s of fuzzing), the suite built with Clang (and its threaded tests again under
+# ThreadSanitizer), then with GCC (compile-fail and packaging tests included); the portable tests
+# run on SQLite and on a PostgreSQL server started for the run.
 # Ends with ctest's summary of the GCC run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,12 +29,13 @@ fi
 echo "== clang-format"
 git ls-files '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
 
-run() {  # name, compiler, extra flags, seconds of fuzzing (0: replay the fuzz corpus only), ctest arguments
-  local name=$1 compiler=$2 flags=$3 fuzz=${4:-0}
-  shift 4 || shift $#
+run() {  # name, compiler, extra flags, seconds of fuzzing (0: replay the fuzz corpus only), extra CMake options, ctest arguments
+  local name=$1 compiler=$2 flags=$3 fuzz=${4:-0} options=${5:-}
+  shift 5 || shift $#
   echo "== $name"
+  # shellcheck disable=SC2086
   cmake -S . -B "build/$name" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$compiler" "${launcher[@]}" \
-    -DCMAKE_CXX_FLAGS="$flags" -DKITH_BUILD_BENCHMARKS=ON -DKITH_FUZZ_SECONDS="$fuzz" >/dev/null
+    -DCMAKE_CXX_FLAGS="$flags" -DKITH_BUILD_BENCHMARKS=ON -DKITH_FUZZ_SECONDS="$fuzz" $options >/dev/null
   cmake --build "build/$name" -j"$jobs"
   (cd "build/$name" && ctest -j"$jobs" --output-on-failure "$@") | tee "build/$name.log" | tail -n 3
 }
@@ -42,9 +43,10 @@ run() {  # name, compiler, extra flags, seconds of fuzzing (0: replay the fuzz c
 # The compile-fail and packaging tests run the compiler themselves, without the build's flags:
 # under ASan they would repeat the Clang run's exactly (4-5 minutes of test time), so they run in
 # the clang and gcc stages only.
-run asan clang++ "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" 90 -E "^(compile|package): "
-run clang clang++ ""
-run gcc g++ ""
+# The Clang stage also builds the threaded tests (the pool's) under ThreadSanitizer: "tsan: " tests.
+run asan clang++ "-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" 90 "" -E "^(compile|package): "
+run clang clang++ "" 0 -DKITH_TSAN_TESTS=ON
+run gcc g++ "" 0
 
 if [ "${KITH_REQUIRE_POSTGRES:-0}" = 1 ] && grep -qE ' pg:.*Skipped' build/asan.log build/clang.log build/gcc.log; then
   echo "PostgreSQL tests were skipped, and KITH_REQUIRE_POSTGRES=1" >&2
@@ -58,4 +60,5 @@ for name in asan clang gcc; do
     "PostgreSQL: $(grep -cE ' pg:.* Passed' "build/$name.log") passed, $(grep -cE ' pg:.*Skipped' "build/$name.log") skipped;" \
     "SQLite and the rest: $(grep -E ' Test +#' "build/$name.log" | grep -v ' pg:' | grep -c ' Passed') passed"
 done
+echo "ThreadSanitizer (in the clang build): $(grep -cE ' tsan.* Passed' build/clang.log) passed, $(grep -cE ' tsan.*Skipped' build/clang.log) skipped"
 grep -E 'tests passed|tests failed' build/gcc.log
