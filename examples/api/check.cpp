@@ -8,17 +8,12 @@
 //   kith_api_check SERVER              on a SQLite file in a new temporary directory
 //   kith_api_check SERVER --postgres   on a new schema of the server in KITH_TEST_POSTGRES (exit 77
 //                                      when it is not set: ctest reports the test skipped)
-#include <kith/kith.hpp>
-#include <kith/postgres.hpp>
+#include "harness.hpp"
 
 #include <arpa/inet.h>
-#include <httplib.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -41,57 +36,8 @@ void check(bool ok, const std::string& what) {
   }
 }
 
-// The server's tables, as far as the checks read them.
-struct User : kith::BaseModel<User> {
-  std::int64_t id{};
-  std::string email;
-  std::string name;
-  static constexpr auto columns = kith::columns<&User::id, &User::email, &User::name>;
-};
-struct Post : kith::BaseModel<Post> {
-  std::int64_t id{};
-  std::int64_t userId{};
-  std::string title;
-  static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title>;
-};
-
-/// The server as a child process, its stdout read until it says which port it listens on.
-struct Server {
-  pid_t pid = -1;
-  int port = 0;
-
-  Server(const std::string& program, const std::vector<std::string>& args) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-    pid = fork();
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> argv{const_cast<char*>(program.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    std::string line;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    close(out[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at == std::string::npos) throw std::runtime_error("the server did not start: '" + line + "'");
-    port = std::stoi(line.substr(at + 10));
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-  ~Server() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
+using harness::Post;
+using harness::User;
 
 Json body(const httplib::Result& r) { return r ? Json::parse(r->body, nullptr, false) : Json(); }
 int status(const httplib::Result& r) { return r ? r->status : -1; }
@@ -345,27 +291,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool postgres = argc > 2 && std::string(argv[2]) == "--postgres";
-  std::vector<std::string> args{"--port", "0"};
-  std::string conninfo, schema;
-  std::filesystem::path dir;
-  if (postgres) {
-    const char* server = std::getenv("KITH_TEST_POSTGRES");
-    if (!server || !*server) {
-      std::puts("skipped: set KITH_TEST_POSTGRES to a libpq conninfo to run the API on PostgreSQL");
-      return 77;
-    }
-    schema = "kith_api_" + std::to_string(getpid());
-    kith::postgres::open(server).execute("CREATE SCHEMA " + schema);
-    conninfo = std::string(server) + " options=-csearch_path=" + schema;
-    args.insert(args.end(), {"--postgres", conninfo});
-  } else {
-    dir = std::filesystem::temp_directory_path() / ("kith-api-check-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    args.insert(args.end(), {"--sqlite", (dir / "api.db").string()});
+  harness::Database database;
+  if (!database.make(postgres, "kith_api")) {
+    std::puts("skipped: set KITH_TEST_POSTGRES to a libpq conninfo to run the API on PostgreSQL");
+    return 77;
   }
+  std::vector<std::string> args{"--port", "0"};
+  for (auto& a : database.serverArgs()) args.push_back(a);
   try {
-    Server server(argv[1], args);
-    const kith::Connection db = postgres ? kith::postgres::open(conninfo) : kith::sqlite::open((dir / "api.db").string());
+    harness::Server server(argv[1], args);
+    const kith::Connection db = database.open();
     httplib::Client http("127.0.0.1", server.port);
     http.set_url_encode(false);  // the paths below are sent as written
     converse(http, db);
@@ -374,10 +309,6 @@ int main(int argc, char** argv) {
     std::printf("FAILED: %s\n", e.what());
     ++failures;
   }
-  if (postgres)
-    kith::postgres::open(std::getenv("KITH_TEST_POSTGRES")).execute("DROP SCHEMA " + schema + " CASCADE");
-  else
-    std::filesystem::remove_all(dir);
   std::printf("%s: %d failed\n", postgres ? "PostgreSQL" : "SQLite", failures);
   return failures == 0 ? 0 : 1;
 }

@@ -1,10 +1,13 @@
 // A small JSON REST service on kith: users and their posts, over cpp-httplib.
 //
-//   kith_api [--port N] [--sqlite FILE | --postgres CONNINFO]
+//   kith_api [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single]
 //
-// SQLite (a file, default kith-api.db in the temporary directory) unless --postgres or the
-// environment variable KITH_API_POSTGRES gives a libpq conninfo. --port 0 picks a free port. The
-// server prints "listening on http://127.0.0.1:PORT" once it accepts connections.
+// SQLite (a file, default kith-api.db in the temporary directory, in WAL mode) unless --postgres or
+// the environment variable KITH_API_POSTGRES gives a libpq conninfo. --port 0 picks a free port.
+// Requests are served at once by --threads workers (64), each leasing one of --connections
+// database connections (a kith::Pool; twice the hardware threads) for as long as it answers;
+// --single is one of each, one request at a time. The server prints "listening on
+// http://127.0.0.1:PORT" once it accepts connections.
 //
 //   GET    /users?page=1&perPage=20        users, each with their 5 newest posts and post count
 //   GET    /users/ID                       one user with their 20 newest posts and post count
@@ -23,9 +26,13 @@
 // line breaks and tabs); perPage from 1 to 100; ids and pages are decimal digits only.
 #include <kith/json.hpp>
 #include <kith/kith.hpp>
+#include <kith/pool.hpp>
 #include <kith/postgres.hpp>
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -298,15 +305,17 @@ void log(const httplib::Request& req, const char* kind, const std::exception& e)
   std::fprintf(stderr, "%s %s: %s: %s\n", req.method.c_str(), req.path.c_str(), kind, e.what());
 }
 
-/// Runs a handler, turning what it throws into an answer: a request that cannot be read 400 (415
-/// for a body that is not JSON), no such row 404, a duplicate 409, a refused payload or a value the
-/// database cannot store 422, a busy or unreachable database 503; anything else 500, whose cause
-/// goes to the log, not to the client.
+/// Runs a handler with a connection leased from the pool for the request, turning what it throws
+/// into an answer: a request that cannot be read 400 (415 for a body that is not JSON), no such row
+/// 404, a duplicate 409, a refused payload or a value the database cannot store 422, a busy or
+/// unreachable database or no free connection 503; anything else 500, whose cause goes to the
+/// log, not to the client.
 template <class F>
-auto guarded(F handler) {
-  return [handler](const httplib::Request& req, httplib::Response& res) {
+auto guarded(kith::Pool& pool, F handler) {
+  return [&pool, handler](const httplib::Request& req, httplib::Response& res) {
     try {
-      handler(req, res);
+      const kith::Lease db = pool.acquire();  // one connection per request, given back when it is answered
+      handler(req, res, db);
     } catch (const BadRequest& e) {
       error(res, e.status, e.what());
     } catch (const Invalid& e) {
@@ -334,6 +343,10 @@ auto guarded(F handler) {
       log(req, "database unreachable", e);
       res.set_header("Retry-After", "5");
       error(res, 503, "the service is unavailable; try again");
+    } catch (const kith::PoolTimeout& e) {
+      log(req, "no connection free", e);
+      res.set_header("Retry-After", "1");
+      error(res, 503, "the service is busy; try again");
     } catch (const std::exception& e) {
       log(req, "failed", e);
       error(res, 500, "the server failed to answer this request");
@@ -350,8 +363,8 @@ Json page(const kith::Page<M>& p) {
 std::int64_t pageParam(const httplib::Request& req) { return intParam(req, "page", 1, 1, std::numeric_limits<std::int64_t>::max()); }
 std::int64_t perPageParam(const httplib::Request& req) { return intParam(req, "perPage", 20, 1, maxPerPage); }
 
-void routes(httplib::Server& server, const kith::Connection& db) {
-  server.Get("/users", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+void routes(httplib::Server& server, kith::Pool& pool) {
+  server.Get("/users", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                const auto users = User::query(db)
                                       .orderBy<&User::id>()
                                       .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().groupLimit(5); })
@@ -359,7 +372,7 @@ void routes(httplib::Server& server, const kith::Connection& db) {
                                       .paginate(pageParam(req), perPageParam(req));
                reply(res, 200, page(users));
              }));
-  server.Get(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Get(R"(/users/(\d+))", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                auto user = User::query(db)
                                .where<&User::id>(pathId(req))
                                .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().limit(20); })
@@ -367,19 +380,19 @@ void routes(httplib::Server& server, const kith::Connection& db) {
                                .firstOrFail();
                reply(res, 200, kith::toJson(user));
              }));
-  server.Post("/users", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Post("/users", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                 User user = kith::fromJson<User>(payload(req, userFields, userReadOnly, "a user", true));
                 user.save(db);
                 reply(res, 201, kith::toJson(user));
               }));
-  server.Patch(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Patch(R"(/users/(\d+))", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                  const Json changes = payload(req, userFields, userReadOnly, "a user", false);
                  User user = User::findOrFail(db, pathId(req));
                  kith::merge(user, changes);
                  user.save();
                  reply(res, 200, kith::toJson(user));
                }));
-  server.Delete(R"(/users/(\d+))", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Delete(R"(/users/(\d+))", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                   User user = User::findOrFail(db, pathId(req));
                   db.transaction([&](kith::Transaction& trx) {  // the posts and the user, or neither
                     user.related<&User::posts>(trx).query().remove();
@@ -388,18 +401,18 @@ void routes(httplib::Server& server, const kith::Connection& db) {
                   });
                   res.status = 204;
                 }));
-  server.Get(R"(/users/(\d+)/posts)", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Get(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                User user = User::findOrFail(db, pathId(req));
                reply(res, 200,
                      page(user.related<&User::posts>().query().apply<&Post::newestFirst>().paginate(pageParam(req), perPageParam(req))));
              }));
-  server.Post(R"(/users/(\d+)/posts)", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Post(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                 const Json fields = payload(req, postFields, postReadOnly, "a post", true);
                 User user = User::findOrFail(db, pathId(req));
                 const Post post = user.related<&User::posts>().create(kith::fromJson<Post>(fields));
                 reply(res, 201, kith::toJson(post));
               }));
-  server.Get("/posts", guarded([&db](const httplib::Request& req, httplib::Response& res) {
+  server.Get("/posts", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                const auto posts =
                    Post::query(db).apply<&Post::newestFirst>().preload<&Post::author>().paginate(pageParam(req), perPageParam(req));
                reply(res, 200, page(posts));
@@ -437,38 +450,95 @@ void routes(httplib::Server& server, const kith::Connection& db) {
   server.set_payload_max_length(maxBodyBytes);
 }
 
+/// cpp-httplib listens with a backlog of 5 connections (compiled into Debian's library): when more
+/// clients connect at once, the kernel drops the rest and they retry a second later. This finds the
+/// listening socket on `port` and listens again with the system's largest backlog.
+void widenBacklog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t size = sizeof listening;
+    sockaddr_in address{};
+    socklen_t addressSize = sizeof address;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0 && listening &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &addressSize) == 0 && address.sin_family == AF_INET &&
+        ntohs(address.sin_port) == port) {
+      ::listen(fd, SOMAXCONN);
+      return;
+    }
+  }
+}
+
 }  // namespace api
 
 int main(int argc, char** argv) {
   int port = 8080;
+  std::size_t connections = 0, threads = 64;  // 0: the pool's default, twice the hardware threads
   std::string sqlite = (std::filesystem::temp_directory_path() / "kith-api.db").string();
   std::string postgres = std::getenv("KITH_API_POSTGRES") ? std::getenv("KITH_API_POSTGRES") : "";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--port" && api::digits(value) && *api::digits(value) <= 65535)
-      port = static_cast<int>(*api::digits(value));
-    else if (flag == "--sqlite")
+  const auto count = [](const std::string& value, std::int64_t high) -> std::optional<std::size_t> {
+    const auto v = api::digits(value);
+    if (!v || *v < 1 || *v > high) return std::nullopt;
+    return static_cast<std::size_t>(*v);
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
+    bool ok = true;
+    if (flag == "--single") {  // one connection, one request at a time: the server this example was before its pool
+      connections = threads = 1;
+      continue;
+    }
+    if (flag == "--port" && (value == "0" || count(value, 65535)))
+      port = value == "0" ? 0 : static_cast<int>(*count(value, 65535));
+    else if (flag == "--connections" && count(value, 1000))
+      connections = *count(value, 1000);
+    else if (flag == "--threads" && count(value, 1000))
+      threads = *count(value, 1000);
+    else if (flag == "--sqlite" && !value.empty())
       sqlite = value;
-    else if (flag == "--postgres")
+    else if (flag == "--postgres" && !value.empty())
       postgres = value;
-    else {
-      std::fprintf(stderr, "usage: %s [--port N] [--sqlite FILE | --postgres CONNINFO]\n", argv[0]);
+    else
+      ok = false;
+    if (!ok) {
+      std::fprintf(stderr, "usage: %s [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single]\n",
+                   argv[0]);
       return 2;
     }
+    ++i;
   }
-  const kith::Connection db = postgres.empty() ? kith::sqlite::open(sqlite) : kith::postgres::open(postgres);
-  kith::createTables<api::User, api::Post>(db);
-  db.execute("CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (email)");
+  // Every connection of the pool to the same database: for SQLite one file in WAL mode, so that
+  // readers run beside the one writer (writers wait for each other up to the busy timeout).
+  const auto open = [&]() -> kith::Connection {
+    if (!postgres.empty()) return kith::postgres::open(postgres);
+    return kith::sqlite::open(sqlite, {.wal = true, .synchronous = kith::sqlite::Synchronous::Normal});
+  };
+  kith::Pool pool(open, {.max = connections});
+  {
+    const auto db = pool.acquire();
+    kith::createTables<api::User, api::Post>(db);
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (email)");
+  }
 
   httplib::Server server;
-  server.new_task_queue = [] { return new httplib::ThreadPool(1); };  // one kith connection: one request at a time
-  api::routes(server, db);
+  // Each connection to the server holds a worker thread while it is read (httplib's model), so there
+  // are many more workers than database connections: clients that sit idle or send their request a
+  // byte at a time do not hold up the others. A worker waits at most 5 s for each read and 2 s for a
+  // keep-alive connection's next request.
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_read_timeout(5);
+  server.set_keep_alive_timeout(2);
+  // httplib's default of 5 requests per connection hands a client to another worker every 5
+  // requests; --single keeps it, as the server it stands for did (one worker must not be held by one client).
+  if (threads > 1) server.set_keep_alive_max_count(1000);
+  api::routes(server, pool);
   const int bound = port == 0 ? server.bind_to_any_port("127.0.0.1") : (server.bind_to_port("127.0.0.1", port) ? port : -1);
   if (bound < 0) {
     std::fprintf(stderr, "cannot listen on 127.0.0.1:%d\n", port);
     return 1;
   }
-  std::printf("listening on http://127.0.0.1:%d (%s)\n", bound, postgres.empty() ? sqlite.c_str() : "PostgreSQL");
+  api::widenBacklog(bound);
+  std::printf("listening on http://127.0.0.1:%d (%s, %zu connections, %zu threads)\n", bound,
+              postgres.empty() ? sqlite.c_str() : "PostgreSQL", pool.stats().max, threads);
   std::fflush(stdout);
   return server.listen_after_bind() ? 0 : 1;
 }
