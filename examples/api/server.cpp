@@ -75,11 +75,6 @@ struct BadRequest : std::runtime_error {
   explicit BadRequest(const std::string& message, int s = 400) : std::runtime_error(message), status(s) {}
 };
 
-/// An id in a path that no row can have (past 64 bits): the row is not there.
-struct NoSuchId : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // ---- Validation of the values a client sends ----------------------------------------------------
 
 /// Code points of valid UTF-8 (nlohmann::json has checked it while parsing), or the first control
@@ -234,7 +229,7 @@ std::int64_t intParam(const httplib::Request& req, const char* name, std::int64_
 /// The id in the path (the route's regex admits only digits): one no row can have is not found.
 std::int64_t pathId(const httplib::Request& req) {
   const auto v = digits(req.matches[1].str());
-  if (!v || *v < 1) throw NoSuchId("no such id");
+  if (!v || *v < 1) throw kith::NotFound("no row has an id of 0 or past 64 bits");
   return *v;
 }
 
@@ -305,6 +300,13 @@ void log(const httplib::Request& req, const char* kind, const std::exception& e)
   std::fprintf(stderr, "%s %s: %s: %s\n", req.method.c_str(), req.path.c_str(), kind, e.what());
 }
 
+/// 503 with Retry-After: the database busy or unreachable, or no connection free in time.
+void unavailable(const httplib::Request& req, httplib::Response& res, const std::exception& e, const char* kind, const char* retryAfter) {
+  log(req, kind, e);
+  res.set_header("Retry-After", retryAfter);
+  error(res, 503, "the service is unavailable for a moment; try again");
+}
+
 /// Runs a handler with a connection leased from the pool for the request, turning what it throws
 /// into an answer: a request that cannot be read 400 (415 for a body that is not JSON), no such row
 /// 404, a duplicate 409, a refused payload or a value the database cannot store 422, a busy or
@@ -331,22 +333,14 @@ auto guarded(kith::Pool& pool, F handler) {
     } catch (const kith::DataError& e) {
       log(req, "value refused by the database", e);
       error(res, 422, "a value in the request cannot be stored");
-    } catch (const NoSuchId&) {
-      error(res, 404, "not found");
     } catch (const kith::NotFound&) {
       error(res, 404, "not found");
     } catch (const kith::BusyError& e) {
-      log(req, "database busy", e);
-      res.set_header("Retry-After", "1");
-      error(res, 503, "the service is busy; try again");
+      unavailable(req, res, e, "database busy", "1");
     } catch (const kith::ConnectionError& e) {
-      log(req, "database unreachable", e);
-      res.set_header("Retry-After", "5");
-      error(res, 503, "the service is unavailable; try again");
+      unavailable(req, res, e, "database unreachable", "5");
     } catch (const kith::PoolTimeout& e) {
-      log(req, "no connection free", e);
-      res.set_header("Retry-After", "1");
-      error(res, 503, "the service is busy; try again");
+      unavailable(req, res, e, "no connection free", "1");
     } catch (const std::exception& e) {
       log(req, "failed", e);
       error(res, 500, "the server failed to answer this request");
