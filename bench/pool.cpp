@@ -40,7 +40,6 @@ double measure(kith::Pool& pool, int threads, double seconds, Op op) {
   std::atomic<bool> go{false};
   const auto until = [&] { return std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds); };
   std::vector<std::thread> workers;
-  std::chrono::steady_clock::time_point end;
   for (int t = 0; t < threads; ++t)
     workers.emplace_back([&, t] {
       std::mt19937_64 random(static_cast<std::uint64_t>(t) + 1);
