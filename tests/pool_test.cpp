@@ -213,8 +213,11 @@ TEST_CASE("a model read under a lease that has ended refuses save() without a co
   CHECK(log.count() == 0);
   CHECK(ann.isPersisted());
   CHECK(ann.isDirty());
-  ann.save(lease);  // with the lease that writes it
+  ann.save(lease);  // with the lease that writes it, which it remembers from then on
   CHECK(Account::findOrFail(lease, ann.id).balance == 20);
+  ann.balance = 30;
+  ann.save();
+  CHECK(Account::findOrFail(lease, ann.id).balance == 30);
   // A connection handle copied from a lease is good while the lease lasts, and no longer.
   kith::Connection copy = lease;
   CHECK(Account::query(copy).count() == 1);

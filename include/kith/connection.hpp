@@ -467,8 +467,10 @@ class Connection {
   bool hasBackend() const noexcept { return backend_ != nullptr; }
   /// The shared adapter connection itself, for kith's own types (Pool) that hand it on.
   const std::shared_ptr<detail::Backend>& backendPointer() const noexcept { return backend_; }
-  /// The same connection and transaction as `other`.
-  bool sameHandle(const Connection& other) const noexcept { return backend_ == other.backend_ && tx_ == other.tx_; }
+  /// The same connection and transaction as `other`, under the same pool lease.
+  bool sameHandle(const Connection& other) const noexcept {
+    return backend_ == other.backend_ && tx_ == other.tx_ && generation_ == other.generation_;
+  }
   /// The adapter when backend() would give it, else null: for choices made before a statement runs
   /// (the error comes when it runs).
   detail::Backend* usableBackend() const noexcept {
