@@ -125,6 +125,9 @@ class Backend {
 
   // Where databases differ in SQL; the defaults are SQLite's.
 
+  /// "sqlite" or "postgresql": for what differs beyond these hooks (migrations' DDL).
+  virtual std::string_view dialect() const { return "sqlite"; }
+
   /// The statement that opens an outermost transaction.
   virtual std::string_view beginSql() const { return "BEGIN IMMEDIATE"; }
   /// True when a one-row INSERT with a generated key returns the key (INSERT ... RETURNING);

@@ -288,6 +288,7 @@ class Backend final : public kith::detail::Backend {
   }
   std::string describe() const override { return description_; }
 
+  std::string_view dialect() const override { return "postgresql"; }
   std::string_view beginSql() const override { return "BEGIN"; }
   bool insertReturnsKey() const override { return true; }
   std::vector<std::int64_t> reserveKeys(std::string_view table, std::string_view column, std::size_t count) override {

@@ -1,7 +1,8 @@
 # Turns a guide's code blocks into a Catch2 test file, so the guide cannot rot.
 #   ```cpp models NAME   namespace-scope code, placed in namespace guide_<guide>_NAME
 #   ```cpp run NAME      statements, run as a test in namespace guide_<guide>_NAME with `db` (in-memory, with
-#                        the tables of TABLES, default "User, Post") and `user` (a saved User) already there
+#                        the tables of TABLES, default "User, Post") and `user` (a saved User) already there;
+#                        TABLES "none": `db` alone, empty
 #   <!-- check: EXPR --> after a run block: CHECK(EXPR) at the end of that test
 # Other blocks are left alone. Usage: cmake -DGUIDE=... -DOUTPUT=... [-DTABLES="User, Profile"] [-DINCLUDE=kith/json.hpp] -P extract.cmake
 cmake_minimum_required(VERSION 3.20)
@@ -38,8 +39,11 @@ foreach(line IN LISTS lines)
         string(APPEND tests "}\n}  // namespace\n\n")
       endif()
       string(APPEND tests "namespace guide_${guide_stem}_${ns} {\nTEST_CASE(\"${guide_name} line ${line_number}\", \"[guide]\") {\n"
-                          "  auto db = kith::sqlite::open(\":memory:\")@SEMICOLON@\n  kith::createTables<${TABLES}>(db)@SEMICOLON@\n"
-                          "  User user@SEMICOLON@\n  user.email = \"virk@adonisjs.com\"@SEMICOLON@\n  user.save(db)@SEMICOLON@\n")
+                          "  auto db = kith::sqlite::open(\":memory:\")@SEMICOLON@\n")
+      if(NOT TABLES STREQUAL "none")
+        string(APPEND tests "  kith::createTables<${TABLES}>(db)@SEMICOLON@\n"
+                            "  User user@SEMICOLON@\n  user.email = \"virk@adonisjs.com\"@SEMICOLON@\n  user.save(db)@SEMICOLON@\n")
+      endif()
       set(last_test ON)
     elseif(line MATCHES "^<!-- check: (.*) -->$" AND last_test)
       string(APPEND tests "  CHECK((${CMAKE_MATCH_1}))@SEMICOLON@\n")
