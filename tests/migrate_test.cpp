@@ -329,7 +329,7 @@ TEST_CASE("each schema operation, up then down, on tables holding rows: nothing 
   }
 }
 
-TEST_CASE("migrate applies pending migrations in name order, one batch per run; status and rollback follow the records",
+TEST_CASE("migrate applies pending migrations in name order, one batch per run, status and rollback follow the records",
           "[migrate][portable]") {
   auto db = test::database();
   // Given out of order: applied by name.
@@ -401,7 +401,7 @@ TEST_CASE("migrate applies pending migrations in name order, one batch per run; 
   });
 }
 
-TEST_CASE("a migration that fails at its third statement leaves the database as it was before it; those before it stay applied",
+TEST_CASE("a migration that fails at its third statement leaves the database as it was before it, those before it stay applied",
           "[migrate][portable]") {
   const std::vector<Migration> good{creates("1_shelves", "shelves")};
   auto reference = library();
@@ -469,7 +469,7 @@ TEST_CASE("a migration that fails at its third statement leaves the database as 
   }
 }
 
-TEST_CASE("an applied migration that changed is refused before anything runs; repairMigrations accepts it", "[migrate][portable]") {
+TEST_CASE("an applied migration that changed is refused before anything runs, repairMigrations accepts it", "[migrate][portable]") {
   auto db = test::database();
   kith::migrate(db, std::vector<Migration>{creates("1_users", "users")});
   const std::vector<Migration> changed{migration("1_users",
@@ -569,7 +569,7 @@ TEST_CASE("a migration that drops or narrows is refused unless it says it accept
   CHECK(rowsOf(db, "reviews") == "1|1|\n2|3|\n");
 }
 
-TEST_CASE("statements that cannot run in a transaction run alone; a migration mixing them is refused before anything runs",
+TEST_CASE("statements that cannot run in a transaction run alone, a migration mixing them is refused before anything runs",
           "[migrate][portable]") {
   auto db = library();
   const std::vector<Migration> mixed{creates("1_shelves", "shelves"), migration("2_mixed",
