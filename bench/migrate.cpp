@@ -7,15 +7,24 @@
 //   kith_bench_migrate [rows]    paired times: kith and hand-written runs alternating (kith first,
 //                                then raw first), the ratio within each adjacent pair, median of 7
 //   kith_bench_migrate --smoke   1,000 rows; fails when the two results differ
-#include <kith/migrate.hpp>
-#include <kith/sqlite.hpp>
+//
+// V1: kith::verifySchema of 50 models (each with a HasMany whose key is indexed) on the tables
+// createTables made: the median of 21 runs, on the SQLite file, and on PostgreSQL when
+// KITH_BENCH_POSTGRES holds a conninfo (a fresh schema there, dropped afterwards).
+#include <kith/kith.hpp>
+#include <kith/verify.hpp>
+#ifdef KITH_BENCH_HAVE_POSTGRES
+#include <kith/postgres.hpp>
+#endif
 
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -115,6 +124,54 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// ---- V1 ----
+
+template <int N>
+struct Row;
+
+template <int N>
+struct TableName {
+  static constexpr std::array<char, 4> text{'t', static_cast<char>('0' + N / 10), static_cast<char>('0' + N % 10), 0};
+};
+
+template <int N>
+struct Owner : kith::BaseModel<Owner<N>> {
+  std::int64_t id{};
+  std::string name;
+  std::optional<std::string> note;
+  std::int64_t count{};
+  std::chrono::sys_time<std::chrono::microseconds> createdAt{};
+  kith::HasMany<Row<N>, kith::keys{.foreignKey = "ownerId"}> rows;
+
+  static constexpr std::string_view table{TableName<N>::text.data(), 3};
+  static constexpr auto columns = kith::columns<&Owner::id, &Owner::name, &Owner::note, &Owner::count, &Owner::createdAt>;
+  static constexpr auto relations = kith::relations<&Owner::rows>;
+};
+
+/// The rows of the 25 owners: 50 tables in all.
+template <int N>
+struct Row : kith::BaseModel<Row<N>> {
+  std::int64_t id{};
+  std::int64_t ownerId{};
+  double amount{};
+
+  static constexpr std::string_view table{TableName<N + 50>::text.data(), 3};
+  static constexpr auto columns = kith::columns<&Row::id, &Row::ownerId, &Row::amount>;
+};
+
+template <int... N>
+void verifyFifty(const kith::Connection& db, const char* where, std::integer_sequence<int, N...>) {
+  kith::createTables<Owner<N>..., Row<N>...>(db);
+  std::vector<double> ms;
+  for (int run = 0; run < 21; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto report = kith::verifySchema<Owner<N>..., Row<N>...>(db);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    if (!report.ok()) throw std::runtime_error("V1: verifySchema reported " + report.describe());
+  }
+  std::printf("V1 verifySchema of %zu tables (%s): %.2f ms (median of 21)\n", 2 * sizeof...(N), where, median(ms));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +224,25 @@ int main(int argc, char** argv) {
     }
     std::printf("M1 rebuild of %ld rows: kith %.0f ms, hand-written %.0f ms (medians)\nratio M1 kith/raw time=%.3f (7 pairs)\n", rows,
                 median(kithMs), median(rawMs), median(ratios));
+    {
+      auto db = kith::sqlite::open((dir / "fifty.db").string(), {.wal = true});
+      verifyFifty(db, "SQLite file", std::make_integer_sequence<int, 25>{});
+    }
+#ifdef KITH_BENCH_HAVE_POSTGRES
+    if (const char* conninfo = std::getenv("KITH_BENCH_POSTGRES")) {
+      auto admin = kith::postgres::open(conninfo);
+      const std::string schema = "kith_bench_verify_" + std::to_string(getpid());
+      admin.execute("CREATE SCHEMA " + schema);
+      try {
+        auto db = kith::postgres::open(std::string(conninfo) + " options=-csearch_path=" + schema);
+        verifyFifty(db, "PostgreSQL, local socket", std::make_integer_sequence<int, 25>{});
+      } catch (...) {
+        admin.execute("DROP SCHEMA " + schema + " CASCADE");
+        throw;
+      }
+      admin.execute("DROP SCHEMA " + schema + " CASCADE");
+    }
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kith_bench_migrate: %s\n", e.what());
     fs::remove_all(dir);

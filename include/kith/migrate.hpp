@@ -939,10 +939,11 @@ inline std::string now() {
   return Codec<std::chrono::sys_time<std::chrono::microseconds>>::format(t);
 }
 
+/// The kind of a PostgreSQL type as information_schema or format_type() writes it.
 inline ColumnKind postgresKind(std::string_view type) {
   if (type == "bigint" || type == "integer" || type == "smallint") return ColumnKind::Integer;
   if (type == "boolean") return ColumnKind::Boolean;
-  if (type == "double precision" || type == "real" || type == "numeric") return ColumnKind::Real;
+  if (type == "double precision" || type == "real" || type.starts_with("numeric")) return ColumnKind::Real;
   if (type == "bytea") return ColumnKind::Blob;
   if (type.starts_with("timestamp") || type == "date") return ColumnKind::Timestamp;
   return ColumnKind::Text;
