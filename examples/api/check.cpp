@@ -3,7 +3,11 @@
 // payloads and duplicates, checks each status and body and what the database holds; then a table
 // of hostile and malformed requests (ids past 64 bits, bad pages, oversized and deeply nested
 // bodies, wrong content types, NULs, read-only fields, raw non-HTTP bytes), each of which must get
-// its 4xx with a JSON error and no internals, and leave the tables as they were. Then stops it.
+// its 4xx with a JSON error and no internals, and leave the tables as they were. Around that, the
+// service as its own migration tool: it refuses to serve an empty database, migrates (dry run,
+// status, again), and, once the tables hold rows, rolls its last migration back and applies it
+// again (on SQLite a rebuild of the posts table) with every row served as before; a dropped index
+// makes it refuse to start, naming it.
 //
 //   kith_api_check SERVER              on a SQLite file in a new temporary directory
 //   kith_api_check SERVER --postgres   on a new schema of the server in KITH_TEST_POSTGRES (exit 77
@@ -283,6 +287,99 @@ void refuseBadInput(httplib::Client& http, int port, const kith::Connection& db,
   check(count() == before, "the tables hold what they held after every refused request");
 }
 
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+/// The migration commands on a new database, which the server refuses to serve until they ran.
+void migrateFirst(const std::string& program, const harness::Database& database) {
+  const auto with = [&](std::vector<std::string> args) {
+    for (auto& a : database.serverArgs()) args.push_back(a);
+    return harness::run(program, args);
+  };
+  auto r = with({"--port", "0"});
+  check(r.status == 1 && contains(r.output,
+                                  "not serving: migrations are pending: 2026_11_30_01_create_users, 2026_11_30_02_create_posts, "
+                                  "2026_12_05_01_posts_user_foreign_key; run `kith_api migrate`"),
+        "the server refuses an unmigrated database, naming the migrations: " + r.output);
+  r = with({"migrate", "--dry-run"});
+  check(r.status == 0 && contains(r.output, "would apply 2026_11_30_01_create_users (batch 1)\n    CREATE TABLE \"users\""),
+        "migrate --dry-run prints the SQL: " + r.output);
+  const kith::Connection db = database.open();
+  const auto tableExists = [&] {
+    try {
+      User::query(db).count();
+      return true;
+    } catch (const kith::DatabaseError&) {
+      return false;
+    }
+  };
+  check(!tableExists(), "the dry run made no table");
+  r = with({"migrate"});
+  check(r.status == 0 && contains(r.output, "applied 2026_11_30_01_create_users (batch 1, ") &&
+            contains(r.output, "applied 2026_12_05_01_posts_user_foreign_key (batch 1, "),
+        "migrate applies the three: " + r.output);
+  check(tableExists() && Post::query(db).count() == 0, "the tables are there, empty");
+  r = with({"migrate:status"});
+  check(r.status == 0 && contains(r.output, "2026_12_05_01_posts_user_foreign_key     applied (batch 1, "), "migrate:status: " + r.output);
+  r = with({"migrate"});
+  check(r.status == 0 && r.output == "nothing to do\n", "migrate again does nothing: " + r.output);
+  r = with({"migrate:rollback", "--to"});
+  check(r.status == 2 && contains(r.output, "usage:"), "a flag without its value is a usage error: " + r.output);
+}
+
+/// With rows in the tables: the last migration rolled back and applied again (SQLite: the posts
+/// table rebuilt), every row served as before; a dropped index stops the server from starting.
+void migrateWithRows(const std::string& program, const harness::Database& database) {
+  const auto with = [&](std::vector<std::string> args) {
+    for (auto& a : database.serverArgs()) args.push_back(a);
+    return harness::run(program, args);
+  };
+  std::vector<std::string> serve{"--port", "0"};
+  for (auto& a : database.serverArgs()) serve.push_back(a);
+  const auto read = [&](harness::Server& server) {
+    httplib::Client http("127.0.0.1", server.port);
+    const auto users = http.Get("/users?perPage=100"), posts = http.Get("/posts?perPage=100");
+    return said(users) + said(posts);
+  };
+  std::string before;
+  {
+    harness::Server server(program, serve);
+    httplib::Client http("127.0.0.1", server.port);
+    const auto user = body(http.Post("/users", R"({"email": "rows@example.com", "name": "Rows"})", "application/json"));
+    for (const char* title : {"one", "two", "three"})
+      http.Post("/users/" + std::to_string(user.value("id", 0)) + "/posts", Json{{"title", title}, {"body", "b"}}.dump(),
+                "application/json");
+    before = read(server);
+  }
+  const kith::Connection db = database.open();
+  const auto posts = Post::query(db).count();
+  check(posts >= 3, "the tables hold rows before the migration");
+  auto r = with({"migrate:rollback", "--to", "2026_11_30_02_create_posts"});
+  check(r.status == 0 && r.output.starts_with("rolled back 2026_12_05_01_posts_user_foreign_key (batch 1, "),
+        "migrate:rollback --to: " + r.output);
+  r = with({"--port", "0"});
+  check(r.status == 1 && contains(r.output, "migrations are pending: 2026_12_05_01_posts_user_foreign_key;"),
+        "the server refuses while one is pending: " + r.output);
+  r = with({"migrate"});
+  check(r.status == 0 && r.output.starts_with("applied 2026_12_05_01_posts_user_foreign_key (batch 2, "), "migrate again: " + r.output);
+  {
+    harness::Server server(program, serve);
+    check(read(server) == before, "every user and post is served as before the migration");
+  }
+  check(Post::query(db).count() == posts, "every post is still there");
+  bool refused = false;
+  try {
+    db.execute("INSERT INTO posts (user_id, title, body, created_at) VALUES (987654, 't', 'b', '2026-12-05 00:00:00')");
+  } catch (const kith::ConstraintError&) {
+    refused = true;
+  }
+  check(refused, "the foreign key the migration added refuses a post without its user");
+
+  db.execute("DROP INDEX posts_user_id_index");
+  r = with({"--port", "0"});
+  check(r.status == 1 && contains(r.output, "the tables differ from this program's models:\nno index on posts (user_id)"),
+        "the server refuses tables that differ from its models, naming the difference: " + r.output);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -299,12 +396,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> args{"--port", "0"};
   for (auto& a : database.serverArgs()) args.push_back(a);
   try {
-    harness::Server server(argv[1], args);
-    const kith::Connection db = database.open();
-    httplib::Client http("127.0.0.1", server.port);
-    http.set_url_encode(false);  // the paths below are sent as written
-    converse(http, db);
-    refuseBadInput(http, server.port, db, User::query(db).orderBy<&User::id>().firstOrFail().id);
+    migrateFirst(argv[1], database);
+    {
+      harness::Server server(argv[1], args);
+      const kith::Connection db = database.open();
+      httplib::Client http("127.0.0.1", server.port);
+      http.set_url_encode(false);  // the paths below are sent as written
+      converse(http, db);
+      refuseBadInput(http, server.port, db, User::query(db).orderBy<&User::id>().firstOrFail().id);
+    }
+    migrateWithRows(argv[1], database);
   } catch (const std::exception& e) {
     std::printf("FAILED: %s\n", e.what());
     ++failures;

@@ -7,10 +7,12 @@
 #include <kith/postgres.hpp>
 
 #include <httplib.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -74,6 +76,52 @@ struct Server {
     }
   }
 };
+
+/// What a run of the program to its end printed (standard output and error) and its exit status.
+struct Ran {
+  int status = -1;
+  std::string output;
+};
+
+/// Runs the program to its end; one still running after `limit` (a server that should have refused
+/// to start, say) is killed, and its status is then 128 + SIGKILL.
+inline Ran run(const std::string& program, const std::vector<std::string>& args, std::chrono::seconds limit = std::chrono::seconds(10)) {
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  Ran ran;
+  char buffer[4096];
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    pollfd p{out[0], POLLIN, 0};
+    if (left <= 0 || poll(&p, 1, static_cast<int>(left)) == 0) {
+      kill(pid, SIGKILL);
+      ran.output += "\n(killed: still running after " + std::to_string(limit.count()) + " s)";
+      break;
+    }
+    const ssize_t n = read(out[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    ran.output.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return ran;
+}
 
 /// The database a run gives the server: a new SQLite file, or a new schema on the PostgreSQL
 /// server in KITH_TEST_POSTGRES, removed when the run ends.

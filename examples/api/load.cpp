@@ -143,7 +143,7 @@ void client(int port, int id, int rounds, std::barrier<>& partner, Seen& seen, s
 }
 
 void runCheck(const std::string& program, const harness::Database& database) {
-  std::vector<std::string> args{"--port", "0"};
+  std::vector<std::string> args{"--port", "0", "--migrate"};
   for (auto& a : database.serverArgs()) args.push_back(a);
   harness::Server server(program, args);
 
@@ -266,9 +266,9 @@ void runBench(const std::string& program, const harness::Database& database, dou
               const std::vector<int>& clientCounts, const std::vector<std::string>& poolArgs) {
   constexpr std::int64_t users = 200;
   {  // the data every run reads: 200 users with 5 posts each, written straight to the database
-    std::vector<std::string> args{"--port", "0"};
+    std::vector<std::string> args{"--port", "0", "--migrate"};
     for (auto& a : database.serverArgs()) args.push_back(a);
-    harness::Server creator(program, args);  // creates the tables
+    harness::Server creator(program, args);  // migrates: creates the tables
     httplib::Client http("127.0.0.1", creator.port);
     for (std::int64_t u = 1; u <= users; ++u) {
       http.Post("/users", Json{{"email", "u" + std::to_string(u) + "@bench.test"}, {"name", "User " + std::to_string(u)}}.dump(),
@@ -280,7 +280,7 @@ void runBench(const std::string& program, const harness::Database& database, dou
   }
   // Both servers run at once on the same data; each measurement alternates between them, and the
   // ratio is the median of the ratios of adjacent runs (this machine is shared: single runs drift).
-  std::vector<std::string> args{"--port", "0"};
+  std::vector<std::string> args{"--port", "0", "--migrate"};
   for (auto& a : database.serverArgs()) args.push_back(a);
   auto pooledArgs = args, singleArgs = args;
   pooledArgs.insert(pooledArgs.end(), poolArgs.begin(), poolArgs.end());

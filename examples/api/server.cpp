@@ -1,7 +1,13 @@
 // A small JSON REST service on kith: users and their posts, over cpp-httplib.
 //
-//   kith_api [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single]
+//   kith_api [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single] [--migrate]
+//   kith_api migrate [--dry-run]                 applies the pending migrations (migrations.hpp)
+//   kith_api migrate:status                      each migration: applied, pending, changed, unknown
+//   kith_api migrate:rollback [--to NAME] [--dry-run]   the last batch, or everything after NAME
 //
+// The server refuses to start while a migration is pending or changed, while the database holds
+// one this program does not know, or while the tables differ from the models (kith::verifySchema),
+// and says which; --migrate applies the pending ones first.
 // SQLite (a file, default kith-api.db in the temporary directory, in WAL mode) unless --postgres or
 // the environment variable KITH_API_POSTGRES gives a libpq conninfo. --port 0 picks a free port.
 // Requests are served at once by --threads workers (64), each leasing one of --connections
@@ -28,6 +34,9 @@
 #include <kith/kith.hpp>
 #include <kith/pool.hpp>
 #include <kith/postgres.hpp>
+#include <kith/verify.hpp>
+
+#include "migrations.hpp"
 
 #include <arpa/inet.h>
 #include <httplib.h>
@@ -464,6 +473,61 @@ void widenBacklog(int port) {
 
 }  // namespace api
 
+namespace api {
+
+/// The migration commands: what they did, one line each (and with --dry-run the SQL, indented).
+int migrationCommand(const std::string& command, const kith::Connection& db, bool dryRun, const std::string& to) {
+  const auto list = migrations();
+  const auto print = [&](const kith::MigrationRun& run, const char* done, const char* would) {
+    if (run.migrations.empty()) std::printf("nothing to do\n");
+    for (const auto& m : run.migrations) {
+      if (dryRun) {
+        std::printf("%s %s (batch %lld)\n", would, m.name.c_str(), static_cast<long long>(m.batch));
+        for (const auto& sql : m.sql) std::printf("    %s\n", sql.c_str());
+      } else {
+        std::printf("%s %s (batch %lld, %.1f ms)\n", done, m.name.c_str(), static_cast<long long>(m.batch),
+                    static_cast<double>(m.took.count()) / 1000);
+      }
+    }
+  };
+  if (command == "migrate") {
+    print(kith::migrate(db, list, {.dryRun = dryRun}), "applied", "would apply");
+  } else if (command == "migrate:rollback") {
+    print(kith::rollbackMigrations(db, list, {.to = to, .dryRun = dryRun}), "rolled back", "would roll back");
+  } else {
+    static const char* states[] = {"applied", "pending", "changed since it was applied", "applied, but unknown to this program"};
+    for (const auto& s : kith::migrationStatus(db, list)) {
+      std::printf("%-40s %s", s.name.c_str(), states[static_cast<int>(s.state)]);
+      if (s.batch) std::printf(" (batch %lld, %s)", static_cast<long long>(s.batch), s.appliedAt.c_str());
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
+/// Why this program cannot serve the database, or nothing: migrations pending, changed or unknown
+/// to it, or tables that differ from its models.
+std::optional<std::string> notServable(const kith::Connection& db) {
+  std::string pending, changed, unknown;
+  const auto add = [](std::string& list, const std::string& name) { list += (list.empty() ? "" : ", ") + name; };
+  for (const auto& s : kith::migrationStatus(db, migrations())) {
+    if (s.state == kith::MigrationState::Pending) add(pending, s.name);
+    if (s.state == kith::MigrationState::Changed) add(changed, s.name);
+    if (s.state == kith::MigrationState::Unknown) add(unknown, s.name);
+  }
+  if (!pending.empty())
+    return "migrations are pending: " + pending + "; run `kith_api migrate` with the same database options, or start with --migrate";
+  if (!changed.empty())
+    return "applied migrations were changed since they ran: " + changed +
+           "; restore them as they were (a change is a new migration), or accept them with kith::repairMigrations";
+  if (!unknown.empty()) return "the database has migrations this program does not know: " + unknown + "; it is newer than this program";
+  const auto report = kith::verifySchema<User, Post>(db);
+  if (!report.ok()) return "the tables differ from this program's models:\n" + report.describe();
+  return std::nullopt;
+}
+
+}  // namespace api
+
 int main(int argc, char** argv) {
   int port = 8080;
   std::size_t connections = 0, threads = 64;  // 0: the pool's default, twice the hardware threads
@@ -474,11 +538,27 @@ int main(int argc, char** argv) {
     if (!v || *v < 1 || *v > high) return std::nullopt;
     return static_cast<std::size_t>(*v);
   };
-  for (int i = 1; i < argc; ++i) {
+  std::string command, to;
+  bool dryRun = false, migrateFirst = false;
+  int first = 1;
+  if (argc > 1 &&
+      (std::string(argv[1]) == "migrate" || std::string(argv[1]) == "migrate:status" || std::string(argv[1]) == "migrate:rollback")) {
+    command = argv[1];
+    first = 2;
+  }
+  for (int i = first; i < argc; ++i) {
     const std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
     bool ok = true;
     if (flag == "--single") {  // one connection, one request at a time: the server this example was before its pool
       connections = threads = 1;
+      continue;
+    }
+    if (flag == "--dry-run" && command != "" && command != "migrate:status") {
+      dryRun = true;
+      continue;
+    }
+    if (flag == "--migrate" && command.empty()) {
+      migrateFirst = true;
       continue;
     }
     if (flag == "--port" && (value == "0" || count(value, 65535)))
@@ -491,11 +571,17 @@ int main(int argc, char** argv) {
       sqlite = value;
     else if (flag == "--postgres" && !value.empty())
       postgres = value;
+    else if (flag == "--to" && command == "migrate:rollback" && !value.empty())
+      to = value;
     else
       ok = false;
     if (!ok) {
-      std::fprintf(stderr, "usage: %s [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--port N] [--sqlite FILE | --postgres CONNINFO] [--connections N] [--threads N] [--single] [--migrate]\n"
+          "       %s migrate [--dry-run] | migrate:status | migrate:rollback [--to NAME] [--dry-run]   [--sqlite FILE | --postgres "
+          "CONNINFO]\n",
+          argv[0], argv[0]);
       return 2;
     }
     ++i;
@@ -506,12 +592,19 @@ int main(int argc, char** argv) {
     if (!postgres.empty()) return kith::postgres::open(postgres);
     return kith::sqlite::open(sqlite, {.wal = true, .synchronous = kith::sqlite::Synchronous::Normal});
   };
-  kith::Pool pool(open, {.max = connections});
-  {
-    const auto db = pool.acquire();
-    kith::createTables<api::User, api::Post>(db);
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS users_email ON users (email)");
+  try {
+    if (!command.empty()) return api::migrationCommand(command, open(), dryRun, to);
+    const auto db = open();
+    if (migrateFirst) kith::migrate(db, api::migrations());
+    if (const auto why = api::notServable(db)) {
+      std::fprintf(stderr, "kith_api: not serving: %s\n", why->c_str());
+      return 1;
+    }
+  } catch (const kith::Error& e) {
+    std::fprintf(stderr, "kith_api%s%s: %s\n", command.empty() ? "" : " ", command.c_str(), e.what());
+    return 1;
   }
+  kith::Pool pool(open, {.max = connections});
 
   httplib::Server server;
   // Each connection to the server holds a worker thread while it is read (httplib's model), so there
