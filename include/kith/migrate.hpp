@@ -68,6 +68,7 @@ struct Column {
   bool nullable = false;
   bool unique = false;
   std::optional<Value> defaultValue;
+  bool primary = false;  // a primary key the database does not generate (a code, a UUID)
 };
 
 struct ForeignKey {
@@ -160,6 +161,12 @@ class ColumnRef {
     column_->unique = true;
     return *this;
   }
+  /// The table's primary key, given by the application (`t.id()` is the generated one). In a
+  /// createTable only.
+  ColumnRef& primary() {
+    column_->primary = true;
+    return *this;
+  }
 
  private:
   detail::migration::Column* column_;
@@ -172,7 +179,7 @@ Column columnOf(std::string name) {
   static_assert(storable<T>,
                 "kith: a migration's column must be of a type kith can store (an integer, bool, double, std::string, kith::Blob, "
                 "std::chrono::sys_time, an enum, a type with kith::column_traits, or a std::optional of one)");
-  return Column{std::move(name), columnKind<T>(), IsOptional<T>::value, false, std::nullopt};
+  return Column{std::move(name), columnKind<T>(), IsOptional<T>::value, false, std::nullopt, false};
 }
 
 }  // namespace detail::migration
@@ -184,7 +191,7 @@ class TableBuilder {
 
   /// A generated integer primary key (BIGSERIAL on PostgreSQL, the rowid on SQLite).
   void id(std::string name = "id") {
-    table_.columns.push_back({std::move(name), detail::ColumnKind::GeneratedKey, false, false, std::nullopt});
+    table_.columns.push_back({std::move(name), detail::ColumnKind::GeneratedKey, false, false, std::nullopt, false});
   }
   /// A column of C++ type T, as a model's member of that type is stored: NOT NULL unless T is a
   /// std::optional.
@@ -384,6 +391,10 @@ inline std::string columnSql(const Column& c, const Backend& backend, bool inCre
   std::string sql = quote(c.name) + " " + backend.columnType(c.kind);
   if (c.kind == ColumnKind::GeneratedKey) return sql + " PRIMARY KEY";
   if (!c.nullable) sql += " NOT NULL";
+  if (c.primary) {
+    if (!inCreate) throw UsageError("kith: a primary key is declared when the table is created: column " + c.name);
+    sql += " PRIMARY KEY";
+  }
   if (c.defaultValue) sql += " DEFAULT " + literal(*c.defaultValue, c.kind, backend.dialect() == "postgresql");
   if (c.unique && inCreate) sql += " UNIQUE";
   return sql;

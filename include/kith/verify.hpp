@@ -9,6 +9,8 @@
 
 #include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kith {
@@ -33,6 +35,13 @@ struct SchemaReport {
   }
 };
 
+/// A model's column that was renamed: `static constexpr kith::RenamedColumn renamedColumns[] =
+/// {{.from = "headline", .to = "title"}};` (column names). Read by diffSchema only, which renders
+/// a rename where it would otherwise drop `from` and add `to`.
+struct RenamedColumn {
+  std::string_view from, to;
+};
+
 namespace detail::migration {
 
 /// What a table must hold: its columns with the kinds, NULL rules and the C++ member each serves.
@@ -48,6 +57,12 @@ struct ExpectedTable {
   std::string name;
   std::string owner;  // "model Post", or the relation whose pivot table it is
   std::vector<ExpectedColumn> columns;
+  std::vector<std::pair<std::string, std::string>> renamed;  // from, to
+};
+
+template <class M>
+concept HasRenamedColumns = requires {
+  M::renamedColumns;
 };
 
 struct ExpectedIndex {
@@ -59,13 +74,15 @@ struct ExpectedIndex {
 template <class M>
 ExpectedTable expectedTable() {
   using Meta = detail::Meta<M>;
-  ExpectedTable t{std::string(Meta::table), "model " + std::string(typeName<M>), {}};
+  ExpectedTable t{std::string(Meta::table), "model " + std::string(typeName<M>), {}, {}};
   Meta::forEach([&]<std::size_t I, auto Member>() {
     const bool primary = I == Meta::primaryKey;
     const bool generated = primary && generatedKey<M>;
     t.columns.push_back({std::string(Meta::columns[I]), generated ? ColumnKind::GeneratedKey : columnKind<ColumnType<Member>>(),
                          Codec<ColumnType<Member>>::nullable, primary, std::string(typeName<M>) + "::" + std::string(Meta::properties[I])});
   });
+  if constexpr (HasRenamedColumns<M>)
+    for (const RenamedColumn& r : M::renamedColumns) t.renamed.emplace_back(r.from, r.to);
   return t;
 }
 
@@ -87,7 +104,7 @@ inline void expectRelationSql(const std::string& sql, bool postgres, std::vector
                               std::vector<ExpectedIndex>& indexes) {
   const auto t = tokens(sql);
   if (t.size() > 5 && keyword(t[1], "TABLE")) {  // CREATE TABLE IF NOT EXISTS name (...)
-    ExpectedTable table{unquoted(t[5]), "a pivot table createTables makes", {}};
+    ExpectedTable table{unquoted(t[5]), "a pivot table createTables makes", {}, {}};
     for (const auto& item : TableDefinition::parse(sql).items) {
       const auto words = tokens(item);
       std::string type;
@@ -314,6 +331,343 @@ SchemaReport verifySchema(const Connection& db) {
   for (const auto& t : tables) verifyTable(live, postgres, t, report.problems);
   for (const auto& i : indexes) verifyIndex(live, i, report.problems);
   return report;
+}
+
+// ---- diffSchema ---------------------------------------------------------------------------------
+
+namespace detail::migration {
+
+/// One call of the schema builder that a generated migration makes.
+struct DiffStep {
+  enum class Kind { CreateTable, DropTable, AddColumn, DropColumn, RenameColumn, ChangeColumn, AddIndex, DropIndex };
+  Kind kind;
+  std::string table;
+  std::vector<ExpectedColumn> columns;  // CreateTable: all; AddColumn, ChangeColumn: the one
+  std::string from, to;                 // RenameColumn; DropColumn: `from`
+  ExpectedIndex index;                  // AddIndex, DropIndex
+  std::string comment;                  // said above the call in the source
+};
+
+inline ColumnKind liveKind(const LiveColumn& c, bool postgres) {
+  if (postgres) return postgresKind(c.type);
+  const auto k = affinityKind(c.type);
+  return k == ColumnKind::Real && !c.type.empty() && !sameName(c.type, "REAL") && !sameName(c.type, "DOUBLE") ? ColumnKind::Real : k;
+}
+
+inline std::string cppType(const ExpectedColumn& c) {
+  std::string t;
+  switch (c.kind) {
+    case ColumnKind::GeneratedKey:
+    case ColumnKind::Integer:
+      t = "std::int64_t";
+      break;
+    case ColumnKind::Boolean:
+      t = "bool";
+      break;
+    case ColumnKind::Real:
+      t = "double";
+      break;
+    case ColumnKind::Text:
+      t = "std::string";
+      break;
+    case ColumnKind::Blob:
+      t = "kith::Blob";
+      break;
+    case ColumnKind::Timestamp:
+      t = "std::chrono::sys_time<std::chrono::microseconds>";
+      break;
+  }
+  return c.nullable ? "std::optional<" + t + ">" : t;
+}
+
+/// The default a NOT NULL column gets when it is added to a table that may hold rows.
+inline std::pair<std::string, Value> zeroDefault(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::Boolean:
+      return {"false", Value(std::int64_t{0})};
+    case ColumnKind::Real:
+      return {"0.0", Value(0.0)};
+    case ColumnKind::Text:
+      return {"std::string()", Value(std::string())};
+    case ColumnKind::Blob:
+      return {"kith::Blob()", Value(Blob())};
+    case ColumnKind::Timestamp:
+      return {"std::chrono::sys_time<std::chrono::microseconds>()", parameterValue(std::chrono::sys_time<std::chrono::microseconds>())};
+    default:
+      return {"0", Value(std::int64_t{0})};
+  }
+}
+
+inline Column builtColumn(const ExpectedColumn& c, bool withDefault) {
+  Column out{c.name, c.kind, c.nullable, false, std::nullopt, c.primary && c.kind != ColumnKind::GeneratedKey};
+  if (withDefault && !c.nullable) out.defaultValue = zeroDefault(c.kind).second;
+  return out;
+}
+
+/// Adds the steps' operations to a schema, as the generated source's calls would.
+inline void build(const std::vector<DiffStep>& steps, Schema& schema) {
+  using K = DiffStep::Kind;
+  for (const DiffStep& d : steps) {
+    switch (d.kind) {
+      case K::CreateTable: {
+        CreateTable op{d.table, {}, {}, {}};
+        for (const auto& c : d.columns) op.columns.push_back(builtColumn(c, false));
+        schema.ops.emplace_back(std::move(op));
+        break;
+      }
+      case K::DropTable:
+        schema.ops.emplace_back(DropTable{d.table});
+        break;
+      case K::AddColumn:
+        schema.ops.emplace_back(AddColumn{d.table, builtColumn(d.columns.at(0), true)});
+        break;
+      case K::DropColumn:
+        schema.ops.emplace_back(DropColumn{d.table, d.from});
+        break;
+      case K::RenameColumn:
+        schema.ops.emplace_back(RenameColumn{d.table, d.from, d.to});
+        break;
+      case K::ChangeColumn:
+        schema.ops.emplace_back(ChangeColumn{d.table, builtColumn(d.columns.at(0), false)});
+        break;
+      case K::AddIndex:
+        schema.ops.emplace_back(AddIndex{d.table, Index{d.index.columns, IndexOptions{d.index.name, d.index.unique, false}}});
+        break;
+      case K::DropIndex:
+        schema.ops.emplace_back(DropIndex{d.index.name});
+        break;
+    }
+  }
+}
+
+inline std::string cppString(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// The source of one direction: a lambda over kith::Schema, indented for a Migration's braces.
+inline std::string render(const std::vector<DiffStep>& steps, bool losesData, const std::string& lossWhy) {
+  using K = DiffStep::Kind;
+  std::string out = "    [](kith::Schema& s) {\n";
+  std::string open;  // the table of the alterTable block being written
+  const auto close = [&] {
+    if (!open.empty()) out += "      });\n";
+    open.clear();
+  };
+  for (const DiffStep& d : steps) {
+    const bool alter = d.kind == K::AddColumn || d.kind == K::DropColumn || d.kind == K::RenameColumn || d.kind == K::ChangeColumn ||
+                       d.kind == K::AddIndex;
+    if (!alter || open != d.table) close();
+    const std::string indent = alter ? "        " : "      ";
+    if (alter && open.empty()) {
+      out += "      s.alterTable(" + cppString(d.table) + ", [](kith::TableChanges& t) {\n";
+      open = d.table;
+    }
+    if (!d.comment.empty()) out += indent + "// " + d.comment + "\n";
+    std::string columns;
+    for (const auto& c : d.index.columns) columns += (columns.empty() ? "" : ", ") + cppString(c);
+    switch (d.kind) {
+      case K::CreateTable:
+        out += "      s.createTable(" + cppString(d.table) + ", [](kith::TableBuilder& t) {\n";
+        for (const auto& c : d.columns) {
+          if (c.kind == ColumnKind::GeneratedKey)
+            out += "        t.id(" + (c.name == "id" ? std::string() : cppString(c.name)) + ");\n";
+          else
+            out += "        t.column<" + cppType(c) + ">(" + cppString(c.name) + ")" + (c.primary ? ".primary()" : "") + ";\n";
+        }
+        out += "      });\n";
+        break;
+      case K::DropTable:
+        out += "      s.dropTable(" + cppString(d.table) + ");\n";
+        break;
+      case K::AddColumn: {
+        const auto& c = d.columns.at(0);
+        out += indent + "t.addColumn<" + cppType(c) + ">(" + cppString(c.name) + ")" +
+               (c.nullable ? "" : ".defaultTo(" + zeroDefault(c.kind).first + ")") + ";\n";
+        break;
+      }
+      case K::DropColumn:
+        out += indent + "t.dropColumn(" + cppString(d.from) + ");\n";
+        break;
+      case K::RenameColumn:
+        out += indent + "t.renameColumn(" + cppString(d.from) + ", " + cppString(d.to) + ");\n";
+        break;
+      case K::ChangeColumn:
+        out += indent + "t.changeColumn<" + cppType(d.columns.at(0)) + ">(" + cppString(d.columns.at(0).name) + ");\n";
+        break;
+      case K::AddIndex:
+        out += indent + "t.index({" + columns + "}, {.name = " + cppString(d.index.name) + (d.index.unique ? ", .unique = true" : "") +
+               "});\n";
+        break;
+      case K::DropIndex:
+        out += "      s.alterTable(" + cppString(d.table) + ", [](kith::TableChanges& t) { t.dropIndex(" + cppString(d.index.name) +
+               "); });\n";
+        break;
+    }
+  }
+  close();
+  if (losesData) out += "      // " + lossWhy + ": say so once you have checked\n      // s.acceptDataLoss();\n";
+  return out + "    }";
+}
+
+}  // namespace detail::migration
+
+/// What the database lacks for the models, as the steps of a new migration (diffSchema).
+class SchemaDiff {
+ public:
+  /// Nothing to change: the database serves the models (verifySchema finds nothing it can fix).
+  bool empty() const noexcept { return up_.empty(); }
+
+  /// The C++ source of the migration, to review and commit with the others: a `const
+  /// kith::Migration NAME{...};` whose up makes the changes and whose down undoes them. A step
+  /// that loses data leaves `s.acceptDataLoss()` commented out, so the runner refuses it until a
+  /// reviewer says so.
+  std::string source(std::string_view variable, std::string_view name) const {
+    std::string out = "// Generated by kith::diffSchema: review it, then keep it as it is.\n";
+    for (const auto& note : notes_) out += "// " + note + "\n";
+    out += "const kith::Migration " + std::string(variable) + "{\n    " + detail::migration::cppString(name) + ",\n";
+    out += detail::migration::render(up_, upLoses_, "the up drops columns or narrows a type") + ",\n";
+    out += detail::migration::render(down_, downLoses_, "the down drops what the up made") + "};\n";
+    return out;
+  }
+
+  /// The same migration as a value, for a program that applies it directly. With
+  /// `acceptDataLoss`, its steps that lose data are accepted (the source leaves that to a reviewer).
+  Migration migration(std::string name, bool acceptDataLoss = false) const {
+    const auto make = [acceptDataLoss](std::vector<detail::migration::DiffStep> steps) {
+      return [steps = std::move(steps), acceptDataLoss](Schema& s) {
+        detail::migration::build(steps, s);
+        if (acceptDataLoss) s.acceptDataLoss();
+      };
+    };
+    return Migration{std::move(name), make(up_), make(down_)};
+  }
+
+  /// What the diff leaves to a person: a generated key the database does not generate, and the
+  /// like. Also written at the top of the source.
+  const std::vector<std::string>& notes() const noexcept { return notes_; }
+
+ private:
+  template <class... Models>
+  friend SchemaDiff diffSchema(const Connection& db);
+
+  std::vector<detail::migration::DiffStep> up_, down_;
+  bool upLoses_ = false, downLoses_ = false;
+  std::vector<std::string> notes_;
+};
+
+/// The changes that would bring the database to the models, as a migration to review (Django's
+/// makemigrations, for C++): missing tables (models' and pivot tables), missing columns (a NOT
+/// NULL one with a zero default for the rows there), columns whose type or NULL rule differs,
+/// missing relation indexes, and columns of a model's table that no member maps — dropped, under
+/// a comment. Renames are never guessed: a column that disappeared beside one that appeared is a
+/// drop and an add, under a comment that says so, unless the model declares it in
+/// `renamedColumns`. Tables no model maps are left alone. The down undoes each step, newest first.
+template <class... Models>
+SchemaDiff diffSchema(const Connection& db) {
+  [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;
+  using namespace detail::migration;
+  using K = DiffStep::Kind;
+  detail::Backend& b = db.backend();
+  const bool postgres = b.dialect() == "postgresql";
+  std::vector<ExpectedTable> tables{expectedTable<Models>()...};
+  std::vector<ExpectedIndex> indexes;
+  for (const auto& list : {detail::relationSchemaSql<Models>(b)...})
+    for (const auto& sql : list) expectRelationSql(sql, postgres, tables, indexes);
+  std::vector<std::string> names;
+  for (const auto& t : tables) names.push_back(t.name);
+  const auto live = LiveSchema::read(b, names);
+
+  SchemaDiff diff;
+  std::vector<DiffStep> down;  // in the order of the up; reversed at the end
+  const auto step = [&](DiffStep up, DiffStep undo) {
+    diff.up_.push_back(std::move(up));
+    down.push_back(std::move(undo));
+  };
+  std::vector<std::string> created;
+  for (const ExpectedTable& t : tables) {
+    if (std::find(created.begin(), created.end(), t.name) != created.end()) continue;  // a pivot table two relations share
+    const auto& have = live.columnsOf(t.name);
+    if (have.empty()) {
+      created.push_back(t.name);
+      step({K::CreateTable, t.name, t.columns, {}, {}, {}, "table " + t.name + " (" + t.owner + ")"},
+           {K::DropTable, t.name, {}, {}, {}, {}, {}});
+      diff.downLoses_ = true;
+      continue;
+    }
+    const auto find = [&](const std::string& name) {
+      return std::find_if(have.begin(), have.end(), [&](const LiveColumn& l) { return l.name == name; });
+    };
+    std::vector<std::string> added;
+    for (const ExpectedColumn& c : t.columns) {
+      const auto it = find(c.name);
+      if (it == have.end()) {
+        const auto renamed = std::find_if(t.renamed.begin(), t.renamed.end(), [&](const auto& r) { return r.second == c.name; });
+        if (renamed != t.renamed.end() && find(renamed->first) != have.end()) {
+          step({K::RenameColumn, t.name, {}, renamed->first, c.name, {}, "renamed, as " + t.owner + " declares in renamedColumns"},
+               {K::RenameColumn, t.name, {}, c.name, renamed->first, {}, {}});
+          continue;
+        }
+        added.push_back(c.name);
+        step({K::AddColumn, t.name, {c}, {}, {}, {}, {}}, {K::DropColumn, t.name, {}, c.name, {}, {}, {}});
+        diff.downLoses_ = true;
+        continue;
+      }
+      if (c.kind == detail::ColumnKind::GeneratedKey) {
+        if (!holds(*it, c.kind, postgres) || (!postgres && !sameName(it->type, "INTEGER")) || (postgres && !it->hasDefault))
+          diff.notes_.push_back(t.name + "." + c.name + " is not a key the database generates for " + c.member +
+                                "; a migration cannot make it one in place: create a new table and copy the rows");
+        continue;
+      }
+      const bool typeDiffers = !holds(*it, c.kind, postgres);
+      const bool nullDiffers = !c.primary && c.nullable == it->notNull;
+      if (!typeDiffers && !nullDiffers) continue;
+      const detail::ColumnKind was = liveKind(*it, postgres);
+      ExpectedColumn before{c.name, was == detail::ColumnKind::GeneratedKey ? detail::ColumnKind::Integer : was, !it->notNull, false,
+                            c.member};
+      if (!widens(was, c.kind == detail::ColumnKind::Timestamp && !postgres ? detail::ColumnKind::Text : c.kind)) diff.upLoses_ = true;
+      if (!widens(c.kind, was)) diff.downLoses_ = true;
+      step({K::ChangeColumn,
+            t.name,
+            {c},
+            {},
+            {},
+            {},
+            "was " + (it->type.empty() ? std::string("untyped") : it->type) + (it->notNull ? " NOT NULL" : " NULL")},
+           {K::ChangeColumn, t.name, {before}, {}, {}, {}, {}});
+    }
+    for (const LiveColumn& l : have) {
+      const bool mapped = std::any_of(t.columns.begin(), t.columns.end(), [&](const ExpectedColumn& c) { return c.name == l.name; }) ||
+                          std::any_of(t.renamed.begin(), t.renamed.end(), [&](const auto& r) { return r.first == l.name; });
+      if (mapped || l.primary) continue;
+      std::string why = "no member of " + t.owner + " maps " + t.name + "." + l.name;
+      if (!added.empty()) {
+        std::string list;
+        for (const auto& a : added) list += (list.empty() ? "" : ", ") + a;
+        why += "; if it was renamed to " + list + ", declare it in renamedColumns instead: this drop loses its values";
+      }
+      ExpectedColumn was{l.name, liveKind(l, postgres), !l.notNull, false, {}};
+      step({K::DropColumn, t.name, {}, l.name, {}, {}, why}, {K::AddColumn, t.name, {was}, {}, {}, {}, {}});
+      diff.upLoses_ = true;
+    }
+  }
+  for (const ExpectedIndex& i : indexes) {
+    const auto& have = live.indexesOf(i.table);
+    const bool found = std::any_of(have.begin(), have.end(), [&](const LiveIndex& l) {
+      return l.columns.size() >= i.columns.size() && std::equal(i.columns.begin(), i.columns.end(), l.columns.begin()) &&
+             (!i.unique || (l.unique && l.columns.size() == i.columns.size()));
+    });
+    const bool planned =
+        std::any_of(diff.up_.begin(), diff.up_.end(), [&](const DiffStep& s) { return s.kind == K::AddIndex && s.index.name == i.name; });
+    if (found || planned) continue;
+    step({K::AddIndex, i.table, {}, {}, {}, i, {}}, {K::DropIndex, i.table, {}, {}, {}, i, {}});
+  }
+  diff.down_.assign(down.rbegin(), down.rend());
+  return diff;
 }
 
 }  // namespace kith
