@@ -328,6 +328,7 @@ struct Step {
   std::string table;                 // Rebuild
   std::vector<std::size_t> changes;  // Rebuild: ChangeColumn, AddForeignKey, DropForeignKey operations
   std::vector<std::size_t> changed;  // ChangeColumn operations whose type may narrow (checked when they run)
+  std::vector<std::string> added;    // Rebuild: columns the new table adds (not copied)
 };
 
 struct Rendered {
@@ -419,7 +420,7 @@ inline Step indexStep(std::string_view table, const Index& index, bool postgres)
   if (concurrently) sql += "CONCURRENTLY IF NOT EXISTS ";
   sql += quote(name) + " ON " + quote(table) + " (";
   for (std::size_t i = 0; i < index.columns.size(); ++i) sql += (i ? ", " : "") + quote(index.columns[i]);
-  Step step{Step::Kind::Sql, sql + ")", !concurrently, 0, {}, {}, {}};
+  Step step{Step::Kind::Sql, sql + ")", !concurrently, 0, {}, {}, {}, {}};
   return step;
 }
 
@@ -434,14 +435,17 @@ inline Rendered render(const std::deque<Operation>& ops, const Backend& backend)
   const bool postgres = backend.dialect() == "postgresql";
   Rendered out;
   const auto sql = [&](std::string text, bool transactional = true) {
-    out.steps.push_back({Step::Kind::Sql, std::move(text), transactional, 0, {}, {}, {}});
+    out.steps.push_back({Step::Kind::Sql, std::move(text), transactional, 0, {}, {}, {}, {}});
   };
-  // SQLite: the changes of one table that need a rebuild go into one rebuild, where the first is.
+  // SQLite: the changes of one table that need a rebuild go into one rebuild, where the first is;
+  // a column added after it joins it (so that a later change can name the column); a rename or a
+  // drop of the table or of one of its columns, raw SQL and a data step end it (a later change
+  // starts another).
   std::map<std::string, std::size_t> rebuilds;
   std::size_t index = 0;  // of the operation being rendered
   const auto rebuild = [&](const std::string& table, std::string what) -> Step& {
     auto [it, fresh] = rebuilds.try_emplace(table, out.steps.size());
-    if (fresh) out.steps.push_back({Step::Kind::Rebuild, "-- SQLite table rebuild of " + quote(table) + ":", true, 0, table, {}, {}});
+    if (fresh) out.steps.push_back({Step::Kind::Rebuild, "-- SQLite table rebuild of " + quote(table) + ":", true, 0, table, {}, {}, {}});
     Step& step = out.steps[it->second];
     step.changes.push_back(index);
     step.text += " " + what + ";";
@@ -462,20 +466,27 @@ inline Rendered render(const std::deque<Operation>& ops, const Backend& backend)
             sql(text + ")");
             for (const Index& index : o.indexes) out.steps.push_back(indexStep(o.table, index, postgres));
           } else if constexpr (std::is_same_v<T, DropTable>) {
+            rebuilds.erase(o.table);
             sql("DROP TABLE " + quote(o.table));
             out.losesData = true;
             out.lossWhat = "drops table " + o.table;
           } else if constexpr (std::is_same_v<T, RenameTable>) {
+            rebuilds.erase(o.from);
             sql("ALTER TABLE " + quote(o.from) + " RENAME TO " + quote(o.to));
           } else if constexpr (std::is_same_v<T, AddColumn>) {
-            sql("ALTER TABLE " + quote(o.table) + " ADD COLUMN " + columnSql(o.column, backend, postgres));
+            if (!postgres && rebuilds.contains(o.table))
+              rebuild(o.table, "add column " + describeColumn(o.column)).added.push_back(o.column.name);
+            else
+              sql("ALTER TABLE " + quote(o.table) + " ADD COLUMN " + columnSql(o.column, backend, postgres));
             if (o.column.unique && !postgres)  // SQLite's ADD COLUMN takes no UNIQUE: an index does the same
               out.steps.push_back(indexStep(o.table, Index{{o.column.name}, IndexOptions{{}, true, false}}, postgres));
           } else if constexpr (std::is_same_v<T, DropColumn>) {
+            rebuilds.erase(o.table);
             sql("ALTER TABLE " + quote(o.table) + " DROP COLUMN " + quote(o.column));
             out.losesData = true;
             out.lossWhat = "drops column " + o.table + "." + o.column;
           } else if constexpr (std::is_same_v<T, RenameColumn>) {
+            rebuilds.erase(o.table);
             sql("ALTER TABLE " + quote(o.table) + " RENAME COLUMN " + quote(o.from) + " TO " + quote(o.to));
           } else if constexpr (std::is_same_v<T, ChangeColumn>) {
             if (o.column.kind == ColumnKind::GeneratedKey)
@@ -505,9 +516,11 @@ inline Rendered render(const std::deque<Operation>& ops, const Backend& backend)
             else
               rebuild(o.table, "drop foreign key " + quote(o.name));
           } else if constexpr (std::is_same_v<T, Raw>) {
+            rebuilds.clear();  // SQL of the user's and data steps see every change before them done
             sql(o.sql, o.transactional);
           } else if constexpr (std::is_same_v<T, Data>) {
-            out.steps.push_back({Step::Kind::Data, o.label, true, index, {}, {}, {}});
+            rebuilds.clear();
+            out.steps.push_back({Step::Kind::Data, o.label, true, index, {}, {}, {}, {}});
           }
         },
         ops[index]);
@@ -531,7 +544,7 @@ inline std::string checksum(const Rendered& r) {
 }
 
 /// The rows of `sql`, their first `columns` values as text (nullopt for NULL), straight through
-/// the adapter.
+/// the adapter. Also runs a statement that returns no rows (columns 0).
 template <class... Args>
 std::vector<std::vector<std::optional<std::string>>> select(Backend& backend, int columns, std::string_view sql, const Args&... params) {
   std::vector<std::vector<std::optional<std::string>>> out;
@@ -764,6 +777,12 @@ inline void change(TableDefinition& d, std::string_view table, const Operation& 
     Column declared = c->column;
     declared.unique = false;  // unique is an index of its own in a change
     *item = columnSql(declared, backend, false) + kept;
+  } else if (const auto* n = std::get_if<AddColumn>(&op)) {  // before the table's constraints, as CREATE TABLE wants
+    Column declared = n->column;
+    declared.unique = false;  // an index of its own, after the rebuild
+    const auto constraint =
+        std::find_if(d.items.begin(), d.items.end(), [](const std::string& i) { return TableDefinition::isConstraint(i); });
+    d.items.insert(constraint, columnSql(declared, backend, false));
   } else if (const auto* a = std::get_if<AddForeignKey>(&op)) {
     d.items.push_back(foreignKeySql(table, a->key));
   } else if (const auto* r = std::get_if<DropForeignKey>(&op)) {
@@ -805,13 +824,28 @@ inline void rebuildTable(Backend& b, const Step& step, const Schema& schema, std
     else if (*row[0] == "trigger")
       run("DROP TRIGGER " + quote(*row[1]));
   const std::string temporary = "kith_rebuild_" + step.table;
-  const auto columns = d.copiedColumns();
+  auto columns = d.copiedColumns();
+  std::erase_if(columns, [&](const std::string& c) {
+    return std::any_of(step.added.begin(), step.added.end(), [&](const std::string& a) { return sameName(a, c); });
+  });
   std::string list;
   for (std::size_t i = 0; i < columns.size(); ++i) list += (i ? ", " : "") + quote(columns[i]);
   run(d.render(temporary));
   run("INSERT INTO " + quote(temporary) + " (" + list + ") SELECT " + list + " FROM " + quote(step.table));
+  // AUTOINCREMENT promises never to reuse a key, even of a deleted row: the new table's counter
+  // starts where the old one was, not at the largest key it holds.
+  const bool counted = !select(b, 1, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'").empty();
+  const auto counter = counted ? select(b, 1, "SELECT seq FROM sqlite_sequence WHERE name = ?", step.table)
+                               : std::vector<std::vector<std::optional<std::string>>>{};
   run("DROP TABLE " + quote(step.table));
   run("ALTER TABLE " + quote(temporary) + " RENAME TO " + quote(step.table));
+  if (!counter.empty() && counter[0][0]) {
+    const std::int64_t seq = std::stoll(*counter[0][0]);
+    ran.push_back("-- the AUTOINCREMENT counter of " + quote(step.table) + " kept at " + *counter[0][0]);
+    select(b, 0, "DELETE FROM sqlite_sequence WHERE name = ?", step.table);
+    select(b, 0, "INSERT INTO sqlite_sequence (name, seq) SELECT ?, max(?, coalesce(max(rowid), 0)) FROM " + quote(step.table), step.table,
+           seq);
+  }
   for (const auto& row : saved) run(*row[2]);
 }
 
