@@ -867,3 +867,22 @@ TEST_CASE(
                       [](const std::string& s) { return s.starts_with("CREATE TABLE \"kith_rebuild_tickets\""); }) == 2);
   CHECK(test::scalar(db, "SELECT group_concat(code) FROM tickets") == "T1,T2,T4,T5");
 }
+
+TEST_CASE("PostgreSQL: an index built CONCURRENTLY that failed midway is built again, not kept invalid", "[migrate][postgres]") {
+  auto db = test::database();
+  db.execute("CREATE TABLE emails (" + test::idColumn() + ", address TEXT NOT NULL)");
+  db.execute("INSERT INTO emails (address) VALUES ('a@example.com'), ('a@example.com')");
+  const std::vector<Migration> list{migration(
+      "1_unique_address",
+      [](Schema& s) { s.alterTable("emails", [](TableChanges& t) { t.index({"address"}, {.unique = true, .concurrently = true}); }); },
+      {})};
+  CHECK_THROWS_AS(kith::migrate(db, list), kith::MigrationError);  // the duplicate: PostgreSQL leaves the index INVALID
+  const std::string valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('emails_address_unique')";
+  REQUIRE(test::scalar(db, valid) == "f");
+  CHECK(records(db) == "");
+  db.execute("DELETE FROM emails WHERE id = 2");
+  const auto run = kith::migrate(db, list);
+  CHECK(run.migrations.at(0).sql.at(0) == "DROP INDEX CONCURRENTLY IF EXISTS \"emails_address_unique\"");
+  CHECK(test::scalar(db, valid) == "t");
+  CHECK_THROWS_AS(db.execute("INSERT INTO emails (address) VALUES ('a@example.com')"), kith::ConstraintError);
+}

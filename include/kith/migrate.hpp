@@ -1097,7 +1097,22 @@ inline bool runMigration(const Connection& db, const std::string& name, const De
   try {
     if (!d.transactional) {  // each statement alone; recorded once all have run
       if (done(db)) return false;
-      for (const Step& step : d.rendered.steps) runStep(step, db);
+      for (const Step& step : d.rendered.steps) {
+        // An interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS
+        // would then keep: it is dropped first, and built again.
+        const auto t = tokens(step.text);
+        const auto concurrently = std::find_if(t.begin(), t.end(), [](std::string_view w) { return keyword(w, "CONCURRENTLY"); });
+        if (postgres && t.size() > 2 && keyword(t[0], "CREATE") && concurrently != t.end() && concurrently + 4 < t.end() &&
+            keyword(*(concurrently + 1), "IF") && keyword(*(concurrently + 3), "EXISTS")) {
+          const std::string index = unquoted(*(concurrently + 4));
+          if (!select(b, 1, "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(?) AND NOT indisvalid", quote(index)).empty()) {
+            statement = "DROP INDEX CONCURRENTLY IF EXISTS " + quote(index);
+            ran.push_back(statement);
+            db.execute(statement);
+          }
+        }
+        runStep(step, db);
+      }
       record(db);
       return true;
     }
