@@ -167,7 +167,7 @@ TEST_CASE("verifySchema: nothing to report on the tables createTables made, each
   }
 }
 
-TEST_CASE("diffSchema: the migration that brings an empty database to the models, as source and as a value; its down undoes it",
+TEST_CASE("diffSchema: the migration that brings an empty database to the models, as source and as a value, and its down undoes it",
           "[verify][portable]") {
   auto db = test::database();
   const auto diff = kith::diffSchema<Writer, Article, Label>(db);
