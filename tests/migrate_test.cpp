@@ -886,3 +886,27 @@ TEST_CASE("PostgreSQL: an index built CONCURRENTLY that failed midway is built a
   CHECK(test::scalar(db, valid) == "t");
   CHECK_THROWS_AS(db.execute("INSERT INTO emails (address) VALUES ('a@example.com')"), kith::ConstraintError);
 }
+
+TEST_CASE("PostgreSQL: tableLockTimeout ends a migration that waits behind a long transaction, changing nothing", "[migrate][postgres]") {
+  SharedDatabase shared;
+  auto db = shared.open();
+  auto reader = shared.open();
+  db.execute("CREATE TABLE books (" + test::idColumn() + ", title TEXT NOT NULL)");
+  const std::vector<Migration> list{migration(
+      "1_isbn", [](Schema& s) { s.alterTable("books", [](TableChanges& t) { t.addColumn<std::optional<std::string>>("isbn"); }); }, {})};
+  reader.transaction([&](kith::Transaction& trx) {
+    trx.execute("SELECT count(*) FROM books");  // holds ACCESS SHARE on books until it ends
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      kith::migrate(db, list, {.tableLockTimeout = std::chrono::milliseconds(200)});
+      FAIL("the migration did not wait for the table");
+    } catch (const kith::MigrationError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("another session held a lock on the table for longer than tableLockTimeout"));
+      CHECK(e.statement() == "ALTER TABLE \"books\" ADD COLUMN \"isbn\" TEXT");
+    }
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  });
+  CHECK(records(db) == "");
+  CHECK(test::scalar(db, "SHOW lock_timeout") == "0");  // set for the migration's transaction only
+  CHECK(kith::migrate(db, list, {.tableLockTimeout = std::chrono::milliseconds(200)}).migrations.size() == 1);
+}

@@ -1007,15 +1007,19 @@ inline std::vector<std::string> listing(const Rendered& r) {
 /// another runner did it first. Any failure is a MigrationError naming the migration and the
 /// statement, after the transaction was rolled back.
 inline bool runMigration(const Connection& db, const std::string& name, const Described& d, std::int64_t batch, bool up,
-                         std::chrono::milliseconds lockTimeout, std::vector<std::string>& ran) {
+                         std::chrono::milliseconds lockTimeout, std::chrono::milliseconds tableLockTimeout, std::vector<std::string>& ran) {
   Backend& b = db.backend();
   const bool postgres = b.dialect() == "postgresql";
   const bool rebuilds =
       std::any_of(d.rendered.steps.begin(), d.rendered.steps.end(), [](const Step& s) { return s.kind == Step::Kind::Rebuild; });
   std::string statement;
   const auto fail = [&](const std::string& why) -> MigrationError {
+    const bool lockWait = why.find("SQLSTATE 55P03") != std::string::npos;  // lock_timeout
     return MigrationError("kith: migration \"" + name + "\" (" + (up ? "up" : "down") + ") failed" +
                               (statement.empty() ? "" : " at: " + statement) + ": " + why +
+                              (lockWait ? "; another session held a lock on the table for longer than tableLockTimeout (a long "
+                                          "transaction or query): run again when it ends"
+                                        : "") +
                               "; the database is as it was before this migration (those before it in the run stay applied)",
                           name, statement);
   };
@@ -1127,6 +1131,8 @@ inline bool runMigration(const Connection& db, const std::string& name, const De
       }
     }
     if (done(*trx)) return false;
+    if (postgres && tableLockTimeout.count() > 0)  // for this transaction only
+      trx->execute("SELECT set_config('lock_timeout', ?, true)", std::to_string(tableLockTimeout.count()) + "ms");
     for (const Step& step : d.rendered.steps) runStep(step, *trx);
     if (!postgres && rebuilds) {
       statement = "PRAGMA foreign_key_check";
@@ -1153,6 +1159,11 @@ struct MigrateOptions {
   bool dryRun = false;
   /// How long to wait for another runner (PostgreSQL: its advisory lock; SQLite: its write lock).
   std::chrono::milliseconds lockTimeout{30'000};
+  /// PostgreSQL: how long a statement of a migration may wait for its table's lock (lock_timeout)
+  /// before the migration fails and changes nothing; 0: as long as it takes. While an ALTER TABLE
+  /// waits behind a long query, every other query on the table waits behind the ALTER: under
+  /// traffic, a few seconds here is the safer choice.
+  std::chrono::milliseconds tableLockTimeout{0};
 };
 
 struct RollbackOptions {
@@ -1160,6 +1171,7 @@ struct RollbackOptions {
   std::string to;
   bool dryRun = false;
   std::chrono::milliseconds lockTimeout{30'000};
+  std::chrono::milliseconds tableLockTimeout{0};  // as MigrateOptions's
 };
 
 /// One migration a run applied or rolled back (or, with dryRun, would).
@@ -1239,7 +1251,7 @@ inline MigrationRun migrate(const Connection& db, std::span<const Migration> mig
       continue;
     }
     const auto started = std::chrono::steady_clock::now();
-    if (runMigration(db, m->name, d, run.batch, true, options.lockTimeout, result.sql)) {
+    if (runMigration(db, m->name, d, run.batch, true, options.lockTimeout, options.tableLockTimeout, result.sql)) {
       result.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
       run.migrations.push_back(std::move(result));
     }
@@ -1291,7 +1303,7 @@ inline MigrationRun rollbackMigrations(const Connection& db, std::span<const Mig
       result.sql = listing(d.rendered);
     } else {
       const auto started = std::chrono::steady_clock::now();
-      if (!runMigration(db, m->name, d, targets[i].second, false, options.lockTimeout, result.sql)) continue;
+      if (!runMigration(db, m->name, d, targets[i].second, false, options.lockTimeout, options.tableLockTimeout, result.sql)) continue;
       result.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
     }
     run.migrations.push_back(std::move(result));
