@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -248,11 +249,19 @@ class Backend final : public kith::detail::Backend {
   std::string path_;
 };
 
-inline void pragma(sqlite3* db, const std::string& sql) {
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
-  sqlite3_free(message);
-  if (rc != SQLITE_OK) fail(db, rc, sql);
+/// Runs a PRAGMA. SQLite does not call the busy handler for every lock a PRAGMA takes (switching a
+/// new file to WAL while another process opens it too fails at once with SQLITE_BUSY): such a
+/// PRAGMA is tried again, every millisecond or so, until the busy timeout has passed.
+inline void pragma(sqlite3* db, const std::string& sql, std::chrono::milliseconds busyTimeout = {}) {
+  const auto deadline = std::chrono::steady_clock::now() + busyTimeout;
+  while (true) {
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+    sqlite3_free(message);
+    if (rc == SQLITE_OK) return;
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) fail(db, rc, sql);
+    sqlite3_sleep(1);
+  }
 }
 
 }  // namespace detail
@@ -277,7 +286,7 @@ inline Connection open(std::string_view path, const Options& options = {}) {
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(options.busyTimeout.count()));
   if (options.foreignKeys) detail::pragma(raw, "PRAGMA foreign_keys = ON");
-  if (options.wal && !options.readOnly) detail::pragma(raw, "PRAGMA journal_mode = WAL");
+  if (options.wal && !options.readOnly) detail::pragma(raw, "PRAGMA journal_mode = WAL", options.busyTimeout);
   switch (options.synchronous) {
     case Synchronous::Default:
       break;
