@@ -616,6 +616,14 @@ TEST_CASE("one runner at a time: another's lock held past the timeout is an erro
   auto db = shared.open(std::chrono::milliseconds(50));
   auto other = shared.open();
   const std::vector<Migration> list{creates("1_users", "users")};
+  if (!test::onPostgres()) {  // a writer holds the database before kith_migrations exists: lockTimeout, not the busy timeout
+    auto writer = other.begin();
+    const auto started = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(kith::migrate(db, list, {.lockTimeout = std::chrono::milliseconds(300)}),
+                      Catch::Contains("held the database's write lock for more than 300 ms, so kith_migrations could not be made"));
+    CHECK(std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(300));
+    writer.rollback();
+  }
   kith::migrate(db, std::vector<Migration>{});  // makes kith_migrations
   std::optional<kith::Transaction> holding;
   std::string holder;
@@ -877,7 +885,8 @@ TEST_CASE(
   CHECK(test::scalar(db, "SELECT group_concat(code) FROM tickets") == "T1,T2,T4,T5");
 }
 
-TEST_CASE("PostgreSQL: an index built CONCURRENTLY that failed midway is built again, not kept invalid", "[migrate][postgres]") {
+TEST_CASE("PostgreSQL: an index built CONCURRENTLY that failed midway is built again, not kept invalid", "[migrate][.postgres]") {
+  REQUIRE(test::onPostgres());
   auto db = test::database();
   db.execute("CREATE TABLE emails (" + test::idColumn() + ", address TEXT NOT NULL)");
   db.execute("INSERT INTO emails (address) VALUES ('a@example.com'), ('a@example.com')");
@@ -896,7 +905,8 @@ TEST_CASE("PostgreSQL: an index built CONCURRENTLY that failed midway is built a
   CHECK_THROWS_AS(db.execute("INSERT INTO emails (address) VALUES ('a@example.com')"), kith::ConstraintError);
 }
 
-TEST_CASE("PostgreSQL: tableLockTimeout ends a migration that waits behind a long transaction, changing nothing", "[migrate][postgres]") {
+TEST_CASE("PostgreSQL: tableLockTimeout ends a migration that waits behind a long transaction, changing nothing", "[migrate][.postgres]") {
+  REQUIRE(test::onPostgres());
   SharedDatabase shared;
   auto db = shared.open();
   auto reader = shared.open();

@@ -862,12 +862,24 @@ inline bool tableExists(Backend& b);
 
 /// Creates kith_migrations when it is missing (looked for first: on SQLite, CREATE TABLE IF NOT
 /// EXISTS would wait for the write lock another runner holds).
-inline void ensureTable(Backend& b) {
+/// SQLite: waits for another writer up to `lockTimeout`, as the runner does for each migration.
+inline void ensureTable(Backend& b, std::chrono::milliseconds lockTimeout) {
   if (tableExists(b)) return;
-  executeSql(b, "CREATE TABLE IF NOT EXISTS " + quote(table) + " (" + quote("name") + " " + b.columnType(ColumnKind::Text) +
-                    " NOT NULL PRIMARY KEY, " + quote("batch") + " " + b.columnType(ColumnKind::Integer) + " NOT NULL, " +
-                    quote("checksum") + " " + b.columnType(ColumnKind::Text) + " NOT NULL, " + quote("applied_at") + " " +
-                    b.columnType(ColumnKind::Timestamp) + " NOT NULL)");
+  const auto deadline = std::chrono::steady_clock::now() + lockTimeout;
+  while (true) {
+    try {
+      executeSql(b, "CREATE TABLE IF NOT EXISTS " + quote(table) + " (" + quote("name") + " " + b.columnType(ColumnKind::Text) +
+                        " NOT NULL PRIMARY KEY, " + quote("batch") + " " + b.columnType(ColumnKind::Integer) + " NOT NULL, " +
+                        quote("checksum") + " " + b.columnType(ColumnKind::Text) + " NOT NULL, " + quote("applied_at") + " " +
+                        b.columnType(ColumnKind::Timestamp) + " NOT NULL)");
+      return;
+    } catch (const BusyError&) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw MigrationError("kith: another connection held the database's write lock for more than " +
+                                 std::to_string(lockTimeout.count()) + " ms, so kith_migrations could not be made. Nothing ran",
+                             "");
+    }
+  }
 }
 
 inline bool tableExists(Backend& b) {
@@ -1218,7 +1230,7 @@ inline MigrationRun migrate(const Connection& db, std::span<const Migration> mig
   std::optional<RunLock> lock;
   if (!options.dryRun) {
     lock.emplace(b, options.lockTimeout);  // first: two PostgreSQL sessions creating kith_migrations at once collide
-    ensureTable(b);
+    ensureTable(b, options.lockTimeout);
   }
   const auto done = applied(b);
   std::vector<std::pair<const Migration*, Described>> pending;
