@@ -36,30 +36,40 @@ struct Post : kith::BaseModel<Post> {
   static constexpr auto columns = kith::columns<&Post::id, &Post::userId, &Post::title>;
 };
 
+/// Starts the program as a child process; `out` reads its standard output (and error, with
+/// `withStderr`).
+inline pid_t spawn(const std::string& program, const std::vector<std::string>& args, bool withStderr, int& out) {
+  int pipeEnds[2];
+  if (pipe(pipeEnds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipeEnds[1], STDOUT_FILENO);
+    if (withStderr) dup2(pipeEnds[1], STDERR_FILENO);
+    close(pipeEnds[0]);
+    close(pipeEnds[1]);
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(program.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipeEnds[1]);
+  out = pipeEnds[0];
+  return pid;
+}
+
 /// The server as a child process, its stdout read until it says which port it listens on.
 struct Server {
   pid_t pid = -1;
   int port = 0;
 
   Server(const std::string& program, const std::vector<std::string>& args) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-    pid = fork();
-    if (pid == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> argv{const_cast<char*>(program.c_str())};
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(program.c_str(), argv.data());
-      _exit(127);
-    }
-    close(out[1]);
+    int out = -1;
+    pid = spawn(program, args, false, out);
     std::string line;
     char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    close(out[0]);
+    while (read(out, &c, 1) == 1 && c != '\n') line += c;
+    close(out);
     const auto at = line.find("127.0.0.1:");
     if (at == std::string::npos) throw std::runtime_error("the server did not start: '" + line + "'");
     port = std::stoi(line.substr(at + 10));
@@ -86,37 +96,24 @@ struct Ran {
 /// Runs the program to its end; one still running after `limit` (a server that should have refused
 /// to start, say) is killed, and its status is then 128 + SIGKILL.
 inline Ran run(const std::string& program, const std::vector<std::string>& args, std::chrono::seconds limit = std::chrono::seconds(10)) {
-  int out[2];
-  if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    dup2(out[1], STDERR_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<char*> argv{const_cast<char*>(program.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(program.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
+  int out = -1;
+  const pid_t pid = spawn(program, args, true, out);
   Ran ran;
   char buffer[4096];
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    pollfd p{out[0], POLLIN, 0};
+    pollfd p{out, POLLIN, 0};
     if (left <= 0 || poll(&p, 1, static_cast<int>(left)) == 0) {
       kill(pid, SIGKILL);
       ran.output += "\n(killed: still running after " + std::to_string(limit.count()) + " s)";
       break;
     }
-    const ssize_t n = read(out[0], buffer, sizeof buffer);
+    const ssize_t n = read(out, buffer, sizeof buffer);
     if (n <= 0) break;
     ran.output.append(buffer, static_cast<std::size_t>(n));
   }
-  close(out[0]);
+  close(out);
   int status = 0;
   waitpid(pid, &status, 0);
   ran.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -354,53 +354,41 @@ inline ColumnKind liveKind(const LiveColumn& c, bool postgres) {
   return k == ColumnKind::Real && !c.type.empty() && !sameName(c.type, "REAL") && !sameName(c.type, "DOUBLE") ? ColumnKind::Real : k;
 }
 
-inline std::string cppType(const ExpectedColumn& c) {
-  std::string t;
-  switch (c.kind) {
-    case ColumnKind::GeneratedKey:
-    case ColumnKind::Integer:
-      t = "std::int64_t";
-      break;
-    case ColumnKind::Boolean:
-      t = "bool";
-      break;
-    case ColumnKind::Real:
-      t = "double";
-      break;
-    case ColumnKind::Text:
-      t = "std::string";
-      break;
-    case ColumnKind::Blob:
-      t = "kith::Blob";
-      break;
-    case ColumnKind::Timestamp:
-      t = "std::chrono::sys_time<std::chrono::microseconds>";
-      break;
-  }
-  return c.nullable ? "std::optional<" + t + ">" : t;
-}
+/// How a generated migration spells a kind: its C++ type, and the zero a NOT NULL column added to
+/// a table that may hold rows gets as its default (in the source, and as a value).
+struct Spelling {
+  const char* type;
+  const char* zero;
+  Value zeroValue;
+};
 
-/// The default a NOT NULL column gets when it is added to a table that may hold rows.
-inline std::pair<std::string, Value> zeroDefault(ColumnKind kind) {
+inline Spelling spelling(ColumnKind kind) {
+  using Micros = std::chrono::sys_time<std::chrono::microseconds>;
   switch (kind) {
     case ColumnKind::Boolean:
-      return {"false", Value(std::int64_t{0})};
+      return {"bool", "false", Value(std::int64_t{0})};
     case ColumnKind::Real:
-      return {"0.0", Value(0.0)};
+      return {"double", "0.0", Value(0.0)};
     case ColumnKind::Text:
-      return {"std::string()", Value(std::string())};
+      return {"std::string", "std::string()", Value(std::string())};
     case ColumnKind::Blob:
-      return {"kith::Blob()", Value(Blob())};
+      return {"kith::Blob", "kith::Blob()", Value(Blob())};
     case ColumnKind::Timestamp:
-      return {"std::chrono::sys_time<std::chrono::microseconds>()", parameterValue(std::chrono::sys_time<std::chrono::microseconds>())};
-    default:
-      return {"0", Value(std::int64_t{0})};
+      return {"std::chrono::sys_time<std::chrono::microseconds>", "std::chrono::sys_time<std::chrono::microseconds>()",
+              parameterValue(Micros())};
+    default:  // GeneratedKey, Integer
+      return {"std::int64_t", "0", Value(std::int64_t{0})};
   }
+}
+
+inline std::string cppType(const ExpectedColumn& c) {
+  const std::string t = spelling(c.kind).type;
+  return c.nullable ? "std::optional<" + t + ">" : t;
 }
 
 inline Column builtColumn(const ExpectedColumn& c, bool withDefault) {
   Column out{c.name, c.kind, c.nullable, false, std::nullopt, c.primary && c.kind != ColumnKind::GeneratedKey};
-  if (withDefault && !c.nullable) out.defaultValue = zeroDefault(c.kind).second;
+  if (withDefault && !c.nullable) out.defaultValue = spelling(c.kind).zeroValue;
   return out;
 }
 
@@ -487,7 +475,7 @@ inline std::string render(const std::vector<DiffStep>& steps, bool losesData, co
       case K::AddColumn: {
         const auto& c = d.columns.at(0);
         out += indent + "t.addColumn<" + cppType(c) + ">(" + cppString(c.name) + ")" +
-               (c.nullable ? "" : ".defaultTo(" + zeroDefault(c.kind).first + ")") + ";\n";
+               (c.nullable ? "" : ".defaultTo(" + std::string(spelling(c.kind).zero) + ")") + ";\n";
         break;
       }
       case K::DropColumn:
