@@ -305,6 +305,26 @@ inline void verifyIndex(const LiveSchema& schema, const ExpectedIndex& want, std
                      " (createTables names it " + want.name + ")"});
 }
 
+/// What the models need (their tables, their relations' pivot tables and indexes), and what the
+/// database has of it.
+struct Compared {
+  std::vector<ExpectedTable> tables;
+  std::vector<ExpectedIndex> indexes;
+  LiveSchema live;
+  bool postgres = false;
+};
+
+template <class... Models>
+Compared compared(Backend& b) {
+  Compared c{{expectedTable<Models>()...}, {}, {}, b.dialect() == "postgresql"};
+  for (const auto& list : {relationSchemaSql<Models>(b)...})
+    for (const auto& sql : list) expectRelationSql(sql, c.postgres, c.tables, c.indexes);
+  std::vector<std::string> names;
+  for (const auto& t : c.tables) names.push_back(t.name);
+  c.live = LiveSchema::read(b, names);
+  return c;
+}
+
 }  // namespace detail::migration
 
 /// Checks the live database against the models: each model's table and columns (a type that can
@@ -318,15 +338,7 @@ template <class... Models>
 SchemaReport verifySchema(const Connection& db) {
   [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;
   using namespace detail::migration;
-  detail::Backend& b = db.backend();
-  const bool postgres = b.dialect() == "postgresql";
-  std::vector<ExpectedTable> tables{expectedTable<Models>()...};
-  std::vector<ExpectedIndex> indexes;
-  for (const auto& list : {detail::relationSchemaSql<Models>(b)...})
-    for (const auto& sql : list) expectRelationSql(sql, postgres, tables, indexes);
-  std::vector<std::string> names;
-  for (const auto& t : tables) names.push_back(t.name);
-  const auto live = LiveSchema::read(b, names);
+  const auto [tables, indexes, live, postgres] = compared<Models...>(db.backend());
   SchemaReport report;
   for (const auto& t : tables) verifyTable(live, postgres, t, report.problems);
   for (const auto& i : indexes) verifyIndex(live, i, report.problems);
@@ -560,15 +572,7 @@ SchemaDiff diffSchema(const Connection& db) {
   [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;
   using namespace detail::migration;
   using K = DiffStep::Kind;
-  detail::Backend& b = db.backend();
-  const bool postgres = b.dialect() == "postgresql";
-  std::vector<ExpectedTable> tables{expectedTable<Models>()...};
-  std::vector<ExpectedIndex> indexes;
-  for (const auto& list : {detail::relationSchemaSql<Models>(b)...})
-    for (const auto& sql : list) expectRelationSql(sql, postgres, tables, indexes);
-  std::vector<std::string> names;
-  for (const auto& t : tables) names.push_back(t.name);
-  const auto live = LiveSchema::read(b, names);
+  const auto [tables, indexes, live, postgres] = compared<Models...>(db.backend());
 
   SchemaDiff diff;
   std::vector<DiffStep> down;  // in the order of the up; reversed at the end
