@@ -221,3 +221,14 @@ TEST_CASE("processes opening a new WAL database at the same moment all get it", 
     CHECK(test::scalar(kith::sqlite::open(file), "PRAGMA journal_mode") == "wal");
   }
 }
+
+TEST_CASE("SQL holding two statements is refused before either runs, not cut to its first", "[connection][bad-input]") {
+  auto db = kith::sqlite::open(":memory:");
+  CHECK_THROWS_WITH(
+      db.execute("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)"),
+      Catch::Contains("holds more than one statement, and SQLite would run the first alone") && Catch::Contains("pass them one at a time"));
+  CHECK(test::scalar(db, "SELECT count(*) FROM sqlite_schema") == "0");
+  // One statement with what may follow it: semicolons, spaces, comments.
+  db.execute("CREATE TABLE a (x INTEGER); ;  -- the table\n /* done */ ");
+  CHECK(test::scalar(db, "SELECT count(*) FROM sqlite_schema") == "1");
+}

@@ -929,3 +929,18 @@ TEST_CASE("PostgreSQL: tableLockTimeout ends a migration that waits behind a lon
   CHECK(test::scalar(db, "SHOW lock_timeout") == "0");  // set for the migration's transaction only
   CHECK(kith::migrate(db, list, {.tableLockTimeout = std::chrono::milliseconds(200)}).migrations.size() == 1);
 }
+
+TEST_CASE("raw SQL of two statements in one string is refused on both databases, and changes nothing", "[migrate][portable]") {
+  auto db = test::database();
+  const std::vector<Migration> list{
+      migration("1_two", [](Schema& s) { s.raw("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)"); }, {})};
+  try {
+    kith::migrate(db, list);
+    FAIL("two statements in one raw() ran");
+  } catch (const kith::MigrationError& e) {
+    CHECK(e.statement() == "CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER)");
+  }
+  CHECK_FALSE(tableExists(db, "a"));
+  CHECK_FALSE(tableExists(db, "b"));
+  CHECK(records(db) == "");
+}

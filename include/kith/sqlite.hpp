@@ -128,11 +128,36 @@ class Statement final : public kith::detail::Statement {
  public:
   Statement(sqlite3* db, std::string_view sql, bool persistent) : kith::detail::Statement(std::string(sql)), db_(db) {
     sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
     const int rc =
-        sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw, nullptr);
+        sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), persistent ? SQLITE_PREPARE_PERSISTENT : 0, &raw, &tail);
     stmt_.reset(raw);
     if (rc != SQLITE_OK) fail(db, rc, sql);
+    if (tail && anotherStatement(std::string_view(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail))))
+      throw UsageError(kith::detail::format(
+          "kith: this SQL holds more than one statement, and SQLite would run the first alone: {}; pass them one at a time "
+          "(PostgreSQL refuses them too)",
+          sql));
     parameters_ = sqlite3_bind_parameter_count(raw);
+  }
+
+  /// Whether SQL follows the first statement (not only spaces, semicolons and comments).
+  static bool anotherStatement(std::string_view rest) {
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      const char c = rest[i];
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';') continue;
+      if (rest.substr(i, 2) == "--") {
+        i = rest.find('\n', i);
+        if (i == std::string_view::npos) return false;
+      } else if (rest.substr(i, 2) == "/*") {
+        i = rest.find("*/", i + 2);
+        if (i == std::string_view::npos) return false;
+        ++i;
+      } else {
+        return true;
+      }
+    }
+    return false;
   }
 
   void bindNull(int i) override { check(sqlite3_bind_null(stmt_.get(), note(i))); }
