@@ -88,15 +88,10 @@ ExpectedTable expectedTable() {
 
 /// The kind of a type kith itself writes in its DDL (Backend::columnType).
 inline ColumnKind declaredKind(std::string type, bool postgres) {
-  for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!postgres) return type == "REAL" ? ColumnKind::Real : affinityKind(type);
-  if (type == "BIGSERIAL") return ColumnKind::GeneratedKey;
-  if (type == "BOOLEAN") return ColumnKind::Boolean;
-  if (type == "DOUBLE PRECISION") return ColumnKind::Real;
-  if (type == "BYTEA") return ColumnKind::Blob;
-  if (type == "TIMESTAMPTZ") return ColumnKind::Timestamp;
-  if (type == "TEXT") return ColumnKind::Text;
-  return ColumnKind::Integer;
+  if (!postgres) return affinityKind(type);
+  if (sameName(type, "BIGSERIAL")) return ColumnKind::GeneratedKey;
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return postgresKind(type);  // the catalogs' spelling of the rest is kith's, lowercased
 }
 
 /// Reads back what a relation adds to createTables (kith's own DDL): its pivot tables and indexes.
@@ -288,14 +283,18 @@ inline void verifyTable(const LiveSchema& schema, bool postgres, const ExpectedT
   }
 }
 
-inline void verifyIndex(const LiveSchema& schema, const ExpectedIndex& want, std::vector<SchemaProblem>& out) {
-  if (schema.columnsOf(want.table).empty()) return;  // the missing table is the problem
-  const auto& live = schema.indexesOf(want.table);
-  const bool found = std::any_of(live.begin(), live.end(), [&](const LiveIndex& l) {
+/// Whether an index serves what `want` is for: one led by its columns (a unique one on exactly
+/// them, when it must be unique).
+inline bool covered(const std::vector<LiveIndex>& live, const ExpectedIndex& want) {
+  return std::any_of(live.begin(), live.end(), [&](const LiveIndex& l) {
     return l.columns.size() >= want.columns.size() && std::equal(want.columns.begin(), want.columns.end(), l.columns.begin()) &&
            (!want.unique || (l.unique && l.columns.size() == want.columns.size()));
   });
-  if (found) return;
+}
+
+inline void verifyIndex(const LiveSchema& schema, const ExpectedIndex& want, std::vector<SchemaProblem>& out) {
+  if (schema.columnsOf(want.table).empty()) return;  // the missing table is the problem
+  if (covered(schema.indexesOf(want.table), want)) return;
   std::string columns;
   for (const auto& c : want.columns) columns += (columns.empty() ? "" : ", ") + c;
   out.push_back({want.table,
@@ -360,11 +359,7 @@ struct DiffStep {
   std::string comment;                  // said above the call in the source
 };
 
-inline ColumnKind liveKind(const LiveColumn& c, bool postgres) {
-  if (postgres) return postgresKind(c.type);
-  const auto k = affinityKind(c.type);
-  return k == ColumnKind::Real && !c.type.empty() && !sameName(c.type, "REAL") && !sameName(c.type, "DOUBLE") ? ColumnKind::Real : k;
-}
+inline ColumnKind liveKind(const LiveColumn& c, bool postgres) { return postgres ? postgresKind(c.type) : affinityKind(c.type); }
 
 /// How a generated migration spells a kind: its C++ type, and the zero a NOT NULL column added to
 /// a table that may hold rows gets as its default (in the source, and as a value).
@@ -648,11 +643,7 @@ SchemaDiff diffSchema(const Connection& db) {
     }
   }
   for (const ExpectedIndex& i : indexes) {
-    const auto& have = live.indexesOf(i.table);
-    const bool found = std::any_of(have.begin(), have.end(), [&](const LiveIndex& l) {
-      return l.columns.size() >= i.columns.size() && std::equal(i.columns.begin(), i.columns.end(), l.columns.begin()) &&
-             (!i.unique || (l.unique && l.columns.size() == i.columns.size()));
-    });
+    const bool found = covered(live.indexesOf(i.table), i);
     const bool planned =
         std::any_of(diff.up_.begin(), diff.up_.end(), [&](const DiffStep& s) { return s.kind == K::AddIndex && s.index.name == i.name; });
     if (found || planned) continue;
