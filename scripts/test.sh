@@ -37,7 +37,15 @@ run() {  # name, compiler, extra flags, seconds of fuzzing (0: replay the fuzz c
   cmake -S . -B "build/$name" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$compiler" "${launcher[@]}" \
     -DCMAKE_CXX_FLAGS="$flags" -DKITH_BUILD_BENCHMARKS=ON -DKITH_FUZZ_SECONDS="$fuzz" $options >/dev/null
   cmake --build "build/$name" -j"$jobs"
-  (cd "build/$name" && ctest -j"$jobs" --output-on-failure "$@") | tee "build/$name.log" | tail -n 3
+  if ! (cd "build/$name" && ctest -j"$jobs" --output-on-failure "$@") >"build/$name.log" 2>&1; then
+    # The failing tests' own output, and any input the fuzzer kept, so that a CI log alone can be reproduced.
+    tail -n 200 "build/$name.log"
+    for artifact in "build/$name/tests/fuzz-work/artifacts/"*; do
+      [ -f "$artifact" ] && echo "fuzz input $artifact (base64): $(base64 -w0 "$artifact")"
+    done
+    exit 1
+  fi
+  tail -n 3 "build/$name.log"
 }
 
 # The compile-fail and packaging tests run the compiler themselves, without the build's flags:

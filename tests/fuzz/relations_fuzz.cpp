@@ -69,6 +69,20 @@ constexpr std::uint8_t pivotMarker = 0xA7;
   std::fprintf(stderr, "kith fuzz: %s\n", what.c_str());
   std::abort();
 }
+/// `text` in quotes, with bytes outside printable ASCII as \xNN: titles may hold any byte.
+std::string printable(std::string_view text) {
+  std::string out = "'";
+  for (const unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + "'";
+}
 #define EXPECT(condition, what) \
   if (!(condition)) mismatch(std::string(what) + " (" #condition ")")
 
@@ -653,10 +667,11 @@ class Run {
   Planned planOrCreate(const Author& a, const std::vector<Book>& rows, bool update) const {
     Planned plan{oracle_, std::vector<std::int64_t>(rows.size()), parentFails(a)};
     const auto parentId = saveParent(plan.expected, a);
+    // A new parent finds rows too: books left behind by a destroyed author whose id it takes
+    // (SQLite hands out the largest id + 1 again).
     std::map<std::string, std::int64_t> existing;
-    if (a.isPersisted())
-      for (const auto& [id, b] : oracle_.books)
-        if (b.authorId == parentId) existing.try_emplace(b.title, id);
+    for (const auto& [id, b] : oracle_.books)
+      if (b.authorId == parentId) existing.try_emplace(b.title, id);
     std::map<std::string, std::size_t> firstNew, lastNew;
     std::vector<std::size_t> fresh;
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -699,7 +714,9 @@ class Run {
       oracle_ = std::move(plan.expected);
       EXPECT(result.size() == rows.size(), "*OrCreateMany returned the wrong number of rows");
       for (std::size_t i = 0; i < result.size(); ++i) {
-        EXPECT(result[i].id == plan.ids[i], "*OrCreateMany returned the wrong row");
+        EXPECT(result[i].id == plan.ids[i], "*OrCreateMany returned the wrong row: row " + std::to_string(i) + " titled " +
+                                                printable(rows[i].title) + " is id " + std::to_string(result[i].id) + ", expected " +
+                                                std::to_string(plan.ids[i]));
         EXPECT(rowOf(result[i]) == oracle_.books.at(plan.ids[i]), "*OrCreateMany returned stale values");
       }
       if (update) forget(plan.ids);  // rows updated through other objects than the ones the pool holds
