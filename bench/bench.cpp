@@ -8,7 +8,8 @@
 //   kith_bench --count              for valgrind --tool=callgrind --collect-atstart=no: each workload
 //                                   once, its instructions dumped under "W1 kith" and so on
 //   kith_bench --count --only "W1 kith"   one workload and implementation only, for a profile
-//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2 and W6 run, in bytes
+//   kith_bench --only W2,W2u        these workloads only (any mode)
+//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2, W2u and W6 run, in bytes
 //   kith_bench --ir F --heap-in H   the timing run, with counts and peaks from the runs above
 //
 // bench/run.sh does all of it in one command.
@@ -188,18 +189,14 @@ std::vector<Workload> workloads(const Sizes& n) {
       {"W1", "createMany of posts for one user", false, n.posts, oneUser, postsFor(1, n.posts), [](Impl& i) { return i.insertMany(); }});
   out.push_back({"W1f", "W1 on a WAL file, synchronous=NORMAL", true, n.posts, oneUser, postsFor(1, n.posts),
                  [](Impl& i) { return i.insertMany(); }});
-  out.push_back({"W2",
-                 "preload users x 10 posts",
-                 false,
-                 n.users * 10,
-                 [n](sqlite3* db) {
-                   addUsers(db, n.users);
-                   exec(db, "BEGIN");
-                   for (int u = 1; u <= n.users; ++u) fill(db, postsFor(u, 10));
-                   exec(db, "COMMIT");
-                 },
-                 {},
-                 [](Impl& i) { return i.preload(); }});
+  const auto usersWithPosts = [n](sqlite3* db) {
+    addUsers(db, n.users);
+    exec(db, "BEGIN");
+    for (int u = 1; u <= n.users; ++u) fill(db, postsFor(u, 10));
+    exec(db, "COMMIT");
+  };
+  out.push_back({"W2", "preload users x 10 posts", false, n.users * 10, usersWithPosts, {}, [](Impl& i) { return i.preload(); }});
+  out.push_back({"W2u", "W2, untracked", false, n.users * 10, usersWithPosts, {}, [](Impl& i) { return i.preloadUntracked(); }});
   std::mt19937_64 random(42);
   std::vector<std::int64_t> keys(static_cast<std::size_t>(n.lookupUsers));
   for (auto& k : keys) k = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(n.lookupUsers)) + 1;
@@ -210,6 +207,13 @@ std::vector<Workload> workloads(const Sizes& n) {
                  [n](sqlite3* db) { addUsers(db, n.lookupUsers); },
                  {},
                  [keys](Impl& i) { return i.find(keys); }});
+  out.push_back({"W3u",
+                 "W3, untracked",
+                 false,
+                 n.lookupUsers,
+                 [n](sqlite3* db) { addUsers(db, n.lookupUsers); },
+                 {},
+                 [keys](Impl& i) { return i.findUntracked(keys); }});
   out.push_back({"W4", "save() of new posts, one transaction", false, n.posts, oneUser, postsFor(1, n.posts),
                  [](Impl& i) { return i.insertEach(); }});
   out.push_back({"W5", "fetchOrCreateMany, half existing", false, n.fetchOrCreate,
@@ -373,6 +377,18 @@ double median(std::vector<double> v) {
 }  // namespace
 }  // namespace bench
 
+/// --only: "W1 kith" (one workload and implementation), or workload ids, comma-separated ("W2,W2u").
+static bool selected(const std::string& only, const std::string& workload, const std::string& key) {
+  if (only.empty() || only == key) return true;
+  std::size_t at = 0;
+  while (at <= only.size()) {
+    const std::size_t end = std::min(only.find(',', at), only.size());
+    if (only.compare(at, end - at, workload) == 0) return true;
+    at = end + 1;
+  }
+  return false;
+}
+
 int main(int argc, char** argv) {
   using namespace bench;
   Mode mode = Mode::Time;
@@ -423,7 +439,7 @@ int main(int argc, char** argv) {
   std::set<std::string> absent;  // implementations that do not take part in a workload
   const auto record = [&](const Workload& w, const Implementation& impl, double& ms, double& faults) {
     const auto key = w.id + " " + impl.name;
-    if (absent.count(key) || (!only.empty() && key != only)) return false;
+    if (absent.count(key) || !selected(only, w.id, key)) return false;
     const auto result = once(w, impl, scratch, mode, ms, faults);
     if (!result) absent.insert(key);
     if (result) {
@@ -436,7 +452,7 @@ int main(int argc, char** argv) {
     return result.has_value();
   };
   for (const auto& w : all) {
-    if (mode == Mode::Heap && w.id != "W2" && w.id != "W6") continue;
+    if (mode == Mode::Heap && w.id != "W2" && w.id != "W2u" && w.id != "W6") continue;
     for (int r = 0; r < repeats; ++r) {
       if (mode != Mode::Time) {
         for (const auto* impl : present) {

@@ -50,6 +50,10 @@ class Impl {
   /// W7: every post with its tags (a ManyToMany preload through post_tag), then one post's tags
   /// synced to `syncIds` (attach the missing, detach the rest), in one transaction.
   virtual std::optional<Checksum> postTags(const std::vector<std::int64_t>& syncIds) = 0;
+  /// W2u, W3u: W2 and W3 with models read untracked (kith's Query::untracked(), find(..., kith::untracked));
+  /// the raw baselines answer them with W2's and W3's code.
+  virtual std::optional<Checksum> preloadUntracked() { return std::nullopt; }
+  virtual std::optional<Checksum> findUntracked(const std::vector<std::int64_t>&) { return std::nullopt; }
   /// W8: load a user's posts, then save new ones through the relation into that loaded list (kith only).
   virtual std::optional<Checksum> saveManyLoaded() { return std::nullopt; }
 };

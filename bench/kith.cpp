@@ -53,6 +53,20 @@ class Kith final : public Impl {
     return sum;
   }
 
+  std::optional<Checksum> preloadUntracked() override {
+    Checksum sum = 0;
+    for (const auto& u : User::query(db_).untracked().preload<&User::posts>().all())
+      for (const auto& p : u.posts) sum += p.id + static_cast<Checksum>(p.title.size() + u.email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> findUntracked(const std::vector<std::int64_t>& keys) override {
+    Checksum sum = 0;
+    for (auto key : keys)
+      if (auto u = User::find(db_, key, kith::untracked)) sum += u->id + static_cast<Checksum>(u->email.size());
+    return sum;
+  }
+
   std::optional<Checksum> preloadAuthors() override {
     Checksum sum = 0;
     for (const auto& p : AuthoredPost::query(db_).preload<&AuthoredPost::author>().all())

@@ -124,6 +124,10 @@ class Raw final : public Impl {
     return sum;
   }
 
+  // Raw code has no tracking to leave out: W2u and W3u compare with W2's and W3's code.
+  std::optional<Checksum> preloadUntracked() override { return preload(); }
+  std::optional<Checksum> findUntracked(const std::vector<std::int64_t>& keys) override { return find(keys); }
+
   // Posts, then their distinct authors in one IN list; each post refers to its author by index.
   std::optional<Checksum> preloadAuthors() override {
     if (perStatement_ == 1) return std::nullopt;
@@ -134,7 +138,7 @@ class Raw final : public Impl {
       Stmt s(db_, "SELECT id, user_id, title, body FROM posts");
       while (sqlite3_step(s) == SQLITE_ROW) {
         posts.push_back(readPost(s));
-        if (userIndex.emplace(posts.back().userId, userIds.size()).second) userIds.push_back(posts.back().userId);
+        if (userIndex.try_emplace(posts.back().userId, userIds.size()).second) userIds.push_back(posts.back().userId);
       }
     }
     std::vector<RawUser> users(userIds.size());

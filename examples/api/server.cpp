@@ -368,7 +368,9 @@ std::int64_t perPageParam(const httplib::Request& req) { return intParam(req, "p
 
 void routes(httplib::Server& server, kith::Pool& pool) {
   server.Get("/users", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
+               // Read untracked: these rows are only shown, never saved (no per-row record of their values).
                const auto users = User::query(db)
+                                      .untracked()
                                       .orderBy<&User::id>()
                                       .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().groupLimit(5); })
                                       .withCount<&User::posts>()
@@ -377,6 +379,7 @@ void routes(httplib::Server& server, kith::Pool& pool) {
              }));
   server.Get(R"(/users/(\d+))", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                auto user = User::query(db)
+                               .untracked()
                                .where<&User::id>(pathId(req))
                                .preload<&User::posts>([](auto& q) { q.template apply<&Post::newestFirst>().limit(20); })
                                .withCount<&User::posts>()
@@ -405,9 +408,11 @@ void routes(httplib::Server& server, kith::Pool& pool) {
                   res.status = 204;
                 }));
   server.Get(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
-               User user = User::findOrFail(db, pathId(req));
+               auto user = User::find(db, pathId(req), kith::untracked);
+               if (!user) throw kith::NotFound("no such user");
                reply(res, 200,
-                     page(user.related<&User::posts>().query().apply<&Post::newestFirst>().paginate(pageParam(req), perPageParam(req))));
+                     page(user->related<&User::posts>().query().untracked().apply<&Post::newestFirst>().paginate(pageParam(req),
+                                                                                                                  perPageParam(req))));
              }));
   server.Post(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                 const Json fields = payload(req, postFields, postReadOnly, "a post", true);
@@ -417,7 +422,7 @@ void routes(httplib::Server& server, kith::Pool& pool) {
               }));
   server.Get("/posts", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                const auto posts =
-                   Post::query(db).apply<&Post::newestFirst>().preload<&Post::author>().paginate(pageParam(req), perPageParam(req));
+                   Post::query(db).untracked().apply<&Post::newestFirst>().preload<&Post::author>().paginate(pageParam(req), perPageParam(req));
                reply(res, 200, page(posts));
              }));
 

@@ -153,6 +153,12 @@ class BaseModel {
     return detail::Persist<S>::find(connection, id);
   }
 
+  /// find(), read untracked (as Query::untracked() reads): `User::find(db, id, kith::untracked)`.
+  template <class S = Self>
+  static std::optional<S> find(const Connection& connection, const detail::PrimaryKeyType<S>& id, Untracked) {
+    return detail::Persist<S>::template find<false>(connection, id);
+  }
+
   /// find(), or kith::NotFound.
   template <class S = Self>
   static S findOrFail(const Connection& connection, const detail::PrimaryKeyType<S>& id) {

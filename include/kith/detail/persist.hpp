@@ -270,8 +270,18 @@ struct Persist {
   static const ModelState* stateIf(const M& m) noexcept { return m.state_.get(); }
   static Columns& columns(ModelState& s) noexcept { return s.template columns<N>(); }
   static const Columns& columns(const ModelState& s) noexcept { return s.template columns<N>(); }
-  /// The model's column states, when it has a state.
-  static const Columns* columnsIf(const M& m) noexcept { return m.state_ ? &columns(*m.state_.get()) : nullptr; }
+  /// The model's column states, when its state has them.
+  static const Columns* columnsIf(const M& m) noexcept { return m.state_ && !m.state_->light ? &columns(*m.state_.get()) : nullptr; }
+
+  static bool untracked(const M& m) noexcept { return m.state_ && m.state_->untracked; }
+  /// What a write of a model read untracked meets, and how to get one that can be written.
+  static std::string untrackedMessage(std::string_view action) {
+    return format(
+        "kith: cannot {} this {}: it was read by an untracked query (untracked()), which keeps no record of the values read, so "
+        "kith cannot tell which columns changed; read it without untracked(), or call refresh() to read it again tracked (your "
+        "changes to it are then replaced by the row's values)",
+        action, typeName<M>);
+  }
 
   static void useConnection(M& m, const Connection& connection) {
     if (m.state_)
@@ -298,7 +308,7 @@ struct Persist {
     [[maybe_unused]] CheckModel<M> modelChecked;
     const ModelState* s = stateIf(m);
     std::bitset<N> dirty;
-    if (!s || !s->exists()) return dirty.set();
+    if (!s || !s->exists() || s->untracked) return dirty.set();  // untracked: every column may have changed
     const Columns& c = columns(*s);
     if (s->stale()) {  // an UPDATE was rolled back: rewrite every column the model knows, never one it did not load
       for (std::size_t i = 0; i < N; ++i) dirty[i] = (c.loaded[i] || c.marked[i]) && i != Meta::primaryKey;
@@ -337,6 +347,7 @@ struct Persist {
   /// markDirty<...>(): the next save writes these columns, whatever they hold.
   template <auto... Members>
   static void markDirty(M& m) {
+    if (untracked(m)) throw UsageError(untrackedMessage("mark columns of"));
     Columns& c = columns(state(m));
     (c.marked.set(Meta::template indexOf<Members>()), ...);
   }
@@ -377,27 +388,49 @@ struct Persist {
   /// Fills `m` from the current row, into its state `s`.
   static void readInto(Statement& st, std::span<const std::size_t> selected, M& m, ModelState& s) {
     Columns& c = columns(s);
+    readValues(st, selected, m, &c);
+    hashAll(m, c);
+    c.marked.reset();
+    s.persisted = true;
+    s.deleted = false;
+  }
+
+  /// Fills `m` from the current row with an untracked state from `arena`. Every column read: the
+  /// header alone (the arena's stride is untrackedStride). Some (select<>()): a whole state, whose
+  /// `loaded` says which, so that a key left out is an error rather than a default value.
+  static void readUntracked(Statement& st, std::span<const std::size_t> selected, M& m, StateArena& arena) {
+    if (!selected.empty()) {
+      read(st, selected, m, arena);
+      m.state_->untracked = true;
+      return;
+    }
+    void* at = arena.take();
+    auto* s = new (at) ModelState(arena.block());
+    s->untracked = s->light = true;
+    m.state_.reset(s);
+    readValues(st, selected, m, nullptr);
+    s->persisted = true;
+  }
+
+  /// Decodes the current row's columns into `m`; notes which were read in `c` when there is one.
+  static void readValues(Statement& st, std::span<const std::size_t> selected, M& m, Columns* c) {
     std::size_t decoding = N;
     try {
       if (selected.empty()) {
         Meta::forEach([&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(I), m, decoding); });
-        c.loaded.set();
+        if (c) c->loaded.set();
       } else {
-        c.loaded.reset();
+        if (c) c->loaded.reset();
         for (std::size_t column = 0; column < selected.size(); ++column) {
           Meta::visit(
               selected[column], [&]<std::size_t I, auto Member>() { readColumn<I, Member>(st, static_cast<int>(column), m, decoding); });
-          c.loaded.set(selected[column]);
+          if (c) c->loaded.set(selected[column]);
         }
       }
     } catch (const Error& e) {
       if (decoding == N) throw;  // a NULL in a column that cannot hold one: its message says so
       throw Error(format("kith: reading {}.{}: {}", Meta::table, Meta::columns[decoding], e.what()));
     }
-    hashAll(m, c);
-    c.marked.reset();
-    s.persisted = true;
-    s.deleted = false;
   }
 
   static bool generatesKey(const M& m) {
@@ -555,9 +588,10 @@ struct Persist {
     s.setUpdatedIn(currentTransaction(b));
   }
 
-  static void rejectDestroyed(const M& m) {
+  static void rejectUnwritable(const M& m) {
     if (const ModelState* s = stateIf(m); s && s->deleted)
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
+    if (untracked(m)) throw UsageError(untrackedMessage("save"));
   }
 
   /// save(); `Hooks` false: saveQuietly(), the stamps without the hooks.
@@ -565,7 +599,7 @@ struct Persist {
   static void save(M& m, const Connection& connection) {
     [[maybe_unused]] CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
     Life::check();                                // the messages for its hooks and timestamps
-    rejectDestroyed(m);
+    rejectUnwritable(m);
     const ModelState* s = stateIf(m);
     const bool exists = s && s->exists();
     if constexpr (Life::any) {
@@ -593,7 +627,7 @@ struct Persist {
   static std::vector<std::int64_t> insertMany(std::span<M* const> rows, const Connection& connection) {
     [[maybe_unused]] CheckModel<M> modelChecked;
     Life::check();  // the messages for its hooks and timestamps
-    for (const M* row : rows) rejectDestroyed(*row);
+    for (const M* row : rows) rejectUnwritable(*row);
     if constexpr (Life::any) {
       const auto now = stampNow();
       for (M* row : rows) {
@@ -658,6 +692,8 @@ struct Persist {
     m.*key = std::move(snapshot.key);
   }
 
+  /// The row keyed `id`; `Tracked` false: read as Query::untracked() reads.
+  template <bool Tracked = true>
   static std::optional<M> find(const Connection& connection, const Key& id) {
     [[maybe_unused]] CheckModel<M> modelChecked;
     Life::check();
@@ -667,8 +703,17 @@ struct Persist {
     std::optional<M> m;  // every path returns m: the model is built in the caller's storage
     if (!run.step()) return m;
     m.emplace();
-    m->state_.reset(single(connection));
-    readInto(run.statement(), {}, *m, *m->state_.get());
+    if constexpr (Tracked) {
+      m->state_.reset(single(connection));
+      readInto(run.statement(), {}, *m, *m->state_.get());
+    } else {
+      StateBlock* block = StateBlock::single(untrackedStride, connection, nullptr);
+      auto* s = new (block->slot(0)) ModelState(block);
+      s->untracked = s->light = true;
+      m->state_.reset(s);
+      readValues(run.statement(), {}, *m, nullptr);
+      s->persisted = true;
+    }
     if constexpr (Hook_afterFind<M>::present) {
       run.finish();
       Life::afterFind(*m, connection);
@@ -689,6 +734,7 @@ struct Persist {
     Run run(b, Sql<M>::find());
     run.bind(1, m.*key);
     if (!run.step()) throw NotFound(notFound(m.*key) + "; it was deleted");
+    if (untracked(m)) replaceState(m, single(connection));  // read again, tracked: it can be saved from now on
     ModelState& st = state(m);
     readInto(run.statement(), {}, m, st);
     st.setConnection(connection);

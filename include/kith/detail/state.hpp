@@ -115,6 +115,8 @@ struct ModelState {
   bool persisted = false;
   bool deleted = false;
   bool keyGenerated = false;  // the primary key came from the database
+  bool untracked = false;     // read by an untracked query: which columns changed is unknown, writes are refused
+  bool light = false;         // untracked, and no ColumnState follows (every column was read)
 
   explicit ModelState(StateBlock* b) noexcept : block(b) {}
   ModelState(const ModelState&) = delete;
@@ -182,6 +184,8 @@ struct ModelState {
     copy->persisted = persisted;
     copy->deleted = deleted;
     copy->keyGenerated = keyGenerated;
+    copy->untracked = untracked;
+    copy->light = light;
     if (rare) {
       copy->rare = std::make_unique<RareState>();
       copy->rare->updatedIn = rare->updatedIn;
@@ -192,6 +196,9 @@ struct ModelState {
     return copy;
   }
 };
+
+/// The bytes of the state of a model read untracked: the header alone, whatever its columns.
+inline constexpr std::uint32_t untrackedStride = static_cast<std::uint32_t>(sizeof(ModelState));
 
 /// The bytes of one state of a model with N columns.
 template <std::size_t N>

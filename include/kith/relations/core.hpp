@@ -193,7 +193,7 @@ inline std::string columnIndexSql(const TableInfo& table, std::size_t i) {
 template <class KeyType, class Model, std::size_t I, class Undefined>
 std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
   const auto* state = Persist<Model>::stateIf(model);
-  if (state && state->persisted && !Persist<Model>::columns(*state).loaded[I]) throw undefined();
+  if (state && state->persisted && !state->light && !Persist<Model>::columns(*state).loaded[I]) throw undefined();
   const auto& value = model.*nthMember<Model, I>();
   if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(value)>, KeyType>) {
     if (!value) return std::nullopt;

@@ -115,6 +115,10 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
       std::vector<Found> grouped(distinct.size());
       if (!distinct.empty()) {
         Query<Related> base(connection);
+        // Parents read untracked get their related rows untracked too: the read stays one kind.
+        bool untrackedParents = true;
+        for (const M& parent : parents) untrackedParents = untrackedParents && Persist<M>::untracked(parent);
+        if (untrackedParents) base.untracked();
         const std::string keyColumn = Info::keyColumn(base);
         QueryAccess::preloading(base, Info::name, keyColumn);
         Info::constrain(base);
