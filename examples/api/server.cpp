@@ -412,7 +412,7 @@ void routes(httplib::Server& server, kith::Pool& pool) {
                if (!user) throw kith::NotFound("no such user");
                reply(res, 200,
                      page(user->related<&User::posts>().query().untracked().apply<&Post::newestFirst>().paginate(pageParam(req),
-                                                                                                                  perPageParam(req))));
+                                                                                                                 perPageParam(req))));
              }));
   server.Post(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                 const Json fields = payload(req, postFields, postReadOnly, "a post", true);
@@ -421,8 +421,8 @@ void routes(httplib::Server& server, kith::Pool& pool) {
                 reply(res, 201, kith::toJson(post));
               }));
   server.Get("/posts", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
-               const auto posts =
-                   Post::query(db).untracked().apply<&Post::newestFirst>().preload<&Post::author>().paginate(pageParam(req), perPageParam(req));
+               const auto posts = Post::query(db).untracked().apply<&Post::newestFirst>().preload<&Post::author>().paginate(
+                   pageParam(req), perPageParam(req));
                reply(res, 200, page(posts));
              }));
 
