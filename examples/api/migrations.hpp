@@ -1,6 +1,6 @@
 // The schema of examples/api, as the migrations that made it: the service's first release (users,
 // posts) and a change to a table that already holds rows. Frozen in time: they spell their tables
-// and columns out and never read the models in server.cpp, which may change after them. A new
+// and columns out and never read the models in app.hpp, which may change after them. A new
 // change is a new migration at the end of the list, never an edit of one that was applied.
 #pragma once
 
