@@ -759,14 +759,16 @@ int migrateInChild(const SharedDatabase& shared, long killAt, std::chrono::stead
   if (pid == 0) {
     int status = 0;
     try {
-      auto db = shared.open();
+      // Waits for the other runner as long as a busy machine may need (the defaults are 5 s for a
+      // statement's lock and 30 s for the runner's).
+      auto db = shared.open(std::chrono::seconds(60));
       long sent = 0;
       if (killAt > 0)
         db.onQuery([&](const kith::QueryEvent&) {
           if (++sent == killAt) raise(SIGKILL);
         });
       std::this_thread::sleep_until(start);
-      kith::migrate(db, application());
+      kith::migrate(db, application(), {.lockTimeout = std::chrono::seconds(60)});
     } catch (const std::exception& e) {
       std::fprintf(stderr, "migrating child: %s\n", e.what());
       status = 3;

@@ -8,11 +8,17 @@ using namespace blog;
 
 namespace {
 
+User user(std::string email) {
+  User u;
+  u.email = std::move(email);
+  return u;
+}
+
 kith::Connection seeded() {
   auto db = database();
-  auto u = User::create(db, {{}, 0, "a@x.io", {}});
+  auto u = User::create(db, user("a@x.io"));
   u.related<&User::posts>().createMany({post("one"), post("two")});
-  User::create(db, {{}, 0, "b@x.io", {}});
+  User::create(db, user("b@x.io"));
   return db;
 }
 

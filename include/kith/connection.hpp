@@ -2,6 +2,7 @@
 // transaction nesting. Adapters (kith/sqlite.hpp) supply a detail::Backend.
 #pragma once
 
+#include <kith/detail/config.hpp>
 #include <kith/detail/statement.hpp>
 #include <kith/detail/std.hpp>
 #include <kith/error.hpp>
@@ -80,18 +81,7 @@ struct TxState {
   }
 
   /// Why a finished transaction cannot be used, for UsageError.
-  std::string finishedMessage() const {
-    if (const TxState* f = failedOne(); f && f != this) return f->finishedMessage();
-    switch (status) {
-      case Status::Committed:
-        return "kith: this transaction was already committed; start a new one with db.transaction(...) or db.begin()";
-      case Status::Failed:
-        return "kith: the database ended this transaction after an error and rolled back everything in it (" + failure +
-               "); nothing in it was committed: start a new one with db.transaction(...) or db.begin() and write again";
-      default:
-        return "kith: this transaction was already rolled back; start a new one with db.transaction(...) or db.begin()";
-    }
-  }
+  std::string finishedMessage() const;
 };
 
 struct StringHash {
@@ -126,68 +116,51 @@ class Backend {
   // Where databases differ in SQL; the defaults are SQLite's.
 
   /// "sqlite" or "postgresql": for what differs beyond these hooks (migrations' DDL).
-  virtual std::string_view dialect() const { return "sqlite"; }
+  virtual std::string_view dialect() const;
 
   /// The statement that opens an outermost transaction.
-  virtual std::string_view beginSql() const { return "BEGIN IMMEDIATE"; }
+  virtual std::string_view beginSql() const;
   /// True when a one-row INSERT with a generated key returns the key (INSERT ... RETURNING);
   /// false when lastInsertId() reads it afterwards.
-  virtual bool insertReturnsKey() const { return false; }
+  virtual bool insertReturnsKey() const;
   /// Keys for `count` rows about to be inserted into `table`, whose `column` the database
   /// generates, taken before the insert; empty when the keys of a multi-row INSERT follow from
   /// lastInsertId() (SQLite: consecutive rowids ending with it).
-  virtual std::vector<std::int64_t> reserveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) {
-    return {};
-  }
+  virtual std::vector<std::int64_t> reserveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/);
   /// Takes a lock on `key` that other connections asking for the same key wait for, held until the
   /// outermost transaction ends: the find-or-create methods take one per (table, relation, parent)
   /// so that two of them never both miss a row and both insert it. SQLite needs none: a write
   /// transaction (BEGIN IMMEDIATE) already excludes every other writer.
-  virtual void lockKey(std::int64_t /*key*/) {}
+  virtual void lockKey(std::int64_t /*key*/);
   /// True when a write transaction excludes every other writer (SQLite), so that a unique
   /// violation cannot come from a row another connection inserted meanwhile.
-  virtual bool writersExclusive() const { return true; }
+  virtual bool writersExclusive() const;
   /// When reserveKeys() gave none: true when a multi-row INSERT of `count` rows into `table`
   /// without their keys gets consecutive keys ending with lastInsertId(), so that one statement can
   /// insert many of them; false makes kith insert such rows one statement each. SQLite answers
   /// from the largest key (past 9223372036854775807 - count it picks keys at random).
-  virtual bool consecutiveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/) { return false; }
+  virtual bool consecutiveKeys(std::string_view /*table*/, std::string_view /*column*/, std::size_t /*count*/);
   /// The database's type for a column of this kind.
   /// A parameter where the database cannot tell its type from the context (a CASE branch): `?`,
   /// or one cast to the column type where the database needs it.
-  virtual std::string typedParameter(ColumnKind /*kind*/) const { return "?"; }
-  virtual std::string columnType(ColumnKind kind) const {
-    switch (kind) {
-      case ColumnKind::GeneratedKey:
-      case ColumnKind::Integer:
-      case ColumnKind::Boolean:
-        return "INTEGER";  // INTEGER PRIMARY KEY is the rowid, generated when not given
-      case ColumnKind::Real:
-        return "REAL";
-      case ColumnKind::Text:
-      case ColumnKind::Timestamp:
-        return "TEXT";
-      case ColumnKind::Blob:
-        return "BLOB";
-    }
-    return "BLOB";
-  }
+  virtual std::string typedParameter(ColumnKind /*kind*/) const;
+  virtual std::string columnType(ColumnKind kind) const;
   /// True when a statement failed inside the open transaction and the database will now only
   /// roll it back (PostgreSQL); SQLite keeps the transaction usable.
-  virtual bool transactionFailed() { return false; }
+  virtual bool transactionFailed();
   /// True when a list of keys goes as one array parameter (`column = ANY(?)`, PostgreSQL) rather
   /// than as an IN list of parameters (SQLite).
-  virtual bool takesArrays() const { return false; }
+  virtual bool takesArrays() const;
   /// The array parameter holding `values`, when takesArrays(); nothing for values it cannot hold,
   /// which then go as an IN list.
-  virtual std::optional<Value> arrayOf(std::span<const Value> /*values*/) const { return std::nullopt; }
+  virtual std::optional<Value> arrayOf(std::span<const Value> /*values*/) const;
 
   bool isOpen() const noexcept { return open_; }
 
   /// False when the connection is known to be unusable (PostgreSQL: the server closed it); may ask
   /// the database (`probe`: a round trip) rather than only what the client has seen. Pools ask it
   /// before handing a connection out.
-  virtual bool alive(bool /*probe*/) { return open_; }
+  virtual bool alive(bool /*probe*/);
 
   /// Set by the adapter when the server went away. Outside a transaction, the next statement first
   /// reconnects (once: when that fails, its error reaches the caller, and the statement after it tries
@@ -217,59 +190,26 @@ class Backend {
   }
 
   /// Marks every open transaction finished with `status` and forgets them.
-  void endTransactions(TxState::Status status, std::string_view why = {}) {
-    for (auto& t : transactions) {
-      t->status = status;
-      if (status == TxState::Status::Failed) t->failure = why;
-    }
-    transactions.clear();
-  }
+  void endTransactions(TxState::Status status, std::string_view why = {});
 
   /// Closes the handle. The database rolls back a transaction left open, so kith marks it rolled
   /// back: models inserted in it are no longer persisted. Refused while a statement of this
   /// connection runs (from the query hook, say): closing would destroy it under its caller.
-  void close() {
-    if (running_ > 0)
-      throw UsageError(
-          "kith: cannot close the connection while one of its statements is running (from the query hook); close it after the "
-          "call returns");
-    endTransactions(TxState::Status::RolledBack);
-    last_ = nullptr;
-    cache_.clear();
-    closeHandle();
-    open_ = false;
-  }
+  void close();
 
   /// The cached statement for `sql`, or a fresh one in `owned` when the cached one is already
   /// running (a query run from inside the hook, say).
-  Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned) {
-    if (!open_) throw UsageError("kith: the connection to " + describe() + " is closed; open a new one");
-    if (lost) [[unlikely]]
-      recover();
-    // Loops run one statement many times: comparing with the last one costs less than hashing.
-    if (last_ && !last_->inUse && last_->sql() == sql) return *last_;
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      if (cache_.size() >= maxCachedStatements) evictIdle();
-      it = cache_.emplace(std::string(sql), compile(sql, true)).first;
-    }
-    if (!it->second->inUse) return *(last_ = it->second.get());
-    owned = compile(sql, false);
-    return *owned;
-  }
+  Statement& acquire(std::string_view sql, std::unique_ptr<Statement>& owned);
 
   std::size_t cachedStatements() const noexcept { return cache_.size(); }
 
   /// Opens the connection again after its server went away, with the options it was opened with;
   /// throws ConnectionError when it cannot. Adapters whose connections cannot be lost keep this.
-  virtual void reconnect() { throw ConnectionError("kith: the connection to " + describe() + " is lost", "", 0, 0, "lost", "08006"); }
+  virtual void reconnect();
 
   /// Replaces the query hook; refused from inside a statement's run, where the hook being
   /// replaced may be the one running.
-  void setHook(QueryHook h) {
-    if (running_ > 0) throw UsageError("kith: cannot replace the query hook while one of this connection's statements is running");
-    hook = std::move(h);
-  }
+  void setHook(QueryHook h);
 
   QueryHook hook;
   std::vector<std::shared_ptr<TxState>> transactions;  // innermost last
@@ -277,28 +217,12 @@ class Backend {
   static constexpr std::size_t maxCachedStatements = 512;
 
  private:
-  void evictIdle() {
-    last_ = nullptr;
-    std::erase_if(cache_, [](const auto& entry) { return !entry.second->inUse; });
-  }
+  void evictIdle();
 
   /// Before a statement on a lost connection: reconnects when no transaction and no statement is
   /// open (their failure is the caller's to see), forgets the statements prepared on the old
   /// session, and says so through the event hook.
-  void recover() {
-    if (!transactions.empty() || running_ > 0) return;
-    last_ = nullptr;
-    cache_.clear();
-    reconnect();
-    lost = false;
-    if (events) {
-      const std::string message = "kith: reconnected to " + describe() + " after its server closed the connection";
-      try {
-        events(ConnectionEvent{ConnectionEvent::Kind::Reconnected, message, {}, {}});
-      } catch (...) {  // a hook must not fail the statement it precedes
-      }
-    }
-  }
+  void recover();
 
   friend class Run;
 
@@ -388,10 +312,7 @@ class Run {
 };
 
 /// Runs a statement that takes no parameters and returns no rows (BEGIN, COMMIT, DDL).
-inline void executeSql(Backend& backend, std::string_view sql) {
-  Run run(backend, sql);
-  run.finish();
-}
+void executeSql(Backend& backend, std::string_view sql);
 
 }  // namespace detail
 
@@ -406,10 +327,10 @@ class Connection {
 
   /// Calls `hook` for every statement this connection runs, with its SQL, bindings and duration.
   /// Pass nullptr to remove it.
-  void onQuery(QueryHook hook) const { backend().setHook(std::move(hook)); }
+  void onQuery(QueryHook hook) const;
 
   /// Calls `hook` when kith reconnects this connection after its server went away (PostgreSQL).
-  void onEvent(ConnectionHook hook) const { backend().events = std::move(hook); }
+  void onEvent(ConnectionHook hook) const;
 
   /// Starts a transaction: BEGIN IMMEDIATE, or a SAVEPOINT inside one already open. It rolls back
   /// when destroyed without commit().
@@ -432,40 +353,20 @@ class Connection {
   }
 
   /// Closes the connection for every handle that shares it; later use is a kith::UsageError.
-  void close() const {
-    if (backend_ && backend_->isOpen()) backend_->close();
-  }
+  void close() const;
 
   bool isOpen() const noexcept { return backend_ && backend_->isOpen(); }
   bool inTransaction() const noexcept { return backend_ && !backend_->transactions.empty(); }
 
   /// The adapter's connection; throws kith::UsageError when this handle has none, is closed or
   /// is a finished transaction.
-  detail::Backend& backend() const {
-    if (!backend_)
-      throw UsageError(
-          "kith: this connection handle is empty (default-constructed or moved from); pass one from kith::sqlite::open or a "
-          "transaction");
-    if (!ownsBackend()) [[unlikely]]
-      throw UsageError(
-          "kith: this handle came from a pool lease that has ended: its connection went back to the pool and may be another "
-          "thread's now; pass a connection of your own (model.save(lease), Model::query(lease)), or read the model again under "
-          "the lease that writes it");
-    if (tx_ && tx_->status != detail::TxState::Status::Active) throw UsageError(tx_->finishedMessage());
-    if (!backend_->isOpen()) throw UsageError("kith: the connection to " + backend_->describe() + " is closed; open a new one");
-    return *backend_;
-  }
+  detail::Backend& backend() const;
 
   /// The handle a model keeps: a committed or rolled-back transaction gives way to the innermost
   /// one still open around it, or to the connection itself (Lucid's behaviour after commit). One
   /// the database ended after an error does not: a write meant for it must not land outside it,
   /// so using the handle is a UsageError that says what happened.
-  Connection live() const {
-    Connection c = *this;
-    if (c.tx_ && c.tx_->failedOne()) return c;
-    while (c.tx_ && c.tx_->status != detail::TxState::Status::Active) c.tx_ = c.tx_->parent;
-    return c;
-  }
+  Connection live() const;
 
   bool hasBackend() const noexcept { return backend_ != nullptr; }
   /// The shared adapter connection itself, for kith's own types (Pool) that hand it on.
@@ -508,66 +409,22 @@ class Transaction : public Connection {
     }
   }
 
-  void commit() { finish(true); }
-  void rollback() { finish(false); }
+  void commit();
+  void rollback();
   bool isActive() const noexcept { return tx_ && tx_->status == detail::TxState::Status::Active; }
 
  private:
   friend class Connection;
   Transaction(const Connection& connection, std::shared_ptr<detail::TxState> state) : Connection(connection) { tx_ = std::move(state); }
 
-  static std::string savepointName(int depth) { return "kith_" + std::to_string(depth); }
+  static std::string savepointName(int depth);
 
   /// After the body of Connection::transaction: commits, unless the body rolled back on purpose;
   /// a transaction the database ended after an error (that the body caught) is not a success.
-  void commitUnlessFinished() {
-    if (isActive())
-      commit();
-    else if (tx_ && tx_->status == detail::TxState::Status::Failed)
-      throw UsageError(tx_->finishedMessage());
-  }
+  void commitUnlessFinished();
 
-  void finish(bool commit) {
-    using Status = detail::TxState::Status;
-    auto& b = backend();  // throws if already finished (the database ended it, say), moved from or closed
-    auto& stack = b.transactions;
-    const auto self = std::find(stack.begin(), stack.end(), tx_);
-    if (!b.nativeTransactionActive()) {  // ended behind kith's back (through the raw handle, say)
-      b.endTransactions(Status::Failed, "it was no longer open when kith came to finish it");
-      if (commit) throw UsageError(tx_->finishedMessage());
-      return;
-    }
-    if (commit && self + 1 != stack.end()) throw UsageError("kith: commit the inner transaction (savepoint) before the one around it");
-    if (commit && b.transactionFailed()) {  // COMMIT would roll back and report success
-      finish(false);
-      throw Error(
-          "kith: a statement failed earlier in this transaction and the database will only roll it back; it was rolled back, nothing "
-          "was committed");
-    }
-    const bool outermost = tx_->depth == 1;
-    if (commit) {
-      detail::executeSql(b, outermost ? "COMMIT" : "RELEASE " + savepointName(tx_->depth));
-    } else if (outermost) {
-      detail::executeSql(b, "ROLLBACK");
-    } else {
-      detail::executeSql(b, "ROLLBACK TO " + savepointName(tx_->depth));
-      detail::executeSql(b, "RELEASE " + savepointName(tx_->depth));
-    }
-    for (auto it = self + 1; it != stack.end(); ++it) (*it)->status = Status::RolledBack;
-    tx_->status = commit ? Status::Committed : Status::RolledBack;
-    stack.erase(self, stack.end());
-  }
+  void finish(bool commit);
 };
-
-inline Transaction Connection::begin() const {
-  auto& b = backend();
-  auto state = std::make_shared<detail::TxState>();
-  state->parent = b.transactions.empty() ? nullptr : b.transactions.back();
-  state->depth = static_cast<int>(b.transactions.size()) + 1;
-  detail::executeSql(b, state->depth == 1 ? std::string(b.beginSql()) : "SAVEPOINT " + Transaction::savepointName(state->depth));
-  b.transactions.push_back(state);
-  return Transaction(*this, std::move(state));
-}
 
 template <class F>
 auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&> {
@@ -583,3 +440,7 @@ auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transactio
 }
 
 }  // namespace kith
+
+#ifndef KITH_COMPILED_LIB
+#include <kith/connection-inl.hpp>
+#endif
