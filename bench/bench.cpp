@@ -200,20 +200,10 @@ std::vector<Workload> workloads(const Sizes& n) {
   std::mt19937_64 random(42);
   std::vector<std::int64_t> keys(static_cast<std::size_t>(n.lookupUsers));
   for (auto& k : keys) k = static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(n.lookupUsers)) + 1;
-  out.push_back({"W3",
-                 "find users by random primary key",
-                 false,
-                 n.lookupUsers,
-                 [n](sqlite3* db) { addUsers(db, n.lookupUsers); },
-                 {},
-                 [keys](Impl& i) { return i.find(keys); }});
-  out.push_back({"W3u",
-                 "W3, untracked",
-                 false,
-                 n.lookupUsers,
-                 [n](sqlite3* db) { addUsers(db, n.lookupUsers); },
-                 {},
-                 [keys](Impl& i) { return i.findUntracked(keys); }});
+  const auto lookupTable = [n](sqlite3* db) { addUsers(db, n.lookupUsers); };
+  out.push_back(
+      {"W3", "find users by random primary key", false, n.lookupUsers, lookupTable, {}, [keys](Impl& i) { return i.find(keys); }});
+  out.push_back({"W3u", "W3, untracked", false, n.lookupUsers, lookupTable, {}, [keys](Impl& i) { return i.findUntracked(keys); }});
   out.push_back({"W4", "save() of new posts, one transaction", false, n.posts, oneUser, postsFor(1, n.posts),
                  [](Impl& i) { return i.insertEach(); }});
   out.push_back({"W5", "fetchOrCreateMany, half existing", false, n.fetchOrCreate,

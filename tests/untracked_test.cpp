@@ -8,12 +8,6 @@ using namespace blog;
 
 namespace {
 
-User user(std::string email) {
-  User u;
-  u.email = std::move(email);
-  return u;
-}
-
 kith::Connection seeded() {
   auto db = database();
   auto u = User::create(db, user("a@x.io"));
@@ -167,8 +161,9 @@ TEST_CASE("find(db, id, kith::untracked) reads the row untracked with find's sta
   CHECK(p->title == "two");
   CHECK(p->isPersisted());
   CHECK_FALSE(Post::find(db, 99, kith::untracked));
-  REQUIRE(log.count() == 2);
-  CHECK(log.entries[0].sql == R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE "id" = ?)");
+  CHECK_THROWS_WITH(Post::findOrFail(db, 99, kith::untracked), "kith: no Post with id = 99 in table posts");
+  REQUIRE(log.count() == 3);
+  for (const auto& e : log.entries) CHECK(e.sql == R"(SELECT "id", "user_id", "editor_id", "title", "body" FROM "posts" WHERE "id" = ?)");
   p->title = "edited";
   CHECK_THROWS_WITH(p->save(), refusedSave);
   CHECK(titles(db) == "one;two;");

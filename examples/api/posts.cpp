@@ -5,11 +5,10 @@ namespace api {
 
 void postRoutes(httplib::Server& server, kith::Pool& pool) {
   server.Get(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
-               auto user = User::find(db, pathId(req), kith::untracked);
-               if (!user) throw kith::NotFound("no such user");
+               User user = User::findOrFail(db, pathId(req), kith::untracked);
                reply(res, 200,
-                     page(user->related<&User::posts>().query().untracked().apply<&Post::newestFirst>().paginate(pageParam(req),
-                                                                                                                 perPageParam(req))));
+                     page(user.related<&User::posts>().query().untracked().apply<&Post::newestFirst>().paginate(pageParam(req),
+                                                                                                                perPageParam(req))));
              }));
   server.Post(R"(/users/(\d+)/posts)", guarded(pool, [](const httplib::Request& req, httplib::Response& res, const kith::Connection& db) {
                 const Json fields = payload(req, postFields, postReadOnly, "a post", true);

@@ -165,6 +165,12 @@ class BaseModel {
     if (auto found = find<S>(connection, id)) return std::move(*found);
     throw NotFound(detail::Persist<S>::notFound(id));
   }
+  /// findOrFail(), read untracked.
+  template <class S = Self>
+  static S findOrFail(const Connection& connection, const detail::PrimaryKeyType<S>& id, Untracked) {
+    if (auto found = find<S>(connection, id, untracked)) return std::move(*found);
+    throw NotFound(detail::Persist<S>::notFound(id));
+  }
 
   /// Inserts `values` and returns it persisted.
   static Self create(const Connection& connection, Self values) {

@@ -544,7 +544,7 @@ class Query : private detail::QueryCore {
     const std::string sql = toSql();
     detail::Run run(connection_.backend(), sql);
     bindSelect(run);
-    detail::StateArena states(connection_, tracked_ || !selected_.empty() ? detail::Persist<M>::stride : detail::untrackedStride);
+    detail::StateArena states(connection_, detail::Persist<M>::readStride(tracked_, selected_));
     while (run.step()) {
       M& row = slot();
       if (tracked_)

@@ -404,11 +404,23 @@ struct Persist {
       m.state_->untracked = true;
       return;
     }
-    void* at = arena.take();
-    auto* s = new (at) ModelState(arena.block());
+    void* at = arena.take();  // before block(): taking may start a new block
+    readLight(st, m, at, arena.block());
+  }
+
+  /// The stride of the states a read makes (its arena's): the header alone where readUntracked
+  /// makes light states, an untracked read of every column.
+  static std::uint32_t readStride(bool tracked, std::span<const std::size_t> selected) noexcept {
+    return tracked || !selected.empty() ? stride : untrackedStride;
+  }
+
+  /// Fills `m` from every column of the current row, with a light untracked state built at `at`,
+  /// storage of `block`.
+  static void readLight(Statement& st, M& m, void* at, StateBlock* block) {
+    auto* s = new (at) ModelState(block);
     s->untracked = s->light = true;
     m.state_.reset(s);
-    readValues(st, selected, m, nullptr);
+    readValues(st, {}, m, nullptr);
     s->persisted = true;
   }
 
@@ -708,11 +720,7 @@ struct Persist {
       readInto(run.statement(), {}, *m, *m->state_.get());
     } else {
       StateBlock* block = StateBlock::single(untrackedStride, connection, nullptr);
-      auto* s = new (block->slot(0)) ModelState(block);
-      s->untracked = s->light = true;
-      m->state_.reset(s);
-      readValues(run.statement(), {}, *m, nullptr);
-      s->persisted = true;
+      readLight(run.statement(), *m, block->slot(0), block);
     }
     if constexpr (Hook_afterFind<M>::present) {
       run.finish();
