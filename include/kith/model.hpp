@@ -54,7 +54,7 @@ class BaseModel {
     return out;
   }
 
-  bool isDeleted() const noexcept { return state_ && state_->deleted; }
+  bool isDeleted() const noexcept { return state_ && state_->isDeleted(); }
 
   /// The next save() writes these columns whatever they hold: for a column that select<>() left
   /// out, whose value kith cannot tell from one you assigned (save() refuses such a model until

@@ -601,7 +601,7 @@ struct Persist {
   }
 
   static void rejectUnwritable(const M& m) {
-    if (const ModelState* s = stateIf(m); s && s->deleted)
+    if (const ModelState* s = stateIf(m); s && s->isDeleted())
       throw UsageError("kith: cannot save a " + std::string(typeName<M>) + " that was destroyed; create a new one");
     if (untracked(m)) throw UsageError(untrackedMessage("save"));
   }
@@ -612,7 +612,8 @@ struct Persist {
     [[maybe_unused]] CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
     Life::check();                                // the messages for its hooks and timestamps
     rejectUnwritable(m);
-    const ModelState* s = stateIf(m);
+    ModelState* s = m.state_.get();
+    if (s) s->settle();
     const bool exists = s && s->exists();
     if constexpr (Life::any) {
       // A hook or a stamp changed the model: a failed save puts it back as it was.
@@ -791,6 +792,7 @@ struct Persist {
     ModelState& st = state(m);
     st.persisted = false;
     st.deleted = true;
+    st.setUpdatedIn(currentTransaction(connection.backend()));  // rolled back: the row, and the model's claim to it, are back
   }
 };
 

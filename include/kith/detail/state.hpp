@@ -148,10 +148,24 @@ struct ModelState {
     return *rare;
   }
 
-  /// Persisted, and not by an insert that was later rolled back.
-  bool exists() const noexcept { return persisted && !(block->insertedIn && block->insertedIn->undone()); }
-  /// An UPDATE was rolled back: the row may hold older values than the last save wrote.
+  /// Persisted, and not by an insert that was later rolled back; or destroyed by a DELETE that
+  /// was rolled back.
+  bool exists() const noexcept { return (persisted || undoneDelete()) && !(block->insertedIn && block->insertedIn->undone()); }
+  /// The last UPDATE or DELETE was rolled back: the row may hold older values than the last save
+  /// wrote, or be there again.
   bool stale() const noexcept { return rare && rare->updatedIn && rare->updatedIn->undone(); }
+  /// Destroyed, by a DELETE that stands.
+  bool isDeleted() const noexcept { return deleted && !stale(); }
+  /// A DELETE of its row was rolled back (in a transaction the caller rolled back, or an attempt
+  /// that transaction(fn, {.retries}) runs again): the row is there, and the model claims it.
+  bool undoneDelete() const noexcept { return deleted && stale(); }
+  /// Makes an undone DELETE's model persisted again, before a write decides between INSERT and UPDATE.
+  void settle() noexcept {
+    if (undoneDelete()) {
+      deleted = false;
+      persisted = true;
+    }
+  }
 
   void setExtra(std::string_view name, Value value) {
     auto& extras = rareState().extras;
