@@ -4,6 +4,10 @@
 #pragma once
 
 #include <kith/connection.hpp>
+#include <kith/detail/format.hpp>
+
+#include <time.h>
+#include <cerrno>
 
 namespace kith {
 namespace detail {
@@ -23,7 +27,8 @@ KITH_INLINE std::string TxState::finishedMessage() const {
 
 KITH_INLINE std::string_view Backend::dialect() const { return "sqlite"; }
 
-KITH_INLINE std::string_view Backend::beginSql() const { return "BEGIN IMMEDIATE"; }
+// Every SQLite transaction is serializable: each level gets at least what it asks for.
+KITH_INLINE std::string_view Backend::beginSql(Isolation) const { return "BEGIN IMMEDIATE"; }
 
 KITH_INLINE bool Backend::insertReturnsKey() const { return false; }
 
@@ -166,6 +171,51 @@ KITH_INLINE Connection Connection::live() const {
   return c;
 }
 
+KITH_INLINE void Connection::checkRetries(const TransactionOptions& options) const {
+  if (options.retries < 0) throw UsageError("kith: TransactionOptions::retries is " + std::to_string(options.retries) + "; pass 0 or more");
+  if (options.backoff.count() < 0 || options.maxBackoff.count() < 0)
+    throw UsageError("kith: TransactionOptions::backoff and maxBackoff cannot be negative");
+  if (options.retries > 0 && inTransaction())
+    throw UsageError(
+        "kith: a transaction with retries must be the outermost one: a serialization failure or deadlock aborts the "
+        "transaction around it too, so only the whole of it can run again; call transaction(fn, {.retries}) outside any "
+        "other");
+}
+
+KITH_INLINE bool Connection::retryAfter(const DatabaseError& error, int attempt, const TransactionOptions& options) const {
+  const std::string& state = error.sqlstate();
+  if (attempt > options.retries || (state != "40001" && state != "40P01")) return false;
+  detail::Backend* b = usableBackend();
+  if (!b || !b->transactions.empty()) return false;  // the attempt could not be undone: nothing may run again
+  // The wait: backoff doubled per retry, capped, and drawn from its upper half (a per-thread
+  // xorshift seeded by the clock: no <random> in every translation unit for this).
+  const auto cap = std::max<std::int64_t>(options.maxBackoff.count(), 0);
+  std::int64_t wait = std::min<std::int64_t>(options.backoff.count(), cap);
+  for (int i = 1; i < attempt && wait < cap; ++i) wait = std::min<std::int64_t>(wait * 2, cap);
+  thread_local std::uint64_t seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) | 1;
+  seed ^= seed << 13;
+  seed ^= seed >> 7;
+  seed ^= seed << 17;
+  const std::int64_t micros = wait * 1000;
+  const std::int64_t drawn =
+      micros / 2 + (micros > 1 ? static_cast<std::int64_t>(seed % static_cast<std::uint64_t>(micros - micros / 2)) : 0);
+  if (b->events) {
+    const std::string message =
+        detail::format("kith: the database aborted a transaction (SQLSTATE {}, attempt {} of {}); running it again after {} ms: {}", state,
+                       attempt, options.retries + 1, drawn / 1000, error.what());
+    try {
+      b->events(ConnectionEvent{ConnectionEvent::Kind::Retrying, message, {}, {}});
+    } catch (...) {  // a hook must not turn a retry into a failure
+    }
+  }
+  if (drawn > 0) {
+    timespec pause{static_cast<time_t>(drawn / 1'000'000), static_cast<long>(drawn % 1'000'000) * 1000};
+    while (::nanosleep(&pause, &pause) != 0 && errno == EINTR) {
+    }
+  }
+  return true;
+}
+
 KITH_INLINE void Transaction::commit() { finish(true); }
 
 KITH_INLINE void Transaction::rollback() { finish(false); }
@@ -210,12 +260,21 @@ KITH_INLINE void Transaction::finish(bool commit) {
   stack.erase(self, stack.end());
 }
 
-KITH_INLINE Transaction Connection::begin() const {
+KITH_INLINE Transaction Connection::begin() const { return begin(TransactionOptions{}); }
+
+KITH_INLINE Transaction Connection::begin(const TransactionOptions& options) const {
   auto& b = backend();
+  if (options.retries != 0)
+    throw UsageError("kith: begin() runs a transaction once; for retries pass the body: db.transaction(fn, {.retries = N})");
+  if (options.isolation != Isolation::Default && !b.transactions.empty())
+    throw UsageError(
+        "kith: a transaction inside another is a savepoint and runs at the isolation level of the outermost one; set "
+        "the isolation level where the outermost transaction begins");
   auto state = std::make_shared<detail::TxState>();
   state->parent = b.transactions.empty() ? nullptr : b.transactions.back();
   state->depth = static_cast<int>(b.transactions.size()) + 1;
-  detail::executeSql(b, state->depth == 1 ? std::string(b.beginSql()) : "SAVEPOINT " + Transaction::savepointName(state->depth));
+  detail::executeSql(
+      b, state->depth == 1 ? std::string(b.beginSql(options.isolation)) : "SAVEPOINT " + Transaction::savepointName(state->depth));
   b.transactions.push_back(state);
   return Transaction(*this, std::move(state));
 }

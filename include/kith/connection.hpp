@@ -39,6 +39,7 @@ struct ConnectionEvent {
     Reconnected,    // a connection whose server went away was opened again before its next statement
     Replaced,       // a pool discarded a connection (dead, past its lifetime, or left broken) for a new one
     LeaseHeldLong,  // a pool lease has been held longer than PoolOptions::leakThreshold
+    Retrying,       // db.transaction(fn, {.retries}) runs fn again after a serialization failure or deadlock
   };
   Kind kind;
   std::string_view message;             // what happened, in a sentence
@@ -47,6 +48,25 @@ struct ConnectionEvent {
 };
 
 using ConnectionHook = std::function<void(const ConnectionEvent&)>;
+
+/// The isolation level an outermost transaction asks for. PostgreSQL runs each as it is named
+/// (`BEGIN ISOLATION LEVEL ...`); Default is the server's own (READ COMMITTED unless configured).
+/// SQLite runs every transaction serializably, which gives every level what it promises.
+enum class Isolation { Default, ReadCommitted, RepeatableRead, Serializable };
+
+/// How `db.transaction(fn, options)` and `db.begin(options)` run a transaction.
+struct TransactionOptions {
+  Isolation isolation = Isolation::Default;
+  /// How many times to run `fn` again when the database aborted the transaction for a
+  /// serialization failure (SQLSTATE 40001) or a deadlock (40P01): the whole transaction again,
+  /// from its BEGIN. After the last attempt that error reaches the caller. Only for an outermost
+  /// transaction (such a failure aborts everything around a savepoint too).
+  int retries = 0;
+  /// The wait before the first retry; each later one doubles it, up to maxBackoff. Each wait is
+  /// drawn between half of it and all of it, so that two clients that collided do not again.
+  std::chrono::milliseconds backoff{10};
+  std::chrono::milliseconds maxBackoff{500};
+};
 
 class Connection;
 class Transaction;
@@ -118,8 +138,8 @@ class Backend {
   /// "sqlite" or "postgresql": for what differs beyond these hooks (migrations' DDL).
   virtual std::string_view dialect() const;
 
-  /// The statement that opens an outermost transaction.
-  virtual std::string_view beginSql() const;
+  /// The statement that opens an outermost transaction at `isolation`.
+  virtual std::string_view beginSql(Isolation isolation) const;
   /// True when a one-row INSERT with a generated key returns the key (INSERT ... RETURNING);
   /// false when lastInsertId() reads it afterwards.
   virtual bool insertReturnsKey() const;
@@ -335,11 +355,23 @@ class Connection {
   /// Starts a transaction: BEGIN IMMEDIATE, or a SAVEPOINT inside one already open. It rolls back
   /// when destroyed without commit().
   Transaction begin() const;
+  /// begin() at an isolation level (an outermost transaction only: a savepoint has its
+  /// transaction's). options.retries is for transaction(fn, options); here it is an error.
+  Transaction begin(const TransactionOptions& options) const;
 
   /// Runs `fn(trx)` in a transaction: commits when it returns (unless fn called trx.rollback()),
   /// rolls back and rethrows when it throws.
   template <class F>
   auto transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&>;
+
+  /// transaction(fn) at `options.isolation`, running `fn` again, in a new transaction, up to
+  /// `options.retries` times when the database aborts it for a serialization failure or a
+  /// deadlock (the retry is told to onEvent). The models an aborted attempt wrote are as after any
+  /// rollback: one it inserted is new again (its next save inserts it, with a new key), one it
+  /// updated is dirty in every column, one it destroyed exists again. Everything else `fn` did
+  /// is done again, so `fn` should read what it decides on inside the transaction.
+  template <class F>
+  auto transaction(F&& fn, const TransactionOptions& options) const -> std::invoke_result_t<F, Transaction&>;
 
   /// Runs one SQL statement with bound parameters; returns the number of rows it changed.
   template <class... Args>
@@ -388,6 +420,13 @@ class Connection {
   bool ownsBackend() const noexcept { return backend_ && generation_ == backend_->generation.load(std::memory_order_acquire); }
 
  protected:
+  /// transaction(fn, options)'s refusals, before anything is sent: retries below zero, or asked
+  /// for inside a transaction already open.
+  void checkRetries(const TransactionOptions& options) const;
+  /// After attempt `attempt` failed with `error`: false when it is not a serialization failure or
+  /// deadlock, or no retry is left; otherwise tells onEvent, waits the backoff, and returns true.
+  bool retryAfter(const DatabaseError& error, int attempt, const TransactionOptions& options) const;
+
   std::shared_ptr<detail::Backend> backend_;
   std::shared_ptr<detail::TxState> tx_;
   std::uint64_t generation_ = 0;  // the backend's lease count when this handle was made
@@ -436,6 +475,27 @@ auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transactio
     auto result = std::forward<F>(fn)(trx);
     trx.commitUnlessFinished();
     return result;
+  }
+}
+
+template <class F>
+auto Connection::transaction(F&& fn, const TransactionOptions& options) const -> std::invoke_result_t<F, Transaction&> {
+  checkRetries(options);
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Transaction trx = begin(TransactionOptions{options.isolation});
+      if constexpr (std::is_void_v<std::invoke_result_t<F, Transaction&>>) {
+        fn(trx);
+        trx.commitUnlessFinished();
+        return;
+      } else {
+        auto result = fn(trx);
+        trx.commitUnlessFinished();
+        return result;
+      }
+    } catch (const DatabaseError& e) {
+      if (!retryAfter(e, attempt, options)) throw;
+    }
   }
 }
 

@@ -316,6 +316,13 @@ class Pool {
     Lease lease = acquire(where);
     return lease.transaction(std::forward<F>(fn));
   }
+  /// transaction(fn) with options (Connection::transaction(fn, options)): an isolation level, and
+  /// retries after serialization failures and deadlocks, on the same lease.
+  template <class F>
+  auto transaction(F&& fn, const TransactionOptions& options, CallSite where = {}) {
+    Lease lease = acquire(where);
+    return lease.transaction(std::forward<F>(fn), options);
+  }
 
   PoolStats stats() const {
     std::lock_guard lock(shared_->mutex);

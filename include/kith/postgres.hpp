@@ -289,7 +289,19 @@ class Backend final : public kith::detail::Backend {
   std::string describe() const override { return description_; }
 
   std::string_view dialect() const override { return "postgresql"; }
-  std::string_view beginSql() const override { return "BEGIN"; }
+  std::string_view beginSql(Isolation isolation) const override {
+    switch (isolation) {
+      case Isolation::ReadCommitted:
+        return "BEGIN ISOLATION LEVEL READ COMMITTED";
+      case Isolation::RepeatableRead:
+        return "BEGIN ISOLATION LEVEL REPEATABLE READ";
+      case Isolation::Serializable:
+        return "BEGIN ISOLATION LEVEL SERIALIZABLE";
+      case Isolation::Default:
+        break;
+    }
+    return "BEGIN";
+  }
   bool insertReturnsKey() const override { return true; }
   std::vector<std::int64_t> reserveKeys(std::string_view table, std::string_view column, std::size_t count) override {
     // Taken from the key column's sequence before the insert, so that each row's key is known for
