@@ -14,12 +14,17 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 # The portable tests also run on a throwaway PostgreSQL server (scripts/postgres.sh). Without one
 # they are skipped, unless KITH_REQUIRE_POSTGRES=1 (CI) makes that a failure.
+# The replica tests read from a streaming standby of that server (scripts/postgres.sh standby).
 pg_dir=$(mktemp -u /tmp/kith-pg.XXXXXX)
-trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+standby_dir=$(mktemp -u /tmp/kith-pg-standby.XXXXXX)
+trap 'scripts/postgres.sh stop "$standby_dir"; scripts/postgres.sh stop "$pg_dir"' EXIT
 echo "== postgres"
 if conninfo=$(scripts/postgres.sh start "$pg_dir" | tail -n 1); then
   export KITH_TEST_POSTGRES="$conninfo"
   echo "server: $conninfo"
+  standby=$(scripts/postgres.sh standby "$pg_dir" "$standby_dir" | tail -n 1)
+  export KITH_TEST_POSTGRES_STANDBY="$standby"
+  echo "standby: $standby"
 elif [ "${KITH_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "could not start a PostgreSQL server, and KITH_REQUIRE_POSTGRES=1" >&2
   exit 1

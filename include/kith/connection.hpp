@@ -40,6 +40,7 @@ struct ConnectionEvent {
     Replaced,       // a pool discarded a connection (dead, past its lifetime, or left broken) for a new one
     LeaseHeldLong,  // a pool lease has been held longer than PoolOptions::leakThreshold
     Retrying,       // db.transaction(fn, {.retries}) runs fn again after a serialization failure or deadlock
+    ReplicaDown,    // a replica failed a read (kith/replicas.hpp): left out for a while, its reads served elsewhere
   };
   Kind kind;
   std::string_view message;             // what happened, in a sentence
@@ -195,6 +196,10 @@ class Backend {
   /// Told of reconnects (and, for a pool's connections, what the pool does with them).
   ConnectionHook events;
 
+  /// Open kith::OnPrimary scopes (and Query::onPrimary() reads): while above 0, a connection with
+  /// replicas sends its reads to the primary. Other connections have one server and ignore it.
+  int primaryScopes = 0;
+
   /// Called after any statement failed: when the database no longer has the transaction kith
   /// thinks is open (it rolled back on its own), every open transaction becomes Failed, so that
   /// the models written in it stop claiming their rows and no later write lands outside it.
@@ -231,6 +236,11 @@ class Backend {
   /// replaced may be the one running.
   void setHook(QueryHook h);
 
+  /// Before a statement on a lost connection: reconnects when no transaction and no statement is
+  /// open (their failure is the caller's to see), forgets the statements prepared on the old
+  /// session, and says so through the event hook.
+  void recover();
+
   QueryHook hook;
   std::vector<std::shared_ptr<TxState>> transactions;  // innermost last
 
@@ -238,11 +248,6 @@ class Backend {
 
  private:
   void evictIdle();
-
-  /// Before a statement on a lost connection: reconnects when no transaction and no statement is
-  /// open (their failure is the caller's to see), forgets the statements prepared on the old
-  /// session, and says so through the event hook.
-  void recover();
 
   friend class Run;
 
@@ -464,6 +469,37 @@ class Transaction : public Connection {
 
   void finish(bool commit);
 };
+
+/// While alive, the reads of `connection` go to its primary server, for a connection with read
+/// replicas (kith/replicas.hpp): `kith::OnPrimary primary(db);`. Query::onPrimary() does the same
+/// for one query and its preloads. A no-op for a connection to one server.
+class OnPrimary {
+ public:
+  explicit OnPrimary(const Connection& connection) : backend_(connection.ownsBackend() ? connection.backendPointer() : nullptr) {
+    if (backend_) ++backend_->primaryScopes;
+  }
+  OnPrimary(const OnPrimary&) = delete;
+  OnPrimary& operator=(const OnPrimary&) = delete;
+  ~OnPrimary() {
+    if (backend_) --backend_->primaryScopes;
+  }
+
+ private:
+  std::shared_ptr<detail::Backend> backend_;
+};
+
+namespace detail {
+/// OnPrimary when `onPrimary` is set, nothing otherwise: for Query::onPrimary().
+class PrimaryScope {
+ public:
+  PrimaryScope(const Connection& connection, bool onPrimary) {
+    if (onPrimary) scope_.emplace(connection);
+  }
+
+ private:
+  std::optional<OnPrimary> scope_;
+};
+}  // namespace detail
 
 template <class F>
 auto Connection::transaction(F&& fn) const -> std::invoke_result_t<F, Transaction&> {

@@ -1223,6 +1223,7 @@ struct MigrationStatus {
 /// left nothing, those before it stay applied.
 inline MigrationRun migrate(const Connection& db, std::span<const Migration> migrations, const MigrateOptions& options = {}) {
   using namespace detail::migration;
+  const OnPrimary primary(db);  // with read replicas: the lock and the records are the primary's
   if (db.inTransaction()) throw UsageError("kith::migrate manages its own transactions: pass a connection outside any transaction");
   detail::Backend& b = db.backend();
   const auto ordered = sorted(migrations);
@@ -1277,6 +1278,7 @@ inline MigrationRun migrate(const Connection& db, std::span<const Migration> mig
 /// program does not know, or that has no down, is refused before anything runs.
 inline MigrationRun rollbackMigrations(const Connection& db, std::span<const Migration> migrations, const RollbackOptions& options = {}) {
   using namespace detail::migration;
+  const OnPrimary primary(db);  // with read replicas: the lock and the records are the primary's
   if (db.inTransaction())
     throw UsageError("kith::rollbackMigrations manages its own transactions: pass a connection outside any transaction");
   detail::Backend& b = db.backend();
@@ -1326,6 +1328,7 @@ inline MigrationRun rollbackMigrations(const Connection& db, std::span<const Mig
 /// Every migration of the program and every applied one, in name order, with its state.
 inline std::vector<MigrationStatus> migrationStatus(const Connection& db, std::span<const Migration> migrations) {
   using namespace detail::migration;
+  const OnPrimary primary(db);  // with read replicas: the lock and the records are the primary's
   detail::Backend& b = db.backend();
   const auto done = applied(b);
   std::map<std::string, MigrationStatus> out;
@@ -1349,6 +1352,7 @@ inline std::vector<MigrationStatus> migrationStatus(const Connection& db, std::s
 /// migration, say): records their new checksums, runs nothing else. Returns their names.
 inline std::vector<std::string> repairMigrations(const Connection& db, std::span<const Migration> migrations) {
   using namespace detail::migration;
+  const OnPrimary primary(db);  // with read replicas: the lock and the records are the primary's
   detail::Backend& b = db.backend();
   std::vector<std::string> repaired;
   db.transaction([&](Transaction& trx) {

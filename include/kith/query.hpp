@@ -384,6 +384,14 @@ class Query : private detail::QueryCore {
     return *this;
   }
 
+  /// Reads from the primary server of a connection with read replicas (kith/replicas.hpp), with
+  /// this query's preloads and counts: for a read that must see the latest writes of other
+  /// clients. Without replicas it changes nothing.
+  Query& onPrimary() {
+    onPrimary_ = true;
+    return *this;
+  }
+
   Query& limit(std::int64_t n) {
     limit_ = n;
     return *this;
@@ -542,6 +550,7 @@ class Query : private detail::QueryCore {
   template <class Slot, class Done>
   void readRows(Slot&& slot, Done&& done) const {
     const std::string sql = toSql();
+    detail::PrimaryScope primary(connection_, onPrimary_);
     detail::Run run(connection_.backend(), sql);
     bindSelect(run);
     detail::StateArena states(connection_, detail::Persist<M>::readStride(tracked_, selected_));
@@ -570,6 +579,7 @@ class Query : private detail::QueryCore {
   }
 
   void runPreloads(std::span<M> rows) const {
+    detail::PrimaryScope primary(connection_, onPrimary_ && !preloads_.empty());
     for (const auto& load : preloads_) load(rows, connection_);
   }
 

@@ -337,6 +337,7 @@ template <class... Models>
 SchemaReport verifySchema(const Connection& db) {
   [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;
   using namespace detail::migration;
+  const OnPrimary primary(db);  // with read replicas: the schema as it is, not as a replica last saw it
   const auto [tables, indexes, live, postgres] = compared<Models...>(db.backend());
   SchemaReport report;
   for (const auto& t : tables) verifyTable(live, postgres, t, report.problems);
@@ -567,6 +568,7 @@ SchemaDiff diffSchema(const Connection& db) {
   [[maybe_unused]] std::tuple<detail::CheckModel<Models>...> modelsChecked;
   using namespace detail::migration;
   using K = DiffStep::Kind;
+  const OnPrimary primary(db);  // with read replicas: the schema as it is, not as a replica last saw it
   const auto [tables, indexes, live, postgres] = compared<Models...>(db.backend());
 
   SchemaDiff diff;

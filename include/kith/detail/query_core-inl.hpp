@@ -331,6 +331,7 @@ KITH_INLINE void QueryCore::bindConditions(Run& run, int& index) const {
 }
 
 KITH_INLINE std::int64_t QueryCore::scalar(const std::string& sql, bool withPaging) const {
+  PrimaryScope primary(connection_, onPrimary_);
   Run run(connection_.backend(), sql);
   int index = 0;
   bindConditions(run, index);

@@ -219,6 +219,7 @@ class QueryCore {
   std::int64_t scalar(const std::string& sql, bool withPaging) const;
 
   Connection connection_;
+  bool onPrimary_ = false;  // onPrimary(): reads go to the primary of a connection with replicas
   const TableInfo* table_;
   std::string where_;
   std::vector<Value> bindings_;

@@ -1,0 +1,237 @@
+// kith::withReplicas: reads outside transactions to the replicas in turn, everything else to the
+// primary, read-your-writes after a write, Query::onPrimary() and kith::OnPrimary, and a replica
+// that fails mid-run replaced by the others or the primary without an error. Routing is shown on
+// SQLite with two files (a "replica" that is a copy); on PostgreSQL against a real streaming standby
+// whose replay is paused, so that a read the standby served cannot see a new row.
+#include <kith/pool.hpp>
+#include <kith/replicas.hpp>
+
+#include "support.hpp"
+
+#include <thread>
+
+using test::User;
+using namespace std::chrono_literals;
+
+TEST_CASE("which statements a connection with replicas may send to a replica", "[replicas]") {
+  using kith::detail::readOnlySql;
+  CHECK(readOnlySql(R"(SELECT "id" FROM "users")"));
+  CHECK(readOnlySql("  select count(*) from users"));
+  CHECK(readOnlySql("(SELECT 1) UNION (SELECT 2)"));
+  CHECK(readOnlySql(R"(SELECT "id" FROM "users" WHERE "email" = 'for update')"));  // the words in a string are not a lock: a read
+  CHECK_FALSE(readOnlySql(R"(SELECT "id" FROM "users" FOR UPDATE)"));
+  CHECK_FALSE(readOnlySql("SELECT id FROM users for no key update"));
+  CHECK_FALSE(readOnlySql("SELECT id FROM users FOR SHARE"));
+  CHECK_FALSE(readOnlySql("SELECT id FROM users FOR KEY SHARE"));
+  CHECK_FALSE(readOnlySql(R"(INSERT INTO "users" ("email") VALUES (?) RETURNING "id")"));
+  CHECK_FALSE(readOnlySql("WITH x AS (DELETE FROM users RETURNING id) SELECT * FROM x"));
+  CHECK_FALSE(readOnlySql("UPDATE users SET name = 'select'"));
+  CHECK_FALSE(readOnlySql("BEGIN"));
+  CHECK_FALSE(readOnlySql("SELEC"));
+}
+
+namespace {
+
+/// Two SQLite files: `primary`, and `replica` (a copy made now, then left behind on purpose, so
+/// that which one a read went to shows in what it finds).
+struct TwoFiles {
+  test::TempDir dir;
+  std::string primaryFile = dir.file("primary.db");
+  std::string replicaFile = dir.file("replica.db");
+  TwoFiles() {
+    for (const auto& file : {primaryFile, replicaFile}) {
+      auto db = kith::sqlite::open(file);
+      kith::createTables<User>(db);
+      User::create(db, {{}, 0, "first@x", std::nullopt});
+    }
+  }
+  kith::Connection connect(kith::ReplicaOptions options = {}) const {
+    return kith::withReplicas(kith::sqlite::open(primaryFile), {kith::sqlite::open(replicaFile)}, options);
+  }
+  std::int64_t rowsOnPrimary() const { return test::rows(kith::sqlite::open(primaryFile), "users"); }
+};
+
+}  // namespace
+
+TEST_CASE("reads outside a transaction go to the replica; writes, transactions and onPrimary to the primary", "[replicas]") {
+  TwoFiles files;
+  auto db = files.connect({.sticky = 0ms});
+  kith::sqlite::open(files.primaryFile).execute(R"(INSERT INTO "users" ("email") VALUES ('second@x'))");  // another client's write
+
+  CHECK(User::query(db).all().size() == 1);  // the replica's
+  CHECK(User::query(db).count() == 1);
+  CHECK_FALSE(User::find(db, 2).has_value());
+  CHECK(User::query(db).onPrimary().all().size() == 2);
+  CHECK(User::query(db).onPrimary().count() == 2);
+  {
+    kith::OnPrimary primary(db);
+    CHECK(User::find(db, 2).has_value());
+    CHECK(User::query(db).count() == 2);
+  }
+  CHECK(User::query(db).count() == 1);  // the scope ended
+  db.transaction([&](kith::Transaction& trx) { CHECK(User::query(trx).count() == 2); });
+
+  // A write goes to the primary, and a model read from the replica is saved there.
+  auto first = User::findOrFail(db, 1);
+  first.name = "renamed";
+  first.save();
+  User::create(db, {{}, 0, "third@x", std::nullopt});
+  CHECK(files.rowsOnPrimary() == 3);
+  CHECK(test::select(kith::sqlite::open(files.primaryFile), R"(SELECT "name" FROM "users" WHERE "id" = 1)") ==
+        std::vector<test::RawRow>{{"renamed"}});
+  CHECK(test::rows(kith::sqlite::open(files.replicaFile), "users") == 1);
+}
+
+TEST_CASE("read-your-writes: after a write, reads go to the primary for the sticky window", "[replicas]") {
+  TwoFiles files;
+  auto db = files.connect({.sticky = 60s});
+  CHECK(User::query(db).count() == 1);  // no write yet: the replica
+  kith::sqlite::open(files.primaryFile).execute(R"(INSERT INTO "users" ("email") VALUES ('other@x'))");
+  CHECK(User::query(db).count() == 1);  // another client's write is not ours: still the replica
+  User::create(db, {{}, 0, "mine@x", std::nullopt});
+  CHECK(User::query(db).count() == 3);  // ours: the primary, which has both
+  CHECK(User::query(db).where<&User::email>("mine@x").first().has_value());
+
+  // A transaction that only reads does not pin.
+  auto other = files.connect({.sticky = 60s});
+  other.transaction([&](kith::Transaction& trx) { CHECK(User::query(trx).count() == 3); });
+  CHECK(User::query(other).count() == 1);
+}
+
+TEST_CASE("read-your-writes in a pool: for the rest of the lease, and not the next lease's", "[replicas]") {
+  TwoFiles files;
+  kith::Pool pool([&] { return files.connect({.sticky = 0ms}); }, {.max = 1});
+  {
+    auto lease = pool.acquire();
+    CHECK(User::query(lease).count() == 1);
+    User::create(lease, {{}, 0, "mine@x", std::nullopt});
+    CHECK(User::query(lease).count() == 2);  // the rest of this lease: the primary
+  }
+  auto next = pool.acquire();  // the same connection, another request
+  CHECK(pool.stats().created == 1);
+  CHECK(User::query(next).count() == 1);
+}
+
+TEST_CASE("withReplicas refuses connections it cannot route", "[replicas]") {
+  TwoFiles files;
+  CHECK_THROWS_WITH(kith::withReplicas(kith::Connection{}, {}), test::Contains("needs an open primary connection"));
+  auto primary = kith::sqlite::open(files.primaryFile);
+  CHECK_THROWS_WITH(kith::withReplicas(primary, {primary}), test::Contains("cannot be the primary's own"));
+  CHECK_THROWS_WITH(kith::withReplicas(primary, {kith::Connection{}}), test::Contains("open replica connections"));
+  auto trx = primary.begin();
+  CHECK_THROWS_WITH(kith::withReplicas(primary, {}), test::Contains("outside a transaction"));
+}
+
+#ifdef KITH_TEST_HAVE_POSTGRES
+namespace {
+
+/// The standby of the test server (scripts/test.sh starts one: KITH_TEST_POSTGRES_STANDBY).
+std::string standbyConninfo() {
+  const char* standby = std::getenv("KITH_TEST_POSTGRES_STANDBY");
+  if (!standby || !*standby)
+    FAIL(
+        "KITH_TEST_POSTGRES_STANDBY is not set: start a standby of the test server with scripts/postgres.sh standby (scripts/test.sh "
+        "does)");
+  return standby;
+}
+
+/// Waits until `check()` holds (the standby replaying the primary's WAL); fails after 30 s.
+template <class F>
+void eventually(F check, const char* what) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!check()) {
+    if (std::chrono::steady_clock::now() > deadline) FAIL(std::string("timed out waiting for: ") + what);
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+/// A schema on the primary, with a users table, and connections to it on the primary and on the standby.
+struct Replicated {
+  kith::Connection primary = test::database();
+  std::string schema = test::scalar(primary, "SELECT current_schema()");
+  kith::Connection standbyAdmin = kith::postgres::open(standbyConninfo());
+  Replicated() {
+    kith::createTables<User>(primary);
+    User::create(primary, {{}, 0, "first@x", std::nullopt});
+    eventually(
+        [&] {
+          try {
+            return test::scalar(standbyAdmin, "SELECT count(*) FROM " + schema + ".users") == "1";
+          } catch (const std::exception&) {  // not replayed yet: no such table
+            return false;
+          }
+        },
+        "the standby has the table");
+  }
+  kith::Connection replica() const { return kith::postgres::open(standbyConninfo() + " options=-csearch_path=" + schema); }
+  kith::Connection connect(kith::ReplicaOptions options) const {
+    return kith::withReplicas(test::postgresSchema(schema), {replica()}, options);
+  }
+  ~Replicated() {
+    try {
+      standbyAdmin.execute("SELECT pg_wal_replay_resume()");
+    } catch (...) {
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("PostgreSQL: reads go to a streaming standby; onPrimary, transactions and read-your-writes to the primary",
+          "[replicas][.postgres]") {
+  REQUIRE(test::onPostgres());
+  Replicated cluster;
+  auto db = cluster.connect({.sticky = 60s});
+  cluster.standbyAdmin.execute("SELECT pg_wal_replay_pause()");
+  User::create(cluster.primary, {{}, 0, "second@x", std::nullopt});  // another client: the paused standby cannot see it
+
+  CHECK(User::query(db).all().size() == 1);
+  CHECK(User::query(db).count() == 1);
+  CHECK(User::query(db).onPrimary().count() == 2);
+  {
+    kith::OnPrimary primary(db);
+    CHECK(User::query(db).all().size() == 2);
+  }
+  db.transaction([&](kith::Transaction& trx) { CHECK(User::query(trx).count() == 2); });
+
+  // Our own write: read back at once, from the primary, although the standby is paused.
+  auto mine = User::create(db, {{}, 0, "mine@x", std::nullopt});
+  CHECK(User::find(db, mine.id).has_value());
+  CHECK(User::query(db).count() == 3);
+
+  // Resumed, the standby catches up, and a connection that has not written reads it there.
+  cluster.standbyAdmin.execute("SELECT pg_wal_replay_resume()");
+  auto reader = cluster.connect({.sticky = 0ms});
+  eventually([&] { return User::query(reader).count() == 3; }, "the standby caught up");
+}
+
+TEST_CASE("PostgreSQL: a replica whose session is killed mid-run: reads go on through the primary, then the replica again",
+          "[replicas][.postgres]") {
+  REQUIRE(test::onPostgres());
+  Replicated cluster;
+  auto replica = cluster.replica();
+  const std::string pid = test::scalar(replica, "SELECT pg_backend_pid()");
+  auto db = kith::withReplicas(test::postgresSchema(cluster.schema), {replica}, {.sticky = 0ms, .retryAfter = 200ms});
+  std::vector<std::string> events;
+  db.onEvent([&](const kith::ConnectionEvent& e) {
+    if (e.kind == kith::ConnectionEvent::Kind::ReplicaDown) events.emplace_back(e.message);
+  });
+  cluster.standbyAdmin.execute("SELECT pg_wal_replay_pause()");
+  User::create(cluster.primary, {{}, 0, "second@x", std::nullopt});  // the primary has 2 rows, the paused standby 1
+
+  std::vector<std::size_t> seen;
+  for (int i = 0; i < 40; ++i) {
+    if (i == 10) cluster.standbyAdmin.execute("SELECT pg_terminate_backend(" + pid + ")");
+    seen.push_back(User::query(db).all().size());  // never throws
+  }
+  CHECK(std::count(seen.begin(), seen.begin() + 10, 1u) == 10);  // the replica's
+  CHECK(seen[10] == 2);                                          // the read that found it gone: served by the primary
+  REQUIRE(events.size() >= 1);
+  CHECK_THAT(events[0], test::Contains("left out for 200 ms"));
+
+  // After retryAfter the replica is tried again: reconnected, it serves the reads once more.
+  std::this_thread::sleep_for(250ms);
+  CHECK(User::query(db).count() == 1);
+  CHECK(test::scalar(replica, "SELECT pg_backend_pid()") != pid);  // a new session
+}
+#endif
