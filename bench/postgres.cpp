@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -187,6 +188,68 @@ Checksum rawCreateMany(PGconn* c, int count) {
   return sum;
 }
 
+// kith's createMany without its pipeline: one round trip per INSERT, as before issue 31.
+Checksum kithCreateManySequential(const std::string& conninfo, const std::string& schema, int count) {
+  auto db = kith::postgres::open(conninfo, {.pipeline = false});
+  db.execute("SET search_path TO " + schema);
+  return kithCreateMany(db, count);
+}
+
+// What a hand-written pipelined loader does (libpq's pipeline mode): BEGIN, each 256-row INSERT
+// ... RETURNING id prepared inside the pipeline, the INSERTs and COMMIT, all sent before one sync;
+// then every answer read, the ids with them. One round trip for the whole write.
+Checksum rawCreateManyPipelined(PGconn* c, int count) {
+  const auto posts = postsFor(count);
+  if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
+  auto send = [&](int ok, const char* what) {
+    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+  };
+  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
+  std::map<int, std::string> prepared;
+  std::vector<const char*> values;
+  int statements = 1;
+  for (int at = 0; at < count;) {
+    const int n = std::min(256, count - at);
+    auto& name = prepared[n];
+    if (name.empty()) {
+      name = "insert" + std::to_string(n);
+      std::string sql = "INSERT INTO posts (user_id, title, body) VALUES ";
+      for (int k = 0; k < n; ++k)
+        sql +=
+            (k ? ", ($" : "($") + std::to_string(3 * k + 1) + ", $" + std::to_string(3 * k + 2) + ", $" + std::to_string(3 * k + 3) + ")";
+      send(PQsendPrepare(c, name.c_str(), (sql + " RETURNING id").c_str(), 0, nullptr), "prepare insert");
+      ++statements;
+    }
+    values.clear();
+    for (int k = 0; k < n; ++k) {
+      values.push_back("1");
+      values.push_back(posts[static_cast<std::size_t>(at + k)].title.c_str());
+      values.push_back(posts[static_cast<std::size_t>(at + k)].body.c_str());
+    }
+    send(PQsendQueryPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0), "insert");
+    ++statements;
+    at += n;
+  }
+  send(PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
+  ++statements;
+  send(PQpipelineSync(c), "sync");
+  Checksum sum = 0;
+  std::size_t row = 0;
+  for (int i = 0; i < statements; ++i) {
+    while (PGresult* r = PQgetResult(c)) {
+      Result result(r);
+      const ExecStatusType status = PQresultStatus(r);
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
+      for (int k = 0, n = status == PGRES_TUPLES_OK ? PQntuples(r) : 0; k < n; ++k, ++row)
+        sum += (std::strtoll(PQgetvalue(r, k, 0), nullptr, 10) > 0) + static_cast<Checksum>(posts[row].title.size());
+    }
+  }
+  Result sync(PQgetResult(c));
+  if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
+  PQexitPipelineMode(c);
+  return sum;
+}
+
 // --- the harness --------------------------------------------------------------------------
 
 void setup(PGconn* c, const std::string& schema, int users, int postsPerUser) {
@@ -220,9 +283,11 @@ int main(int argc, char** argv) try {
   const std::string conninfo = argv[1];
   int repeats = 7;
   bool smoke = false;
+  std::string delayed;  // --delayed CONNINFO: the same server through bench/delay_proxy.cpp, for P3
   for (int i = 2; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--repeats" && i + 1 < argc) repeats = std::atoi(argv[++i]);
+    if (arg == "--delayed" && i + 1 < argc) delayed = argv[++i];
     if (arg == "--smoke") smoke = true;
   }
   const int users = smoke ? 20 : 1000, postsPerUser = 10, inserts = smoke ? 300 : 10000;
@@ -286,6 +351,56 @@ int main(int argc, char** argv) try {
   std::printf("ratio P1 kith preload/raw libpq time=%.2f\n", medianMs["P1 kith preload"] / medianMs["P1 raw libpq"]);
   std::printf("ratio P1 kith N+1/kith preload time=%.2f\n", medianMs["P1 kith N+1"] / medianMs["P1 kith preload"]);
   std::printf("ratio P2 kith createMany/raw libpq time=%.2f\n", medianMs["P2 kith createMany"] / medianMs["P2 raw libpq"]);
+
+  // P3: createMany of 10,000 rows across a round trip (the proxy's delay each way), kith with and
+  // without its pipeline against hand-written libpq with and without one. Paired: the four run
+  // in turn each repeat (the order rotating), and each ratio is the median of the repeats' ratios.
+  if (!delayed.empty()) {
+    const auto reset = [&] {
+      Result r(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + std::to_string(users * postsPerUser)).c_str()));
+      expect(admin, r.r, PGRES_COMMAND_OK, "reset");
+    };
+    const std::vector<std::pair<const char*, std::function<Checksum()>>> p3 = {
+        {"kith", [&] { return kithCreateMany(connectKith(delayed, schema), inserts); }},
+        {"kith_sequential", [&] { return kithCreateManySequential(delayed, schema, inserts); }},
+        {"raw_pipelined",
+         [&] {
+           PGconn* c = connectRaw(delayed, schema);
+           const auto sum = rawCreateManyPipelined(c, inserts);
+           PQfinish(c);
+           return sum;
+         }},
+        {"raw_sequential",
+         [&] {
+           PGconn* c = connectRaw(delayed, schema);
+           const auto sum = rawCreateMany(c, inserts);
+           PQfinish(c);
+           return sum;
+         }},
+    };
+    std::map<std::string, std::vector<double>> ms;
+    std::vector<double> overPipelined, overSequential;
+    std::optional<Checksum> expected;
+    for (int r = 0; r < repeats; ++r) {
+      std::map<std::string, double> now;
+      for (std::size_t k = 0; k < p3.size(); ++k) {
+        const auto& [impl, run] = p3[(k + static_cast<std::size_t>(r)) % p3.size()];
+        const auto start = std::chrono::steady_clock::now();
+        const Checksum sum = run();
+        now[impl] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        ms[impl].push_back(now[impl]);
+        reset();
+        if (expected && *expected != sum) throw std::runtime_error(std::string("P3 ") + impl + ": checksum differs");
+        expected = sum;
+      }
+      overPipelined.push_back(now["kith"] / now["raw_pipelined"]);
+      overSequential.push_back(now["kith"] / now["kith_sequential"]);
+    }
+    for (const auto& [impl, _] : p3) std::printf("P3  %-16s %9.3f ms (median of %d)\n", impl, median(ms[impl]), repeats);
+    std::printf("ratio P3 kith/raw_pipelined time=%.2f\n", median(overPipelined));
+    std::printf("ratio P3 kith/kith_sequential time=%.2f\n", median(overSequential));
+    std::printf("ratio P3 raw_pipelined/raw_sequential time=%.2f\n", median(ms["raw_pipelined"]) / median(ms["raw_sequential"]));
+  }
   Result drop(PQexec(admin, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
   PQfinish(admin);
   return 0;

@@ -53,7 +53,7 @@ struct TwoFiles {
 
 }  // namespace
 
-TEST_CASE("reads outside a transaction go to the replica; writes, transactions and onPrimary to the primary", "[replicas]") {
+TEST_CASE("reads outside a transaction go to the replica, writes, transactions and onPrimary to the primary", "[replicas]") {
   TwoFiles files;
   auto db = files.connect({.sticky = 0ms});
   kith::sqlite::open(files.primaryFile).execute(R"(INSERT INTO "users" ("email") VALUES ('second@x'))");  // another client's write
@@ -177,7 +177,7 @@ struct Replicated {
 
 }  // namespace
 
-TEST_CASE("PostgreSQL: reads go to a streaming standby; onPrimary, transactions and read-your-writes to the primary",
+TEST_CASE("PostgreSQL: reads go to a streaming standby, onPrimary, transactions and read-your-writes to the primary",
           "[replicas][.postgres]") {
   REQUIRE(test::onPostgres());
   Replicated cluster;

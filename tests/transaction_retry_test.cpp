@@ -30,7 +30,7 @@ std::string beginAt(const char* level) { return test::onPostgres() ? std::string
 
 }  // namespace
 
-TEST_CASE("transaction(fn, {.retries}) runs fn again after a serialization failure; the aborted attempt's models are as after a rollback",
+TEST_CASE("transaction(fn, {.retries}) runs fn again after a serialization failure, the aborted attempt as after a rollback",
           "[transaction][retry][portable]") {
   auto db = test::blogDatabase();
   User kept = User::create(db, {{}, 0, "kept@x", "before"});

@@ -27,7 +27,10 @@ namespace kith {
 struct QueryEvent {
   std::string_view sql;
   std::span<const Value> bindings;
-  std::chrono::nanoseconds duration;
+  std::chrono::nanoseconds duration;  // of a pipelined statement: the time to send it
+  /// Sent in a pipeline (PostgreSQL's pipeline mode): without waiting for its answer, which came
+  /// with the others' at the end of the batch (a failure there is thrown by the call that sent it).
+  bool pipelined = false;
 };
 
 using QueryHook = std::function<void(const QueryEvent&)>;
@@ -196,6 +199,16 @@ class Backend {
   /// Told of reconnects (and, for a pool's connections, what the pool does with them).
   ConnectionHook events;
 
+  /// Pipelines (PostgreSQL's pipeline mode): the statements a bulk write sends with Run::send()
+  /// between beginPipeline() and endPipeline() go without waiting for each answer, and
+  /// endPipeline() waits for them all, throwing the first failure (naming its statement; the
+  /// server ran nothing after it). An adapter without pipelines runs each statement at send() and
+  /// leaves these alone. abandonPipeline() ends one that an exception interrupted.
+  virtual bool pipelines() const { return false; }
+  virtual void beginPipeline() {}
+  virtual void endPipeline() {}
+  virtual void abandonPipeline() noexcept {}
+
   /// Open kith::OnPrimary scopes (and Query::onPrimary() reads): while above 0, a connection with
   /// replicas sends its reads to the primary. Other connections have one server and ignore it.
   int primaryScopes = 0;
@@ -272,7 +285,7 @@ class Run {
     statement_->reset();
     if (backend_.hook) {  // the statement stays in use meanwhile: the event refers to its SQL
       try {
-        backend_.hook(QueryEvent{statement_->sql(), recorded_, std::chrono::steady_clock::now() - start_});
+        backend_.hook(QueryEvent{statement_->sql(), recorded_, std::chrono::steady_clock::now() - start_, pipelined_});
       } catch (...) {  // a hook must not turn a finished statement into a failure
       }
     }
@@ -316,6 +329,17 @@ class Run {
     }
   }
 
+  /// finish() for a statement whose answer the caller does not read: inside a pipeline, sent
+  /// without waiting (its failure comes from endPipeline()).
+  void send() {
+    try {
+      pipelined_ = statement_->send();
+    } catch (const std::exception& e) {
+      backend_.afterFailure(e.what());
+      throw;
+    }
+  }
+
   Statement& statement() noexcept { return *statement_; }
   Backend& backend() noexcept { return backend_; }
 
@@ -334,6 +358,28 @@ class Run {
   Statement* statement_;
   std::vector<Value> recorded_;
   std::chrono::steady_clock::time_point start_{};
+  bool pipelined_ = false;
+};
+
+/// A pipeline on `backend` for one bulk write, when `wanted` and the adapter has them: begun here,
+/// finish() waits for its answers (throwing the first failure); ended without them if the write
+/// throws first.
+class Pipeline {
+ public:
+  Pipeline(Backend& backend, bool wanted) : backend_(wanted && backend.pipelines() ? &backend : nullptr) {
+    if (backend_) backend_->beginPipeline();
+  }
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+  ~Pipeline() {
+    if (backend_) backend_->abandonPipeline();
+  }
+  void finish() {
+    if (Backend* b = std::exchange(backend_, nullptr)) b->endPipeline();
+  }
+
+ private:
+  Backend* backend_;
 };
 
 /// Runs a statement that takes no parameters and returns no rows (BEGIN, COMMIT, DDL).

@@ -88,12 +88,14 @@ inline bool isDataException(std::string_view state) {
 /// UniqueViolation / NotNullViolation / ConstraintError for SQLSTATE class 23, DataError for a
 /// value the server cannot store, BusyError for lock and serialization failures, DatabaseError
 /// otherwise; each carries the SQLSTATE.
-[[noreturn]] inline void fail(PGconn* conn, const PGresult* r, std::string_view sql) {
+/// `note` ends the message (where in a pipeline the statement stood).
+[[noreturn]] inline void fail(PGconn* conn, const PGresult* r, std::string_view sql, std::string_view note = {}) {
   std::string state = field(r, PG_DIAG_SQLSTATE);
   std::string dbMessage = field(r, PG_DIAG_MESSAGE_PRIMARY);
   if (dbMessage.empty()) dbMessage = trimmed(PQerrorMessage(conn));
   std::string what = kith::detail::format("kith: {} (SQLSTATE {})", dbMessage, state.empty() ? "none" : state);
   if (!sql.empty()) what += kith::detail::format(" in: {}", sql);
+  what += note;
   if (PQstatus(conn) == CONNECTION_BAD) {
     what += "; the connection to the server is lost: the next statement outside a transaction opens it again";
     throw ConnectionError(std::move(what), std::string(sql), 0, 0, std::move(dbMessage), state.empty() ? "08006" : state);
@@ -152,6 +154,7 @@ class Statement final : public kith::detail::Statement {
   }
 
   bool step() override;
+  bool send() override;
 
   Kind kind(int c) override {
     if (PQgetisnull(result_.get(), row_, c)) return Kind::Null;
@@ -241,10 +244,23 @@ class Statement final : public kith::detail::Statement {
   std::string_view value(int c) const {
     return {PQgetvalue(result_.get(), row_, c), static_cast<std::size_t>(PQgetlength(result_.get(), row_, c))};
   }
+  /// PQprepare: a round trip, which a pipeline does not allow; one made inside a pipeline waits
+  /// for the statement's first run outside it (and runs unnamed until then).
+  void prepare();
+  /// Prepares it again when the pipeline that prepared it failed first (the server has no such
+  /// statement), or when its preparation waited for the end of a pipeline.
+  void checkPrepared();
+  /// The parameters as libpq takes them.
+  struct Arguments {
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+  };
+  Arguments arguments() const;
 
   Backend& backend_;
-  std::string text_;  // the SQL with $n placeholders
-  std::string name_;  // of the prepared statement; empty for an unnamed one
+  std::string text_;             // the SQL with $n placeholders
+  std::string name_;             // of the prepared statement; empty for an unnamed one
+  bool preparePending_ = false;  // not prepared yet (PQprepare, outside a pipeline, at its first run)
   std::vector<Param> params_;
   Result result_;
   int row_ = -1;
@@ -435,6 +451,30 @@ class Backend final : public kith::detail::Backend {
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(conn, r.get(), "SET TimeZone TO 'UTC'");
   }
   void setChanges(std::int64_t n) noexcept { changes_ = n; }
+
+  bool pipelines() const override { return pipelines_; }
+  bool inPipeline() const noexcept { return inPipeline_; }
+  void beginPipeline() override {
+    if (PQenterPipelineMode(conn_.get()) != 1) fail(conn_.get(), nullptr, "(entering pipeline mode)");
+    inPipeline_ = true;
+    sent_.clear();
+  }
+  /// A statement sent in the pipeline, for the error that names it; `prepared`: the name a
+  /// PQsendPrepare gave it, which is forgotten if that fails (or never runs).
+  void sentInPipeline(std::string_view sql, std::string_view prepared = {}) { sent_.push_back({std::string(sql), std::string(prepared)}); }
+  /// True when the prepared statement `name` was lost with a failed pipeline.
+  bool unprepared(const std::string& name) const noexcept {
+    return !unprepared_.empty() && std::find(unprepared_.begin(), unprepared_.end(), name) != unprepared_.end();
+  }
+  void forgetUnprepared(const std::string& name) { std::erase(unprepared_, name); }
+  void endPipeline() override { drainPipeline(true); }
+  void abandonPipeline() noexcept override {
+    try {
+      drainPipeline(false);
+    } catch (...) {  // the connection is gone: nothing to drain
+    }
+  }
+  void setPipelines(bool on) noexcept { pipelines_ = on; }
   std::string nextName() { return "kith_" + std::to_string(++statements_); }
 
   /// Prepared statements evicted from the cache are dropped on the server in one round trip,
@@ -457,6 +497,69 @@ class Backend final : public kith::detail::Backend {
   std::uint64_t statements_ = 0;
   std::vector<std::string> unused_;
   bool closing_ = false;
+  bool pipelines_ = true;
+  bool inPipeline_ = false;
+  struct Sent {
+    std::string sql;
+    std::string prepared;  // the name, for a PQsendPrepare
+  };
+  std::vector<Sent> sent_;               // each statement sent in the open pipeline
+  std::vector<std::string> unprepared_;  // names whose PQsendPrepare a failed pipeline lost
+
+  /// Sends the sync, reads every statement's answer up to it and leaves pipeline mode; with
+  /// `report`, throws the first failure, naming its statement (the server skipped the rest).
+  void drainPipeline(bool report) {
+    if (!inPipeline_) return;
+    PGconn* conn = conn_.get();
+    Result failed;
+    std::string failedSql;
+    std::size_t failedAt = 0, statements = 0;  // counted without the preparations
+    bool failedPreparing = false;
+    const bool synced = PQpipelineSync(conn) == 1;
+    for (std::size_t i = 0; synced && i < sent_.size() && PQstatus(conn) == CONNECTION_OK; ++i) {
+      bool ok = false;
+      while (PGresult* raw = PQgetResult(conn)) {  // a statement's answer, then null
+        Result r(raw);
+        const ExecStatusType status = PQresultStatus(raw);
+        if (status == PGRES_FATAL_ERROR && !failed) {
+          failed = std::move(r);
+          failedSql = sent_[i].sql;
+          failedAt = statements;
+          failedPreparing = !sent_[i].prepared.empty();
+        } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+          ok = true;
+          const char* changed = PQcmdTuples(raw);
+          if (sent_[i].prepared.empty()) changes_ = changed && *changed ? std::strtoll(changed, nullptr, 10) : 0;
+        }
+      }
+      if (!ok && !sent_[i].prepared.empty()) unprepared_.push_back(sent_[i].prepared);
+      if (sent_[i].prepared.empty()) ++statements;
+    }
+    if (!synced || PQstatus(conn) != CONNECTION_OK)  // the answers that never came: their preparations too
+      for (const Sent& sent : sent_)
+        if (!sent.prepared.empty()) unprepared_.push_back(sent.prepared);
+    while (synced && PQstatus(conn) == CONNECTION_OK) {  // up to the sync's own result
+      Result r(PQgetResult(conn));
+      if (!r || PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(conn);
+    inPipeline_ = false;
+    std::size_t sent = 0;
+    for (const Sent& item : sent_) sent += item.prepared.empty();
+    sent_.clear();
+    if (!report) return;
+    if (!synced || PQstatus(conn) != CONNECTION_OK) {
+      noteIfLost();
+      fail(conn, failed.get(), failed ? std::string_view(failedSql) : std::string_view("(the end of a pipeline)"));
+    }
+    if (failed && failedPreparing)
+      fail(conn, failed.get(), failedSql,
+           kith::detail::format("; preparing it in a pipeline of {} statements failed: none from it on ran", sent));
+    if (failed)  // where in the batch it failed, and that nothing after it ran
+      fail(conn, failed.get(), failedSql,
+           kith::detail::format("; statement {} of {} sent in one pipeline: the {} after it did not run", failedAt + 1, sent,
+                                sent - failedAt - 1));
+  }
 };
 
 inline Statement::Statement(Backend& backend, std::string_view sql, bool persistent)
@@ -465,14 +568,71 @@ inline Statement::Statement(Backend& backend, std::string_view sql, bool persist
   text_ = numberPlaceholders(sql, count);
   params_.resize(static_cast<std::size_t>(count));
   if (!persistent) return;
-  backend.dropUnused();
-  name_ = backend.nextName();
-  Result r(PQprepare(backend.handle(), name_.c_str(), text_.c_str(), 0, nullptr));
+  if (backend.inPipeline()) {  // prepared in the pipeline too: its answer is read with the others'
+    name_ = backend.nextName();
+    if (PQsendPrepare(backend.handle(), name_.c_str(), text_.c_str(), 0, nullptr) != 1) {
+      name_.clear();
+      backend.noteIfLost();
+      fail(backend.handle(), nullptr, this->sql());
+    }
+    backend.sentInPipeline(this->sql(), name_);
+    return;
+  }
+  prepare();
+}
+
+inline void Statement::prepare() {
+  preparePending_ = false;
+  backend_.dropUnused();
+  name_ = backend_.nextName();
+  Result r(PQprepare(backend_.handle(), name_.c_str(), text_.c_str(), 0, nullptr));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     name_.clear();
-    backend.noteIfLost();
-    fail(backend.handle(), r.get(), this->sql());
+    backend_.noteIfLost();
+    fail(backend_.handle(), r.get(), this->sql());
   }
+}
+
+inline Statement::Arguments Statement::arguments() const {
+  Arguments a{std::vector<const char*>(params_.size()), std::vector<int>(params_.size()), std::vector<int>(params_.size())};
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Param& p = params_[i];
+    if (p.isNull) continue;
+    if (p.binary) {
+      a.values[i] = p.blob.empty() ? "" : reinterpret_cast<const char*>(p.blob.data());
+      a.lengths[i] = static_cast<int>(p.blob.size());
+      a.formats[i] = 1;
+    } else {
+      a.values[i] = p.text.c_str();
+    }
+  }
+  return a;
+}
+
+inline void Statement::checkPrepared() {
+  if (!name_.empty() && backend_.unprepared(name_)) {  // its PQsendPrepare failed with a pipeline
+    backend_.forgetUnprepared(name_);
+    name_.clear();
+    preparePending_ = true;
+  }
+  if (preparePending_ && !backend_.inPipeline()) prepare();
+}
+
+inline bool Statement::send() {
+  checkPrepared();
+  if (!backend_.inPipeline()) return kith::detail::Statement::send();
+  const Arguments a = arguments();
+  const int n = static_cast<int>(params_.size());
+  PGconn* conn = backend_.handle();
+  const int sent = name_.empty()
+                       ? PQsendQueryParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
+                       : PQsendQueryPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0);
+  if (sent != 1) {
+    backend_.noteIfLost();
+    fail(conn, nullptr, sql());
+  }
+  backend_.sentInPipeline(sql());
+  return true;
 }
 
 inline Statement::~Statement() {
@@ -481,23 +641,14 @@ inline Statement::~Statement() {
 
 inline bool Statement::step() {
   if (!result_) {
-    std::vector<const char*> values(params_.size());
-    std::vector<int> lengths(params_.size()), formats(params_.size());
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const Param& p = params_[i];
-      if (p.isNull) continue;
-      if (p.binary) {
-        values[i] = p.blob.empty() ? "" : reinterpret_cast<const char*>(p.blob.data());
-        lengths[i] = static_cast<int>(p.blob.size());
-        formats[i] = 1;
-      } else {
-        values[i] = p.text.c_str();
-      }
-    }
+    if (backend_.inPipeline())
+      throw UsageError(kith::detail::format("kith: a statement that returns rows cannot run inside a pipeline: {}", sql()));
+    checkPrepared();
+    const Arguments a = arguments();
     const int n = static_cast<int>(params_.size());
     PGconn* conn = backend_.handle();
-    result_.reset(name_.empty() ? PQexecParams(conn, text_.c_str(), n, nullptr, values.data(), lengths.data(), formats.data(), 0)
-                                : PQexecPrepared(conn, name_.c_str(), n, values.data(), lengths.data(), formats.data(), 0));
+    result_.reset(name_.empty() ? PQexecParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
+                                : PQexecPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0));
     const ExecStatusType status = PQresultStatus(result_.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       Result failed = std::move(result_);
@@ -514,13 +665,21 @@ inline bool Statement::step() {
 
 }  // namespace detail
 
+/// How a PostgreSQL connection works, beyond its conninfo.
+struct Options {
+  /// Sends the statements of a bulk write (createMany's and saveMany's multi-row INSERTs) in one
+  /// pipeline, one round trip instead of one per statement (libpq's pipeline mode). Off: one
+  /// round trip each, as before.
+  bool pipeline = true;
+};
+
 /// Opens a connection to a PostgreSQL server: a URI (`postgresql://user@host:5432/db`) or
 /// key=value pairs (`host=/tmp port=5433 dbname=app`), as libpq reads them. The session runs in
 /// UTC with UTF-8 text, and the server's notices are not printed. When the server closes the
 /// connection (a restart), the next statement outside a transaction opens it again (once; the
 /// event hook is told); the statement that found it closed fails with ConnectionError, as does any
 /// statement of a transaction that was open then.
-inline Connection open(std::string_view conninfo) {
+inline Connection open(std::string_view conninfo, const Options& options = {}) {
   const std::string info(conninfo);
   std::unique_ptr<PGconn, detail::ConnectionCloser> conn(PQconnectdb(info.c_str()));
   if (!conn) throw ConnectionError("kith: cannot connect to PostgreSQL: out of memory", "", 0, 0, "out of memory", "08000");
@@ -535,7 +694,9 @@ inline Connection open(std::string_view conninfo) {
   std::string description = kith::detail::format("PostgreSQL database \"{}\" on {}", PQdb(conn.get()),
                                                  PQhost(conn.get()) ? PQhost(conn.get()) : "the default host");
   if (const char* port = PQport(conn.get()); port && *port) description += kith::detail::format(" port {}", port);
-  return Connection(std::make_shared<detail::Backend>(std::move(conn), std::move(description)));
+  auto backend = std::make_shared<detail::Backend>(std::move(conn), std::move(description));
+  backend->setPipelines(options.pipeline);
+  return Connection(std::move(backend));
 }
 
 /// The raw libpq handle behind a connection, for what kith does not wrap.

@@ -89,6 +89,8 @@ class RoutedStatement final : public Statement {
   void bindBlob(int i, std::span<const std::byte> v) override { bindings_.push_back({i, Binding::Blob, 0, 0, {}, v}); }
 
   bool step() override;
+  /// A statement whose answer is not read is a write: the primary's, in its pipeline if one is open.
+  bool send() override;
 
   Kind kind(int c) override { return active_->kind(c); }
   bool isNull(int c) override { return active_->isNull(c); }
@@ -120,6 +122,7 @@ class RoutedStatement final : public Statement {
 
   Statement& on(int server);
   bool start();
+  void replay(Statement& s) const;
 
   RoutingBackend& router_;
   bool read_;
@@ -225,6 +228,10 @@ class RoutingBackend final : public Backend {
   bool takesArrays() const override { return servers_[0].backend->takesArrays(); }
   std::optional<Value> arrayOf(std::span<const Value> values) const override { return servers_[0].backend->arrayOf(values); }
   bool alive(bool probe) override { return primary().alive(probe); }
+  bool pipelines() const override { return servers_[0].backend->pipelines(); }
+  void beginPipeline() override { primary().beginPipeline(); }
+  void endPipeline() override { primary().endPipeline(); }
+  void abandonPipeline() noexcept override { primary().abandonPipeline(); }
   void reconnect() override {
     Server& p = servers_[0];
     p.backend->lost = true;
@@ -285,29 +292,50 @@ inline bool RoutedStatement::step() {
   return start();
 }
 
+inline bool RoutedStatement::send() {
+  Statement& s = on(0);
+  active_ = &s;
+  replay(s);
+  try {
+    const bool pipelined = s.send();
+    router_.noteWrite(sql());
+    return pipelined;
+  } catch (const DatabaseError&) {
+    router_.noteWrite(sql());
+    router_.notePrimaryLost();
+    throw;
+  }
+}
+
+inline void RoutedStatement::replay(Statement& s) const {
+  for (const Binding& b : bindings_) {
+    switch (b.kind) {
+      case Binding::Null:
+        s.bindNull(b.index);
+        break;
+      case Binding::Integer:
+        s.bindInteger(b.index, b.integer);
+        break;
+      case Binding::Real:
+        s.bindReal(b.index, b.real);
+        break;
+      case Binding::Text:
+        s.bindText(b.index, b.text);
+        break;
+      case Binding::Blob:
+        s.bindBlob(b.index, b.blob);
+        break;
+    }
+  }
+}
+
 inline bool RoutedStatement::start() {
   for (;;) {
     const int server = router_.route(read_);
     try {
       Statement& s = on(server);
       active_ = &s;
-      for (const Binding& b : bindings_) switch (b.kind) {
-          case Binding::Null:
-            s.bindNull(b.index);
-            break;
-          case Binding::Integer:
-            s.bindInteger(b.index, b.integer);
-            break;
-          case Binding::Real:
-            s.bindReal(b.index, b.real);
-            break;
-          case Binding::Text:
-            s.bindText(b.index, b.text);
-            break;
-          case Binding::Blob:
-            s.bindBlob(b.index, b.blob);
-            break;
-        }
+      replay(s);
       const bool row = s.step();
       if (server == 0 && !read_) router_.noteWrite(sql());
       return row;

@@ -188,13 +188,16 @@ inline void insertChunks(Backend& b, const TableInfo& table, const InsertStateme
   // one after the other; otherwise each row goes alone, and its key is read after it.
   if (!withKey && group.size() > 1 && !b.consecutiveKeys(table.rawTable, table.rawColumns[table.primaryKey], group.size())) maxRows = 1;
   std::int64_t expected = 0;  // the key the next chunk's first row must get, once known
+  // Rows with their keys need no answer from the database: their chunks go in one pipeline where
+  // the adapter has them (PostgreSQL), one round trip instead of one per chunk.
+  Pipeline pipeline(b, withKey && group.size() > maxRows);
   for (std::size_t at = 0; at < group.size();) {
     const std::size_t remaining = group.size() - at;
     const std::size_t chunk = remaining >= maxRows ? maxRows : floorPow2(remaining);
     {
       Run run(b, statements.get(withKey, chunk));
       bindRows(run, group.subspan(at, chunk));
-      run.finish();
+      run.send();
     }
     if (!withKey) {
       const std::int64_t last = b.lastInsertId();
@@ -211,6 +214,7 @@ inline void insertChunks(Backend& b, const TableInfo& table, const InsertStateme
     }
     at += chunk;
   }
+  pipeline.finish();
 }
 
 /// SQL text built once per model.

@@ -29,6 +29,13 @@ class Statement {
 
   /// Runs to the next row: true when a row is available, false when done. Throws DatabaseError.
   virtual bool step() = 0;
+  /// Runs a statement whose answer is not read: inside a pipeline (Backend::beginPipeline) the
+  /// adapter may send it without waiting and return true; otherwise it runs it through.
+  virtual bool send() {
+    while (step()) {
+    }
+    return false;
+  }
   /// Makes the statement ready to run again, clears its bindings and what they kept alive.
   void reset() noexcept {
     resetStatement();
