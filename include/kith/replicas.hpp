@@ -153,7 +153,7 @@ class RoutingBackend final : public Backend {
   /// Where a statement runs: 0 for the primary, 1 + i for replica i (the next one up, in turn).
   int route(bool read) {
     const bool pinned = primaryScopes > 0 || !transactions.empty() || servers_[0].backend->nativeTransactionActive() ||
-                        (wroteIn_ == generation.load(std::memory_order_relaxed) && wrote_) ||
+                        (wroteIn_ != 0 && wroteIn_ == generation.load(std::memory_order_relaxed)) ||
                         std::chrono::steady_clock::now() - lastWrite_ < options_.sticky;
     if (!read || pinned || servers_.size() == 1) return 0;
     const auto now = std::chrono::steady_clock::now();
@@ -166,11 +166,10 @@ class RoutingBackend final : public Backend {
     return 0;  // every replica is down: the primary serves its reads
   }
 
-  /// A statement that is not a read ran on the primary: the reads of this lease, and of the next
-  /// `sticky`, follow it there.
+  /// A statement that is not a read ran on the primary: the reads of this pool lease, and of the
+  /// next `sticky`, follow it there. (Outside a pool the generation stays 0: the window alone.)
   void noteWrite(std::string_view sql) {
     if (transactionControl(sql)) return;
-    wrote_ = true;
     wroteIn_ = generation.load(std::memory_order_relaxed);
     lastWrite_ = std::chrono::steady_clock::now();
   }
@@ -270,8 +269,7 @@ class RoutingBackend final : public Backend {
   std::vector<Server> servers_;
   ReplicaOptions options_;
   std::size_t next_ = 0;
-  bool wrote_ = false;
-  std::uint64_t wroteIn_ = 0;  // the lease (generation) of the last write
+  std::uint64_t wroteIn_ = 0;  // the pool lease (generation) of the last write; 0: none, or no pool
   std::chrono::steady_clock::time_point lastWrite_{};
 };
 
