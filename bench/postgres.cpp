@@ -151,6 +151,24 @@ Checksum kithCreateMany(const kith::Connection& db, int count) {
   return sum;
 }
 
+// The hand-written loaders' INSERT of `n` posts of user 1, returning their ids.
+std::string insertPostsSql(int n) {
+  std::string sql = "INSERT INTO posts (user_id, title, body) VALUES ";
+  for (int k = 0; k < n; ++k)
+    sql += (k ? ", ($" : "($") + std::to_string(3 * k + 1) + ", $" + std::to_string(3 * k + 2) + ", $" + std::to_string(3 * k + 3) + ")";
+  return sql + " RETURNING id";
+}
+
+// Its parameters for posts[at, at + n), replacing what `values` held.
+void bindPosts(std::vector<const char*>& values, const std::vector<Post>& posts, int at, int n) {
+  values.clear();
+  for (int k = 0; k < n; ++k) {
+    values.push_back("1");
+    values.push_back(posts[static_cast<std::size_t>(at + k)].title.c_str());
+    values.push_back(posts[static_cast<std::size_t>(at + k)].body.c_str());
+  }
+}
+
 // 256-row INSERTs with RETURNING id, in one transaction: what a careful hand-written loader does.
 Checksum rawCreateMany(PGconn* c, int count) {
   const auto posts = postsFor(count);
@@ -166,19 +184,11 @@ Checksum rawCreateMany(PGconn* c, int count) {
     auto& name = prepared[n];
     if (name.empty()) {
       name = "insert" + std::to_string(n);
-      std::string sql = "INSERT INTO posts (user_id, title, body) VALUES ";
-      for (int k = 0; k < n; ++k)
-        sql +=
-            (k ? ", ($" : "($") + std::to_string(3 * k + 1) + ", $" + std::to_string(3 * k + 2) + ", $" + std::to_string(3 * k + 3) + ")";
-      Result r(PQprepare(c, name.c_str(), (sql + " RETURNING id").c_str(), 0, nullptr));
+      Result r(PQprepare(c, name.c_str(), insertPostsSql(n).c_str(), 0, nullptr));
       expect(c, r.r, PGRES_COMMAND_OK, "prepare insert");
     }
     std::vector<const char*> values;
-    for (int k = 0; k < n; ++k) {
-      values.push_back("1");
-      values.push_back(posts[static_cast<std::size_t>(at + k)].title.c_str());
-      values.push_back(posts[static_cast<std::size_t>(at + k)].body.c_str());
-    }
+    bindPosts(values, posts, at, n);
     Result r(PQexecPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0));
     expect(c, r.r, PGRES_TUPLES_OK, "insert");
     for (int k = 0; k < n; ++k) sum += 1 + static_cast<Checksum>(posts[static_cast<std::size_t>(at + k)].title.size());
@@ -213,19 +223,10 @@ Checksum rawCreateManyPipelined(PGconn* c, int count) {
     auto& name = prepared[n];
     if (name.empty()) {
       name = "insert" + std::to_string(n);
-      std::string sql = "INSERT INTO posts (user_id, title, body) VALUES ";
-      for (int k = 0; k < n; ++k)
-        sql +=
-            (k ? ", ($" : "($") + std::to_string(3 * k + 1) + ", $" + std::to_string(3 * k + 2) + ", $" + std::to_string(3 * k + 3) + ")";
-      send(PQsendPrepare(c, name.c_str(), (sql + " RETURNING id").c_str(), 0, nullptr), "prepare insert");
+      send(PQsendPrepare(c, name.c_str(), insertPostsSql(n).c_str(), 0, nullptr), "prepare insert");
       ++statements;
     }
-    values.clear();
-    for (int k = 0; k < n; ++k) {
-      values.push_back("1");
-      values.push_back(posts[static_cast<std::size_t>(at + k)].title.c_str());
-      values.push_back(posts[static_cast<std::size_t>(at + k)].body.c_str());
-    }
+    bindPosts(values, posts, at, n);
     send(PQsendQueryPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0), "insert");
     ++statements;
     at += n;
