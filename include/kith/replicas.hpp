@@ -152,11 +152,11 @@ class RoutingBackend final : public Backend {
 
   /// Where a statement runs: 0 for the primary, 1 + i for replica i (the next one up, in turn).
   int route(bool read) {
-    const bool pinned = primaryScopes > 0 || !transactions.empty() || servers_[0].backend->nativeTransactionActive() ||
-                        (wroteIn_ != 0 && wroteIn_ == generation.load(std::memory_order_relaxed)) ||
-                        std::chrono::steady_clock::now() - lastWrite_ < options_.sticky;
-    if (!read || pinned || servers_.size() == 1) return 0;
+    if (!read || servers_.size() == 1 || primaryScopes > 0 || !transactions.empty()) return 0;
     const auto now = std::chrono::steady_clock::now();
+    const bool pinned = servers_[0].backend->nativeTransactionActive() ||
+                        (wroteIn_ != 0 && wroteIn_ == generation.load(std::memory_order_relaxed)) || now - lastWrite_ < options_.sticky;
+    if (pinned) return 0;
     for (std::size_t tried = 1; tried < servers_.size(); ++tried) {
       next_ = next_ % (servers_.size() - 1) + 1;
       Server& s = servers_[next_];
