@@ -192,6 +192,37 @@ TEST_CASE("sync attaches what is missing, updates pivot values that differ, deta
   CHECK(t.pivots(t.bob).size() == 1);
 }
 
+TEST_CASE("PostgreSQL: sync sends its inserts, pivot updates and delete in one pipeline, after reading the pivot rows",
+          "[many-to-many][sync][pipeline][.postgres]") {
+  REQUIRE(test::onPostgres());
+  Team t;
+  auto skills = t.ann.related<&Developer::skills>();
+  skills.attach({{t.id(0), level(1)}, {t.id(1), level(2)}, {t.id(2), level(3)}});
+  std::vector<std::pair<std::string, bool>> seen;  // SQL, pipelined
+  t.db.onQuery([&](const kith::QueryEvent& e) { seen.emplace_back(std::string(e.sql), e.pipelined); });
+  const auto r = skills.sync({{t.id(1), level(5)}, {t.id(3), level(4, "new")}});
+  CHECK(r.attached == std::vector<std::int64_t>{t.id(3)});
+  CHECK(r.updated == std::vector<std::int64_t>{t.id(1)});
+  CHECK(r.detached.size() == 2);
+  // BEGIN, the lock, the SELECT of the pivot rows (its answer decides the rest), then the INSERT,
+  // the UPDATE and the DELETE without waiting for each answer, COMMIT.
+  REQUIRE(seen.size() == 7);
+  CHECK(seen[2].first.starts_with(R"(SELECT "skill_id")"));
+  CHECK_FALSE(seen[2].second);
+  CHECK((seen[3].first.starts_with("INSERT") && seen[3].second));
+  CHECK((seen[4].first.starts_with("UPDATE") && seen[4].second));
+  CHECK((seen[5].first.starts_with("DELETE") && seen[5].second));
+  CHECK(seen[6] == std::pair<std::string, bool>{"COMMIT", false});
+  CHECK(t.pivots(t.ann) == std::vector<test::RawRow>{{ids({t.id(1)})[0], "5"}, {ids({t.id(3)})[0], "4"}});
+  CHECK(test::scalar(t.db, "SELECT note FROM developer_skill WHERE skill_id = " + std::to_string(t.id(3))) == "new");
+  // One write: no pipeline.
+  seen.clear();
+  skills.sync({{t.id(1), level(5)}, {t.id(3), level(4, "new")}, {t.id(0), level(1)}});
+  REQUIRE(seen.size() == 5);
+  CHECK_FALSE(seen[3].second);
+  CHECK(t.pivots(t.ann).size() == 3);
+}
+
 TEST_CASE("toggle detaches what is attached and attaches the rest, and updatePivot sets pivot columns of one row",
           "[many-to-many][toggle][portable]") {
   Team t;

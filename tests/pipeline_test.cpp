@@ -96,3 +96,59 @@ TEST_CASE("PostgreSQL: a statement that fails in a pipeline is named, nothing af
   CHECK(test::rows(db, "posts") == 700);
 }
 #endif
+
+#ifdef KITH_TEST_HAVE_POSTGRES
+TEST_CASE("PostgreSQL: a transaction's BEGIN goes with its first statement, at the isolation level asked for", "[pipeline][.postgres]") {
+  REQUIRE(test::onPostgres());
+  auto db = test::blogDatabase();
+  // The server runs the transaction at the level asked for, though BEGIN left with the SHOW.
+  db.transaction(
+      [&](kith::Transaction& trx) { CHECK(test::scalar(trx, "SHOW transaction_isolation") == "serializable"); },
+      {.isolation = kith::Isolation::Serializable});
+  db.transaction([&](kith::Transaction& trx) { CHECK(test::scalar(trx, "SHOW transaction_isolation") == "read committed"); });
+  // A transaction that sends nothing commits and rolls back without a word to the server.
+  db.transaction([](kith::Transaction&) {});
+  auto empty = db.begin();
+  empty.rollback();
+  CHECK_FALSE(db.inTransaction());
+  // What the raw handle sends inside a kith transaction is part of it: BEGIN goes first.
+  CHECK_THROWS_AS(db.transaction([&](kith::Transaction& trx) {
+    PGresult* r = PQexec(kith::postgres::handle(trx), "INSERT INTO users (email) VALUES ('raw@example.com')");
+    CHECK(PQresultStatus(r) == PGRES_COMMAND_OK);
+    PQclear(r);
+    throw std::runtime_error("roll it back");
+  }),
+                  std::runtime_error);
+  CHECK(test::rows(db, "users") == 0);
+  // After a statement that failed with BEGIN in its flight, the transaction is rolled back as any.
+  CHECK_THROWS_AS(db.transaction([&](kith::Transaction& trx) { trx.execute("INSERT INTO no_such_table VALUES (1)"); }),
+                  kith::DatabaseError);
+  CHECK_FALSE(db.inTransaction());
+  db.transaction([&](kith::Transaction& trx) { trx.execute("INSERT INTO users (email) VALUES ('after@example.com')"); });
+  CHECK(test::rows(db, "users") == 1);
+}
+
+TEST_CASE("PostgreSQL: createMany's COMMIT goes in its pipeline, and a failure at COMMIT leaves nothing written",
+          "[pipeline][.postgres]") {
+  REQUIRE(test::onPostgres());
+  auto db = test::blogDatabase();
+  // A unique constraint checked at COMMIT: the INSERTs all succeed, the COMMIT fails.
+  db.execute("ALTER TABLE posts ADD CONSTRAINT posts_title_unique UNIQUE (title) DEFERRABLE INITIALLY DEFERRED");
+  auto rows = posts(600);
+  rows[599].title = rows[3].title;
+  try {
+    Post::createMany(db, rows);
+    FAIL("the createMany did not throw");
+  } catch (const kith::UniqueViolation& e) {
+    CHECK(e.sqlstate() == "23505");
+    CHECK(e.sql() == "COMMIT");
+  }
+  CHECK(test::rows(db, "posts") == 0);
+  for (const auto& p : rows) CHECK_FALSE(p.isPersisted());
+  CHECK_FALSE(db.inTransaction());
+  rows[599].title = "unique";
+  const auto created = Post::createMany(db, rows);
+  CHECK(test::rows(db, "posts") == 600);
+  CHECK(created[599].id == std::stoll(test::scalar(db, "SELECT id FROM posts WHERE title = 'unique'")));
+}
+#endif

@@ -207,7 +207,15 @@ class Backend {
   virtual bool pipelines() const { return false; }
   virtual void beginPipeline() {}
   virtual void endPipeline() {}
+  /// endPipeline() whose answers wait for the next statement: a COMMIT joins the pipeline and
+  /// its failure, or the pipeline's, is thrown there; any other statement reads them first.
+  virtual void endPipelineLater() { endPipeline(); }
   virtual void abandonPipeline() noexcept {}
+  /// Whether statements that return rows may be sent ahead in a pipeline (Run::sendAhead); a
+  /// connection with replicas says no: its reads go to other servers than its pipeline's.
+  virtual bool pipelinesReads() const { return pipelines(); }
+  /// After endPipeline(): the rows each statement sent in it changed, in the order sent.
+  virtual std::span<const std::int64_t> pipelinedChanges() const { return {}; }
 
   /// Open kith::OnPrimary scopes (and Query::onPrimary() reads): while above 0, a connection with
   /// replicas sends its reads to the primary. Other connections have one server and ignore it.
@@ -340,6 +348,19 @@ class Run {
     }
   }
 
+  /// Sends a statement whose rows step() reads later: inside a pipeline, sent now, its answer
+  /// read in the order the pipeline's statements were sent (after those before it). False when
+  /// the adapter does not: step() runs it then.
+  bool sendAhead() {
+    try {
+      pipelined_ = statement_->sendAhead();
+      return pipelined_;
+    } catch (const std::exception& e) {
+      backend_.afterFailure(e.what());
+      throw;
+    }
+  }
+
   Statement& statement() noexcept { return *statement_; }
   Backend& backend() noexcept { return backend_; }
 
@@ -374,12 +395,32 @@ class Pipeline {
   ~Pipeline() {
     if (backend_) backend_->abandonPipeline();
   }
-  void finish() {
-    if (Backend* b = std::exchange(backend_, nullptr)) b->endPipeline();
+  /// Called after each Run::send() whose count of changed rows the caller wants: without a
+  /// pipeline the statement has run, and its count is kept now.
+  void counted(Backend& backend) {
+    if (!backend_) changes_.push_back(backend.changes());
   }
+  void finish() {
+    if (Backend* b = std::exchange(backend_, nullptr)) {
+      b->endPipeline();
+      const auto changes = b->pipelinedChanges();
+      changes_.assign(changes.begin(), changes.end());
+    }
+  }
+  /// finish() for the last write of a transaction that needs no answer from it: the answers are
+  /// read with the COMMIT, which goes in the same flight (one round trip less); a failure is
+  /// thrown by the commit, which then rolls back as after any failed write. Outside a
+  /// transaction, finish().
+  void finishWithCommit() {
+    if (Backend* b = std::exchange(backend_, nullptr)) b->transactions.empty() ? b->endPipeline() : b->endPipelineLater();
+  }
+  /// After finish(): the rows each statement changed, in the order sent (with counted() when
+  /// there was no pipeline).
+  const std::vector<std::int64_t>& changes() const noexcept { return changes_; }
 
  private:
   Backend* backend_;
+  std::vector<std::int64_t> changes_;
 };
 
 /// Runs a statement that takes no parameters and returns no rows (BEGIN, COMMIT, DDL).

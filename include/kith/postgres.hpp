@@ -155,6 +155,7 @@ class Statement final : public kith::detail::Statement {
 
   bool step() override;
   bool send() override;
+  bool sendAhead() override;
 
   Kind kind(int c) override {
     if (PQgetisnull(result_.get(), row_, c)) return Kind::Null;
@@ -218,6 +219,7 @@ class Statement final : public kith::detail::Statement {
     result_.reset();
     row_ = -1;
     rows_ = 0;
+    ahead_ = noPlace;
     for (auto& p : params_) p = Param{};
     decoded_.clear();
   }
@@ -244,12 +246,14 @@ class Statement final : public kith::detail::Statement {
   std::string_view value(int c) const {
     return {PQgetvalue(result_.get(), row_, c), static_cast<std::size_t>(PQgetlength(result_.get(), row_, c))};
   }
-  /// PQprepare: a round trip, which a pipeline does not allow; one made inside a pipeline waits
-  /// for the statement's first run outside it (and runs unnamed until then).
-  void prepare();
-  /// Prepares it again when the pipeline that prepared it failed first (the server has no such
-  /// statement), or when its preparation waited for the end of a pipeline.
+  /// Forgets its name when the pipeline that prepared it failed first (the server has no such
+  /// statement): it is prepared again at its next run.
   void checkPrepared();
+  void sendInPipeline();
+  /// Runs it, outside a pipeline. What must reach the server first — the transaction's deferred
+  /// BEGIN, this statement's preparation at its first run — goes in the same flight (a pipeline
+  /// of its own): one round trip, not one for each.
+  Result execute();
   /// The parameters as libpq takes them.
   struct Arguments {
     std::vector<const char*> values;
@@ -260,7 +264,11 @@ class Statement final : public kith::detail::Statement {
   Backend& backend_;
   std::string text_;             // the SQL with $n placeholders
   std::string name_;             // of the prepared statement; empty for an unnamed one
-  bool preparePending_ = false;  // not prepared yet (PQprepare, outside a pipeline, at its first run)
+  bool preparePending_ = false;  // not prepared yet: prepared with its first run, in the same round trip
+  enum class Control { None, Begin, End };
+  Control control_ = Control::None;  // BEGIN (deferred to the next statement), COMMIT or ROLLBACK
+  static constexpr std::size_t noPlace = static_cast<std::size_t>(-1);
+  std::size_t ahead_ = noPlace;  // sent ahead in the open pipeline: its place there
   std::vector<Param> params_;
   Result result_;
   int row_ = -1;
@@ -286,6 +294,7 @@ class Backend final : public kith::detail::Backend {
     return std::make_unique<Statement>(*this, sql, persistent);
   }
   std::int64_t lastInsertId() override {
+    settle();
     Result r(PQexec(conn_.get(), "SELECT lastval()"));
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) fail(conn_.get(), r.get(), "SELECT lastval()");
     return std::strtoll(PQgetvalue(r.get(), 0, 0), nullptr, 10);
@@ -293,13 +302,15 @@ class Backend final : public kith::detail::Backend {
   std::int64_t changes() override { return changes_; }
   int variableLimit() override { return 65535; }  // the protocol's 16-bit parameter count
   bool nativeTransactionActive() override {
+    if (!pendingBegin_.empty()) return true;  // begun, its BEGIN on its way with the next statement
     // IDLE: ended (a failed COMMIT, say); UNKNOWN: the connection is lost, and its transaction with it.
     const PGTransactionStatusType status = PQtransactionStatus(conn_.get());
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
   }
-  bool transactionFailed() override { return PQtransactionStatus(conn_.get()) == PQTRANS_INERROR; }
+  bool transactionFailed() override { return pendingBegin_.empty() && PQtransactionStatus(conn_.get()) == PQTRANS_INERROR; }
   void closeHandle() noexcept override {
     unused_.clear();
+    pendingBegin_.clear();
     conn_.reset();
   }
   std::string describe() const override { return description_; }
@@ -414,6 +425,8 @@ class Backend final : public kith::detail::Backend {
   /// PQreset: the same conninfo, a new session, set up as open() set up the first.
   void reconnect() override {
     unused_.clear();  // the prepared statements went with the old session
+    pendingBegin_.clear();
+    abandonPipeline();
     PQreset(conn_.get());
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       const std::string dbMessage = trimmed(PQerrorMessage(conn_.get()));
@@ -429,6 +442,7 @@ class Backend final : public kith::detail::Backend {
   /// has said so there, and a round trip (SELECT 1) tells. With `probe`, the round trip always,
   /// which also finds a connection whose network is gone.
   bool alive(bool probe) override {
+    if (ending_) abandonPipeline();  // not reached: a transaction's pipeline ends with its COMMIT
     if (!isOpen() || lost || PQstatus(conn_.get()) != CONNECTION_OK) return false;
     // An idle session is sent nothing; anything readable (the server's goodbye, the end of the
     // stream, a notification) is looked at with a round trip.
@@ -452,23 +466,112 @@ class Backend final : public kith::detail::Backend {
   }
   void setChanges(std::int64_t n) noexcept { changes_ = n; }
 
+  /// BEGIN is not sent on its own: it goes in the same round trip as the transaction's first
+  /// statement (or first pipeline), and a transaction that sends nothing sends neither BEGIN nor
+  /// its COMMIT or ROLLBACK. The server takes a transaction's snapshot at its first statement
+  /// anyway, so nothing else changes.
+  void deferBegin(std::string_view sql) {
+    pendingBegin_.assign(sql);
+    changes_ = 0;
+  }
+  bool beginPending() const noexcept { return !pendingBegin_.empty(); }
+  std::string takeBegin() { return std::exchange(pendingBegin_, {}); }
+  /// A COMMIT or ROLLBACK: true (and nothing to send) when its BEGIN never left.
+  bool dropBegin() noexcept {
+    if (pendingBegin_.empty()) return false;
+    pendingBegin_.clear();
+    changes_ = 0;
+    return true;
+  }
+  /// Sends a deferred BEGIN now, for what talks to the server without kith (the raw handle).
+  void flushBegin() {
+    settle();
+    if (pendingBegin_.empty()) return;
+    const std::string begin = takeBegin();
+    Result r(PQexec(conn_.get(), begin.c_str()));
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      noteIfLost();
+      fail(conn_.get(), r.get(), begin);
+    }
+  }
+
   bool pipelines() const override { return pipelines_; }
   bool inPipeline() const noexcept { return inPipeline_; }
   void beginPipeline() override {
+    settle();
     if (PQenterPipelineMode(conn_.get()) != 1) fail(conn_.get(), nullptr, "(entering pipeline mode)");
     inPipeline_ = true;
     sent_.clear();
+    pipelineChanges_.clear();
+    consumed_ = answered_ = 0;
+    synced_ = false;
+    failed_ = {};
+    if (!pendingBegin_.empty()) {  // the transaction's BEGIN, first in the same flight
+      const std::string begin = takeBegin();
+      if (PQsendQueryParams(conn_.get(), begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+        noteIfLost();
+        drainPipeline(false);
+        fail(conn_.get(), nullptr, begin);
+      }
+      sent_.push_back({begin, {}, true});
+    }
   }
   /// A statement sent in the pipeline, for the error that names it; `prepared`: the name a
   /// PQsendPrepare gave it, which is forgotten if that fails (or never runs).
-  void sentInPipeline(std::string_view sql, std::string_view prepared = {}) { sent_.push_back({std::string(sql), std::string(prepared)}); }
+  /// Returns its place, for takeResult().
+  std::size_t sentInPipeline(std::string_view sql, std::string_view prepared = {}) {
+    sent_.push_back({std::string(sql), std::string(prepared)});
+    return sent_.size() - 1;
+  }
+  /// The answer of the statement sent `at` that place in the open pipeline, whose rows its
+  /// step() reads: the pipeline is synced (sent whole) first if it was not, and the answers before
+  /// it are read on the way. Throws that statement's failure, or the earlier one that stopped it.
+  Result takeResult(std::size_t at) {
+    PGconn* conn = conn_.get();
+    if (!synced_) {
+      if (PQpipelineSync(conn) != 1) {
+        noteIfLost();
+        fail(conn, nullptr, sent_[at].sql);
+      }
+      synced_ = true;
+    }
+    Result kept;
+    while (consumed_ <= at && PQstatus(conn) == CONNECTION_OK) {
+      const bool mine = consumed_ == at;
+      Result r = readAnswer();
+      if (mine) kept = std::move(r);
+    }
+    if (kept) return kept;
+    noteIfLost();
+    if (!failed_.result) fail(conn, nullptr, sent_[at].sql);
+    throwFailed();
+  }
   /// True when the prepared statement `name` was lost with a failed pipeline.
   bool unprepared(const std::string& name) const noexcept {
     return !unprepared_.empty() && std::find(unprepared_.begin(), unprepared_.end(), name) != unprepared_.end();
   }
   void forgetUnprepared(const std::string& name) { std::erase(unprepared_, name); }
-  void endPipeline() override { drainPipeline(true); }
+  void endPipeline() override {
+    ending_ = false;
+    drainPipeline(true);
+  }
+  void endPipelineLater() override { ending_ = inPipeline_; }
+  /// A pipeline whose answers wait for the next statement (endPipelineLater).
+  bool ending() const noexcept { return ending_; }
+  /// Before any other use of the connection: the answers of an ending pipeline read, its first
+  /// failure thrown.
+  void settle() {
+    if (ending_) endPipeline();
+  }
+  /// The COMMIT of an ending pipeline's transaction, sent in it: one round trip for both.
+  void commitInPipeline(const std::string& commit) {
+    ending_ = false;
+    if (PQsendQueryParams(conn_.get(), commit.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1) sent_.push_back({commit, {}, true});
+    drainPipeline(true);
+  }
+  std::span<const std::int64_t> pipelinedChanges() const override { return pipelineChanges_; }
   void abandonPipeline() noexcept override {
+    ending_ = false;
     try {
       drainPipeline(false);
     } catch (...) {  // the connection is gone: nothing to drain
@@ -496,45 +599,78 @@ class Backend final : public kith::detail::Backend {
   std::int64_t changes_ = 0;
   std::uint64_t statements_ = 0;
   std::vector<std::string> unused_;
+  std::string pendingBegin_;  // a BEGIN not sent yet (deferBegin)
   bool closing_ = false;
   bool pipelines_ = true;
   bool inPipeline_ = false;
+  bool ending_ = false;  // its statements all sent, its answers read with the next statement
   struct Sent {
     std::string sql;
     std::string prepared;  // the name, for a PQsendPrepare
+    bool control = false;  // a deferred BEGIN, sent first, or the COMMIT that ends it: not counted
   };
-  std::vector<Sent> sent_;               // each statement sent in the open pipeline
-  std::vector<std::string> unprepared_;  // names whose PQsendPrepare a failed pipeline lost
+  std::vector<Sent> sent_;                     // each statement sent in the open pipeline
+  std::vector<std::string> unprepared_;        // names whose PQsendPrepare a failed pipeline lost
+  std::vector<std::int64_t> pipelineChanges_;  // the rows each statement of the last pipeline changed
+  std::size_t consumed_ = 0;                   // the answers read so far, in sent_'s order
+  std::size_t answered_ = 0;                   // of them, the statements' (not the preparations')
+  bool synced_ = false;                        // the pipeline's sync is sent: the server answers everything before it
+  struct Failed {
+    Result result;
+    std::string sql;
+    std::size_t at = 0;  // among the statements, without the preparations
+    bool preparing = false;
+    bool control = false;
+  } failed_;  // the pipeline's first failure
 
-  /// Sends the sync, reads every statement's answer up to it and leaves pipeline mode; with
-  /// `report`, throws the first failure, naming its statement (the server skipped the rest).
+  /// Reads the answer of sent_[consumed_] (a statement's result, then null) and moves past it;
+  /// returns the result when it succeeded, else records the first failure.
+  Result readAnswer() {
+    PGconn* conn = conn_.get();
+    const Sent& sent = sent_[consumed_];
+    Result kept;
+    bool ok = false;
+    while (PGresult* raw = PQgetResult(conn)) {
+      Result r(raw);
+      const ExecStatusType status = PQresultStatus(raw);
+      if (status == PGRES_FATAL_ERROR && !failed_.result) {
+        failed_ = {std::move(r), sent.sql, answered_, !sent.prepared.empty(), sent.control};
+      } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        ok = true;
+        if (sent.prepared.empty() && !sent.control) {
+          const char* changed = PQcmdTuples(raw);
+          changes_ = changed && *changed ? std::strtoll(changed, nullptr, 10) : 0;
+          pipelineChanges_.push_back(changes_);
+          kept = std::move(r);
+        }
+      }
+    }
+    if (!ok && !sent.prepared.empty()) unprepared_.push_back(sent.prepared);
+    if (sent.prepared.empty() && !sent.control) ++answered_;
+    ++consumed_;
+    return kept;
+  }
+
+  /// Throws the pipeline's first failure: where in the batch it failed, and that nothing after it ran.
+  [[noreturn]] void throwFailed() {
+    if (failed_.control) fail(conn_.get(), failed_.result.get(), failed_.sql);
+    std::size_t sent = 0;
+    for (const Sent& item : sent_) sent += item.prepared.empty() && !item.control;
+    if (failed_.preparing)
+      fail(conn_.get(), failed_.result.get(), failed_.sql,
+           kith::detail::format("; preparing it in a pipeline of {} statements failed: none from it on ran", sent));
+    fail(conn_.get(), failed_.result.get(), failed_.sql,
+         kith::detail::format("; statement {} of {} sent in one pipeline: the {} after it did not run", failed_.at + 1, sent,
+                              sent - failed_.at - 1));
+  }
+
+  /// Sends the sync (unless takeResult() did), reads every answer up to it and leaves pipeline
+  /// mode; with `report`, throws the first failure, naming its statement (the server skipped the rest).
   void drainPipeline(bool report) {
     if (!inPipeline_) return;
     PGconn* conn = conn_.get();
-    Result failed;
-    std::string failedSql;
-    std::size_t failedAt = 0, statements = 0;  // counted without the preparations
-    bool failedPreparing = false;
-    const bool synced = PQpipelineSync(conn) == 1;
-    for (std::size_t i = 0; synced && i < sent_.size() && PQstatus(conn) == CONNECTION_OK; ++i) {
-      bool ok = false;
-      while (PGresult* raw = PQgetResult(conn)) {  // a statement's answer, then null
-        Result r(raw);
-        const ExecStatusType status = PQresultStatus(raw);
-        if (status == PGRES_FATAL_ERROR && !failed) {
-          failed = std::move(r);
-          failedSql = sent_[i].sql;
-          failedAt = statements;
-          failedPreparing = !sent_[i].prepared.empty();
-        } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
-          ok = true;
-          const char* changed = PQcmdTuples(raw);
-          if (sent_[i].prepared.empty()) changes_ = changed && *changed ? std::strtoll(changed, nullptr, 10) : 0;
-        }
-      }
-      if (!ok && !sent_[i].prepared.empty()) unprepared_.push_back(sent_[i].prepared);
-      if (sent_[i].prepared.empty()) ++statements;
-    }
+    const bool synced = synced_ || PQpipelineSync(conn) == 1;
+    while (synced && consumed_ < sent_.size() && PQstatus(conn) == CONNECTION_OK) readAnswer();
     if (!synced || PQstatus(conn) != CONNECTION_OK)  // the answers that never came: their preparations too
       for (const Sent& sent : sent_)
         if (!sent.prepared.empty()) unprepared_.push_back(sent.prepared);
@@ -544,21 +680,12 @@ class Backend final : public kith::detail::Backend {
     }
     PQexitPipelineMode(conn);
     inPipeline_ = false;
-    std::size_t sent = 0;
-    for (const Sent& item : sent_) sent += item.prepared.empty();
-    sent_.clear();
     if (!report) return;
     if (!synced || PQstatus(conn) != CONNECTION_OK) {
       noteIfLost();
-      fail(conn, failed.get(), failed ? std::string_view(failedSql) : std::string_view("(the end of a pipeline)"));
+      fail(conn, failed_.result.get(), failed_.result ? std::string_view(failed_.sql) : std::string_view("(the end of a pipeline)"));
     }
-    if (failed && failedPreparing)
-      fail(conn, failed.get(), failedSql,
-           kith::detail::format("; preparing it in a pipeline of {} statements failed: none from it on ran", sent));
-    if (failed)  // where in the batch it failed, and that nothing after it ran
-      fail(conn, failed.get(), failedSql,
-           kith::detail::format("; statement {} of {} sent in one pipeline: the {} after it did not run", failedAt + 1, sent,
-                                sent - failedAt - 1));
+    if (failed_.result) throwFailed();
   }
 };
 
@@ -567,30 +694,12 @@ inline Statement::Statement(Backend& backend, std::string_view sql, bool persist
   int count = 0;
   text_ = numberPlaceholders(sql, count);
   params_.resize(static_cast<std::size_t>(count));
-  if (!persistent) return;
-  if (backend.inPipeline()) {  // prepared in the pipeline too: its answer is read with the others'
-    name_ = backend.nextName();
-    if (PQsendPrepare(backend.handle(), name_.c_str(), text_.c_str(), 0, nullptr) != 1) {
-      name_.clear();
-      backend.noteIfLost();
-      fail(backend.handle(), nullptr, this->sql());
-    }
-    backend.sentInPipeline(this->sql(), name_);
+  if (sql == "BEGIN" || sql.starts_with("BEGIN ISOLATION LEVEL ")) {
+    control_ = Control::Begin;  // never prepared: it travels with the statement after it
     return;
   }
-  prepare();
-}
-
-inline void Statement::prepare() {
-  preparePending_ = false;
-  backend_.dropUnused();
-  name_ = backend_.nextName();
-  Result r(PQprepare(backend_.handle(), name_.c_str(), text_.c_str(), 0, nullptr));
-  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
-    name_.clear();
-    backend_.noteIfLost();
-    fail(backend_.handle(), r.get(), this->sql());
-  }
+  if (sql == "COMMIT" || sql == "ROLLBACK") control_ = Control::End;
+  preparePending_ = persistent;
 }
 
 inline Statement::Arguments Statement::arguments() const {
@@ -615,15 +724,25 @@ inline void Statement::checkPrepared() {
     name_.clear();
     preparePending_ = true;
   }
-  if (preparePending_ && !backend_.inPipeline()) prepare();
 }
 
-inline bool Statement::send() {
+/// Sends it in the open pipeline with its parameters as bound now (libpq copies them); prepared
+/// in the same pipeline at its first run, that answer read with the others'.
+inline void Statement::sendInPipeline() {
   checkPrepared();
-  if (!backend_.inPipeline()) return kith::detail::Statement::send();
+  PGconn* conn = backend_.handle();
+  if (preparePending_) {
+    name_ = backend_.nextName();
+    if (PQsendPrepare(conn, name_.c_str(), text_.c_str(), 0, nullptr) != 1) {
+      name_.clear();
+      backend_.noteIfLost();
+      fail(conn, nullptr, sql());
+    }
+    preparePending_ = false;
+    backend_.sentInPipeline(sql(), name_);
+  }
   const Arguments a = arguments();
   const int n = static_cast<int>(params_.size());
-  PGconn* conn = backend_.handle();
   const int sent = name_.empty()
                        ? PQsendQueryParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
                        : PQsendQueryPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0);
@@ -631,8 +750,90 @@ inline bool Statement::send() {
     backend_.noteIfLost();
     fail(conn, nullptr, sql());
   }
+}
+
+inline bool Statement::send() {
+  backend_.settle();
+  if (!backend_.inPipeline()) return kith::detail::Statement::send();
+  sendInPipeline();
   backend_.sentInPipeline(sql());
   return true;
+}
+
+inline bool Statement::sendAhead() {
+  backend_.settle();
+  if (!backend_.inPipeline()) return false;
+  sendInPipeline();
+  ahead_ = backend_.sentInPipeline(sql());
+  return true;
+}
+
+inline Result Statement::execute() {
+  checkPrepared();
+  const Arguments a = arguments();
+  const int n = static_cast<int>(params_.size());
+  PGconn* conn = backend_.handle();
+  const auto run = [&] {
+    return Result(name_.empty() ? PQexecParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
+                                : PQexecPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0));
+  };
+  if (!preparePending_ && !backend_.beginPending()) return run();
+  if (preparePending_) backend_.dropUnused();
+  if (!backend_.pipelines()) {  // pipelines off: a round trip each, as without them
+    backend_.flushBegin();
+    if (preparePending_) {
+      name_ = backend_.nextName();
+      Result r(PQprepare(conn, name_.c_str(), text_.c_str(), 0, nullptr));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        name_.clear();
+        backend_.noteIfLost();
+        fail(conn, r.get(), sql());
+      }
+      preparePending_ = false;
+    }
+    return run();
+  }
+  const std::string begin = backend_.takeBegin();
+  const bool preparing = preparePending_;
+  if (preparing) name_ = backend_.nextName();
+  bool sent = PQenterPipelineMode(conn) == 1;
+  const int queued = sent;
+  sent = sent && (begin.empty() || PQsendQueryParams(conn, begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1);
+  sent = sent && (!preparing || PQsendPrepare(conn, name_.c_str(), text_.c_str(), 0, nullptr) == 1);
+  sent = sent && (name_.empty() ? PQsendQueryParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
+                                : PQsendQueryPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0)) == 1;
+  const bool synced = queued && PQpipelineSync(conn) == 1;
+  // Each query's answer (one result, then null), up to the sync's.
+  const auto answer = [&] {
+    Result kept;
+    while (PGresult* raw = PQgetResult(conn)) {
+      Result r(raw);
+      if (!kept) kept = std::move(r);
+    }
+    return kept;
+  };
+  Result began, prepared, result;
+  if (synced) {
+    if (!begin.empty()) began = answer();
+    if (preparing) prepared = answer();
+    if (sent) result = answer();
+    while (PQstatus(conn) == CONNECTION_OK) {
+      Result r(PQgetResult(conn));
+      if (!r || PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
+    }
+  }
+  if (queued) PQexitPipelineMode(conn);
+  if (preparing && prepared && PQresultStatus(prepared.get()) == PGRES_COMMAND_OK)
+    preparePending_ = false;
+  else if (preparing)
+    name_.clear();
+  if (!sent || !synced || PQstatus(conn) != CONNECTION_OK) {
+    backend_.noteIfLost();
+    fail(conn, nullptr, begin.empty() ? std::string_view(sql()) : std::string_view(begin));
+  }
+  if (!begin.empty() && PQresultStatus(began.get()) != PGRES_COMMAND_OK) fail(conn, began.get(), begin);
+  if (preparing && preparePending_) fail(conn, prepared.get(), sql());
+  return result;
 }
 
 inline Statement::~Statement() {
@@ -640,15 +841,33 @@ inline Statement::~Statement() {
 }
 
 inline bool Statement::step() {
+  if (!result_ && ahead_ != noPlace) {  // sent ahead: its answer comes from the pipeline
+    result_ = backend_.takeResult(std::exchange(ahead_, noPlace));
+    rows_ = PQntuples(result_.get());
+    row_ = -1;
+  }
   if (!result_) {
+    if (backend_.ending()) {  // the transaction's last writes, their answers not read yet
+      if (control_ == Control::End && sql() == "COMMIT") {
+        backend_.commitInPipeline(text_);
+        return false;
+      }
+      if (control_ == Control::End)
+        backend_.abandonPipeline();  // ROLLBACK: what the pipeline did goes with the transaction
+      else
+        backend_.settle();
+    }
     if (backend_.inPipeline())
       throw UsageError(kith::detail::format("kith: a statement that returns rows cannot run inside a pipeline: {}", sql()));
-    checkPrepared();
-    const Arguments a = arguments();
-    const int n = static_cast<int>(params_.size());
+    // BEGIN waits for the next statement; COMMIT or ROLLBACK of a transaction that sent nothing
+    // has nothing to end.
+    if (control_ == Control::Begin && params_.empty()) {
+      backend_.deferBegin(text_);
+      return false;
+    }
+    if (control_ == Control::End && backend_.dropBegin()) return false;
+    result_ = execute();
     PGconn* conn = backend_.handle();
-    result_.reset(name_.empty() ? PQexecParams(conn, text_.c_str(), n, nullptr, a.values.data(), a.lengths.data(), a.formats.data(), 0)
-                                : PQexecPrepared(conn, name_.c_str(), n, a.values.data(), a.lengths.data(), a.formats.data(), 0));
     const ExecStatusType status = PQresultStatus(result_.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
       Result failed = std::move(result_);
@@ -703,6 +922,7 @@ inline Connection open(std::string_view conninfo, const Options& options = {}) {
 inline PGconn* handle(const Connection& connection) {
   auto* backend = dynamic_cast<detail::Backend*>(&connection.backend());
   if (!backend) throw UsageError("kith: kith::postgres::handle needs a connection opened by kith::postgres::open");
+  backend->flushBegin();  // what the caller sends runs inside the transaction kith has begun
   return backend->handle();
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,9 +30,41 @@ struct Assignment {
   Value value;
 };
 
-/// Loads relation `Relation` for `parents` (kith/relations/preload.hpp).
+/// One relation's preload in steps, so that several relations' statements can share a
+/// pipeline: sendAhead() (its statement sent, when it has one and the pipeline takes it), read()
+/// (its rows, in the order the statements were sent; or the whole query when it was not sent
+/// ahead), complete() (nested preloads, which need the rows, then the parents' members).
+struct PendingPreload {
+  virtual ~PendingPreload() = default;
+  virtual bool sendAhead() = 0;
+  virtual void read() = 0;
+  virtual void complete() = 0;
+};
+
+/// The relations one query preloads at one level, their statements in one pipeline.
+struct PreloadBatch {
+  std::vector<std::unique_ptr<PendingPreload>> pending;
+
+  void run(Backend& backend) {
+    std::vector<char> ahead(pending.size());
+    {
+      Pipeline pipeline(backend, true);
+      for (std::size_t i = 0; i < pending.size(); ++i) ahead[i] = pending[i]->sendAhead();
+      for (std::size_t i = 0; i < pending.size(); ++i)
+        if (ahead[i]) pending[i]->read();
+      pipeline.finish();
+    }
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (!ahead[i]) pending[i]->read();
+      pending[i]->complete();
+    }
+  }
+};
+
+/// Loads relation `Relation` for `parents` (kith/relations/preload.hpp); with a `batch`, adds
+/// its steps there instead.
 template <auto Relation, class M, class F>
-void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint);
+void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint, PreloadBatch* batch = nullptr);
 
 /// A preload without a constraint callback.
 struct NoConstraint {
@@ -367,9 +400,10 @@ class Query : private detail::QueryCore {
   /// withCount, groupLimit, and nested preload.
   template <auto Relation, class F = detail::NoConstraint>
   Query& preload(F constraint = {}) {
-    preloads_.push_back([constraint = std::move(constraint)](std::span<M> parents, const Connection& connection) {
-      detail::preloadRelation<Relation>(parents, connection, constraint);
-    });
+    preloads_.push_back(
+        [constraint = std::move(constraint)](std::span<M> parents, const Connection& connection, detail::PreloadBatch* batch) {
+          detail::preloadRelation<Relation>(parents, connection, constraint, batch);
+        });
     return *this;
   }
 
@@ -548,11 +582,25 @@ class Query : private detail::QueryCore {
 
   /// Runs the SELECT; each row is read into the model `slot()` returns, then handed to `done`.
   template <class Slot, class Done>
-  void readRows(Slot&& slot, Done&& done) const {
+  void readRows(Slot&& slot, Done&& done, detail::Run* ahead = nullptr) const {
+    if (ahead) return readFrom(*ahead, slot, done);
     const std::string sql = toSql();
     detail::PrimaryScope primary(connection_, onPrimary_);
     detail::Run run(connection_.backend(), sql);
     bindSelect(run);
+    readFrom(run, slot, done);
+  }
+
+  /// Sends this query in the open pipeline (Run::sendAhead); its rows are read by fetch(run) or
+  /// forEachRow(sink, run) later. False when it was not sent (they run it then).
+  bool sendAhead(std::optional<detail::Run>& run) const {
+    run.emplace(connection_.backend(), toSql());
+    bindSelect(*run);
+    return run->sendAhead();
+  }
+
+  template <class Slot, class Done>
+  void readFrom(detail::Run& run, Slot& slot, Done& done) const {
     detail::StateArena states(connection_, detail::Persist<M>::readStride(tracked_, selected_));
     while (run.step()) {
       M& row = slot();
@@ -565,22 +613,30 @@ class Query : private detail::QueryCore {
     }
   }
 
-  std::vector<M> fetch() const {
+  std::vector<M> fetch(detail::Run* ahead = nullptr) const {
     std::vector<M> rows;
-    readRows([&]() -> M& { return rows.emplace_back(); }, [](M&) {});
+    readRows([&]() -> M& { return rows.emplace_back(); }, [](M&) {}, ahead);
     return rows;
   }
 
   /// Reads each row into a model and hands it to `sink`, without collecting them.
   template <class Sink>
-  void forEachRow(Sink&& sink) const {
+  void forEachRow(Sink&& sink, detail::Run* ahead = nullptr) const {
     std::optional<M> row;
-    readRows([&]() -> M& { return row.emplace(); }, [&](M& r) { sink(std::move(r)); });
+    readRows([&]() -> M& { return row.emplace(); }, [&](M& r) { sink(std::move(r)); }, ahead);
   }
 
+  /// Several relations' queries go in one pipeline where the adapter has them (PostgreSQL): one
+  /// round trip for all of them after the parents are read, instead of one each.
   void runPreloads(std::span<M> rows) const {
     detail::PrimaryScope primary(connection_, onPrimary_ && !preloads_.empty());
-    for (const auto& load : preloads_) load(rows, connection_);
+    if (preloads_.size() < 2 || rows.empty() || !connection_.backend().pipelinesReads()) {
+      for (const auto& load : preloads_) load(rows, connection_, nullptr);
+      return;
+    }
+    detail::PreloadBatch batch;
+    for (const auto& load : preloads_) load(rows, connection_, &batch);
+    batch.run(connection_.backend());
   }
 
   template <auto Member, class V>
@@ -745,7 +801,7 @@ class Query : private detail::QueryCore {
     addExtra(std::move(e));
   }
 
-  std::vector<std::function<void(std::span<M>, const Connection&)>> preloads_;
+  std::vector<std::function<void(std::span<M>, const Connection&, detail::PreloadBatch*)>> preloads_;
   bool tracked_ = true;
 };
 

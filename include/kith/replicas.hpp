@@ -228,9 +228,12 @@ class RoutingBackend final : public Backend {
   std::optional<Value> arrayOf(std::span<const Value> values) const override { return servers_[0].backend->arrayOf(values); }
   bool alive(bool probe) override { return primary().alive(probe); }
   bool pipelines() const override { return servers_[0].backend->pipelines(); }
+  bool pipelinesReads() const override { return false; }
   void beginPipeline() override { primary().beginPipeline(); }
   void endPipeline() override { primary().endPipeline(); }
+  void endPipelineLater() override { primary().endPipelineLater(); }
   void abandonPipeline() noexcept override { primary().abandonPipeline(); }
+  std::span<const std::int64_t> pipelinedChanges() const override { return servers_[0].backend->pipelinedChanges(); }
   void reconnect() override {
     Server& p = servers_[0];
     p.backend->lost = true;

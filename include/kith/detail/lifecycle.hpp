@@ -169,6 +169,7 @@ struct Lifecycle {
   static constexpr bool hooksAfterInsert = Hook_afterCreate<M>::present || Hook_afterSave<M>::present;
   static constexpr bool hooksAfterUpdate = Hook_afterUpdate<M>::present || Hook_afterSave<M>::present;
   static constexpr bool hooksAfterDelete = Hook_afterDelete<M>::present;
+  static constexpr bool hooksOnUpdate = hooksAfterUpdate || Hook_beforeUpdate<M>::present || Hook_beforeSave<M>::present;
   static constexpr bool writeHooks = hooksAfterInsert || hooksAfterUpdate || hooksAfterDelete || Hook_beforeCreate<M>::present ||
                                      Hook_beforeUpdate<M>::present || Hook_beforeSave<M>::present || Hook_beforeDelete<M>::present;
   /// Whether a save does more than its SQL: a failed one then puts the model's columns back.

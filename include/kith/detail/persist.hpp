@@ -173,10 +173,11 @@ struct InsertStatements {
 /// Inserts the rows `group` lists (indices into the caller's rows) with multi-row INSERTs of a
 /// power of two rows each, `bindRows(run, rows)` binding the values of each chunk's rows (one call
 /// per chunk: the typed loop stays inlined); with their keys when `withKey`, else writing the keys
-/// the database generated into `keys`.
+/// the database generated into `keys`. `lastWrite`: nothing else runs in the transaction before
+/// its COMMIT, which may then join the pipeline.
 inline void insertChunks(Backend& b, const TableInfo& table, const InsertStatements& statements, bool generatedKey,
                          std::span<const std::size_t> group, bool withKey, std::vector<std::int64_t>& keys,
-                         FunctionRef<void(Run&, std::span<const std::size_t>)> bindRows) {
+                         FunctionRef<void(Run&, std::span<const std::size_t>)> bindRows, bool lastWrite = false) {
   if (group.empty()) return;
   const std::size_t limit = static_cast<std::size_t>(std::max(1, b.variableLimit()));
   const std::size_t n = table.columns.size();
@@ -214,7 +215,10 @@ inline void insertChunks(Backend& b, const TableInfo& table, const InsertStateme
     }
     at += chunk;
   }
-  pipeline.finish();
+  if (lastWrite)
+    pipeline.finishWithCommit();
+  else
+    pipeline.finish();
 }
 
 /// SQL text built once per model.
@@ -564,13 +568,18 @@ struct Persist {
     markInserted(m, single(connection, currentTransaction(b)), generated);
   }
 
-  static void updateRow(M& m, const Connection& connection) {
+  /// The columns an UPDATE of m writes, after the checks; none: no statement to send.
+  static std::bitset<N> updatable(const M& m) {
     const auto dirty = dirtyColumns(m);
     if (const auto undecided = undecidedColumns(*stateIf(m), dirty); undecided.any()) throw UsageError(undecidedMessage(undecided));
-    if (dirty.none()) return;
-    if (dirty[Meta::primaryKey])
+    if (dirty.any() && dirty[Meta::primaryKey])
       throw UsageError("kith: the primary key of a saved " + std::string(typeName<M>) +
                        " cannot change; create a new row instead, or update it with a query");
+    return dirty;
+  }
+
+  /// Sends the UPDATE of m's `dirty` columns: inside a pipeline without waiting for its answer.
+  static void sendUpdate(const M& m, Backend& b, const std::bitset<N>& dirty) {
     std::string sql = "UPDATE " + Sql<M>::table() + " SET ";
     bool first = true;
     for (std::size_t i = 0; i < N; ++i)
@@ -579,19 +588,24 @@ struct Persist {
         first = false;
       }
     sql += " WHERE " + Sql<M>::column(Meta::primaryKey) + " = ?";
-    auto& b = connection.backend();
-    {
-      Run run(b, sql);
-      int index = 0;
-      Meta::forEach([&]<std::size_t I, auto Member>() {
-        if (dirty[I]) run.bind(++index, m.*Member);
-      });
-      run.bind(++index, m.*key);
-      run.finish();
-    }
-    if (b.changes() == 0)
+    Run run(b, sql);
+    int index = 0;
+    Meta::forEach([&]<std::size_t I, auto Member>() {
+      if (dirty[I]) run.bind(++index, m.*Member);
+    });
+    run.bind(++index, m.*key);
+    run.send();
+  }
+
+  /// An UPDATE that changed no row: the row is gone.
+  static void requireUpdated(const M& m, std::int64_t changed) {
+    if (changed == 0)
       throw NotFound(format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>, Meta::properties[Meta::primaryKey],
                             describe(Codec<Key>::toValue(m.*key))));
+  }
+
+  /// Records a written UPDATE in m's state: its columns are clean again.
+  static void markUpdated(M& m, const std::bitset<N>& dirty, const Connection& connection) {
     ModelState& s = state(m);
     Columns& c = columns(s);
     Meta::forEach([&]<std::size_t I, auto Member>() {
@@ -601,7 +615,59 @@ struct Persist {
     c.loaded |= dirty;
     c.marked.reset();
     s.setConnection(connection);
-    s.setUpdatedIn(currentTransaction(b));
+    s.setUpdatedIn(currentTransaction(connection.backend()));
+  }
+
+  static void updateRow(M& m, const Connection& connection) {
+    const auto dirty = updatable(m);
+    if (dirty.none()) return;
+    auto& b = connection.backend();
+    sendUpdate(m, b, dirty);
+    requireUpdated(m, b.changes());
+    markUpdated(m, dirty, connection);
+  }
+
+  /// save() of persisted models, in order. For a model without update hooks, where the adapter has
+  /// pipelines (PostgreSQL) and more than one row changed, the UPDATEs go in one pipeline: one
+  /// round trip instead of one per row. A row found gone fails the whole as save() does; the
+  /// caller, which runs this in a transaction, puts the models back when it throws.
+  static void updateMany(std::span<M* const> rows, const Connection& connection) {
+    auto& b = connection.backend();
+    bool batch = !Life::hooksOnUpdate && rows.size() > 1 && b.pipelines();
+    for (std::size_t i = 0; batch && i < rows.size(); ++i) {
+      rejectUnwritable(*rows[i]);
+      ModelState* s = rows[i]->state_.get();
+      if (s) s->settle();
+      batch = s && s->exists();
+    }
+    if (!batch) {
+      for (M* row : rows) save(*row, connection);
+      return;
+    }
+    Life::check();
+    std::vector<std::bitset<N>> dirty(rows.size());
+    std::size_t changing = 0;
+    [[maybe_unused]] std::chrono::sys_time<std::chrono::microseconds> now{};
+    if constexpr (Life::stamps) now = stampNow();
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if constexpr (Life::stamps) {
+        if (dirtyColumns(*rows[i]).any()) Life::stampUpdate(*rows[i], now);
+      }
+      dirty[i] = updatable(*rows[i]);
+      changing += dirty[i].any();
+    }
+    Pipeline pipeline(b, changing > 1);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (dirty[i].any()) {
+        sendUpdate(*rows[i], b, dirty[i]);
+        pipeline.counted(b);
+      }
+    pipeline.finish();
+    const auto& changes = pipeline.changes();
+    for (std::size_t i = 0, k = 0; i < rows.size(); ++i)
+      if (dirty[i].any()) requireUpdated(*rows[i], changes[k++]);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (dirty[i].any()) markUpdated(*rows[i], dirty[i], connection);
   }
 
   static void rejectUnwritable(const M& m) {
@@ -660,17 +726,20 @@ struct Persist {
     std::vector<std::int64_t> reserved;
     if (generatedKey<M> && !generated.empty()) reserved = b.reserveKeys(Meta::table, Meta::columns[Meta::primaryKey], generated.size());
     for (std::size_t r = 0; r < reserved.size(); ++r) keys[generated[r]] = reserved[r];
-    auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey) {
+    // Without after hooks, nothing follows the last INSERT but the caller's COMMIT.
+    auto insertGroup = [&](const std::vector<std::size_t>& group, bool withKey, bool last) {
       const bool useReserved = withKey && &group == &generated;
-      insertChunks(b, Sql<M>::info(), Sql<M>::inserts(), generatedKey<M>, group, withKey, keys,
-                   [&](Run& run, std::span<const std::size_t> chunk) {
-                     int index = 0;
-                     for (const std::size_t row : chunk) bindRow(run, index, *rows[row], withKey, useReserved ? &keys[row] : nullptr);
-                   });
+      insertChunks(
+          b, Sql<M>::info(), Sql<M>::inserts(), generatedKey<M>, group, withKey, keys,
+          [&](Run& run, std::span<const std::size_t> chunk) {
+            int index = 0;
+            for (const std::size_t row : chunk) bindRow(run, index, *rows[row], withKey, useReserved ? &keys[row] : nullptr);
+          },
+          last && !Life::hooksAfterInsert);
     };
     // Explicit keys first, so generated ones follow them as they would row by row.
-    insertGroup(explicitKey, true);
-    insertGroup(generated, !reserved.empty());
+    insertGroup(explicitKey, true, generated.empty());
+    insertGroup(generated, !reserved.empty(), true);
     if constexpr (Life::hooksAfterInsert) {
       markManyInserted(rows, keys, connection, currentTransaction(b));
       for (M* row : rows) Life::afterInsert(*row, connection);

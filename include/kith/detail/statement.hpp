@@ -36,6 +36,10 @@ class Statement {
     }
     return false;
   }
+  /// Sends a statement whose rows step() reads later: inside a pipeline the adapter may send it
+  /// now and return true, its answer read in the order the pipeline's statements were sent;
+  /// otherwise it returns false, and step() runs it.
+  virtual bool sendAhead() { return false; }
   /// Makes the statement ready to run again, clears its bindings and what they kept alive.
   void reset() noexcept {
     resetStatement();

@@ -82,15 +82,17 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
     std::vector<Related*> fresh;
     try {
       insertAll(fresh, [&](Transaction& trx, const Key& key) {
+        std::vector<Related*> persisted;
         for (Related* child : all) {
           Info::setForeignKey(*child, key);
           if (child->isPersisted()) {
             Info::markForeignKey(*child);
-            Persist<Related>::save(*child, trx);
+            persisted.push_back(child);
           } else {
             fresh.push_back(child);
           }
         }
+        Persist<Related>::updateMany(persisted, trx);
       });
     } catch (...) {
       for (std::size_t i = 0; i < all.size(); ++i) {

@@ -57,12 +57,16 @@ constexpr KeyName keyName(std::string_view s) {
 /// The door through which the relation layer reaches Query's internals.
 struct QueryAccess {
   template <class M>
-  static std::vector<M> fetch(const Query<M>& q) {
-    return q.fetch();
+  static std::vector<M> fetch(const Query<M>& q, Run* ahead = nullptr) {
+    return q.fetch(ahead);
   }
   template <class M, class Sink>
-  static void forEachRow(const Query<M>& q, Sink&& sink) {
-    q.forEachRow(std::forward<Sink>(sink));
+  static void forEachRow(const Query<M>& q, Sink&& sink, Run* ahead = nullptr) {
+    q.forEachRow(std::forward<Sink>(sink), ahead);
+  }
+  template <class M>
+  static bool sendAhead(const Query<M>& q, std::optional<Run>& run) {
+    return q.sendAhead(run);
   }
   template <class M>
   static void runPreloads(const Query<M>& q, std::span<M> rows) {

@@ -457,7 +457,11 @@ class PivotClient : public ClientBase<Parent, Relation> {
     for (const auto& id : ids) keys.push_back(Codec<RelatedKey>::toValue(RelatedKey(id)));
     if (keys.empty()) return 0;
     std::int64_t n = 0;
-    write([&](Transaction& trx, const Key& key) { n = deleteKeys(trx, key, keys); });
+    write([&](Transaction& trx, const Key& key) {
+      Pipeline counts(trx.backend(), false);
+      deleteKeys(trx, key, keys, counts);
+      for (const std::int64_t deleted : counts.changes()) n += deleted;
+    });
     return n;
   }
   std::int64_t detach(std::initializer_list<RelatedKey> ids) { return detach(std::span<const RelatedKey>(ids.begin(), ids.size())); }
@@ -657,9 +661,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
   }
 
   /// Inserts the pivot rows of `entries` (those listed in `only`, when it is not empty) with
-  /// multi-row INSERTs of a power of two rows each, stamped `now`. Returns the rows inserted.
-  static std::int64_t insertEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only,
-                                    [[maybe_unused]] Clock::time_point now) {
+  /// multi-row INSERTs of a power of two rows each, stamped `now`, sent in `pipeline`.
+  static void insertEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only,
+                            [[maybe_unused]] Clock::time_point now, Pipeline& pipeline) {
     const TableInfo& t = Info::pivotTable();
     auto& b = trx.backend();
     const std::size_t total = only.empty() ? entries.size() : only.size();
@@ -668,7 +672,6 @@ class PivotClient : public ClientBase<Parent, Relation> {
     // Chunks as a model's createMany has them (rowsPerInsert): a statement of many rows is parsed
     // for longer than it runs, so few distinct ones are parsed.
     const std::size_t maxRows = floorPow2(std::max<std::size_t>(1, std::min(rowsPerInsert(total), limit / perRow)));
-    std::int64_t inserted = 0;
     for (std::size_t at = 0; at < total;) {
       const std::size_t chunk = floorPow2(std::min(maxRows, total - at));
       Run run(b, pivotInsertSql(t, chunk));
@@ -684,27 +687,25 @@ class PivotClient : public ClientBase<Parent, Relation> {
             run.bind(++index, e.second.*Member);
         });
       }
-      run.finish();
-      inserted += b.changes();
+      run.send();
+      pipeline.counted(b);
       at += chunk;
     }
-    return inserted;
   }
 
-  /// Deletes this parent's pivot rows for `keys` (IN lists, or one array on PostgreSQL).
-  static std::int64_t deleteKeys(Transaction& trx, const Key& key, std::vector<Value>& keys) {
+  /// Deletes this parent's pivot rows for `keys` (IN lists, or one array on PostgreSQL), sent in
+  /// `pipeline`, which counts them.
+  static void deleteKeys(Transaction& trx, const Key& key, std::vector<Value>& keys, Pipeline& pipeline) {
     const TableInfo& t = Info::pivotTable();
     auto& b = trx.backend();
-    std::int64_t deleted = 0;
     loadByKeys(b, 1, Info::name, t.columns[1], keys, [&](std::string condition, std::vector<Value> values) {
       Run run(b, "DELETE FROM " + t.table + " WHERE " + t.columns[0] + " = ? AND " + condition);
       run.bind(1, key);
       int index = 1;
       for (const auto& v : values) run.bindValue(++index, v);
-      run.finish();
-      deleted += b.changes();
+      run.send();
+      pipeline.counted(b);
     });
-    return deleted;
   }
 
   /// This parent's pivot rows: each related key and its pivot values, in the order read.
@@ -737,7 +738,7 @@ class PivotClient : public ClientBase<Parent, Relation> {
   /// Sets the pivot values of `entries[only...]` with one UPDATE per chunk: `SET c = CASE <related
   /// key> WHEN ? THEN ? ... END` for each pivot column.
   static void updateEntries(Transaction& trx, const Key& key, const std::vector<Entry>& entries, std::span<const std::size_t> only,
-                            [[maybe_unused]] Clock::time_point now) {
+                            [[maybe_unused]] Clock::time_point now, Pipeline& pipeline) {
     if constexpr (PivotMeta::count > 0) {
       const TableInfo& t = Info::pivotTable();
       auto& b = trx.backend();
@@ -779,7 +780,8 @@ class PivotClient : public ClientBase<Parent, Relation> {
         });
         run.bind(++index, key);
         for (std::size_t r = at; r < at + chunk; ++r) run.bind(++index, entries[only[r]].first);
-        run.finish();
+        run.send();
+        pipeline.counted(b);
         at += chunk;
       }
     }
@@ -819,17 +821,19 @@ class PivotClient : public ClientBase<Parent, Relation> {
         (*stored)[i] = *before;
       }
     }
-    if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, now);
-    if (!toUpdate.empty()) updateEntries(trx, key, entries, toUpdate, now);
-    if (detach) {
-      std::vector<Value> gone;
+    std::vector<Value> gone;
+    if (detach)
       for (const auto& e : existing)
         if (!wanted.contains(e.first) && wanted.emplace(e.first, false).second) {
           result.detached.push_back(e.first);
           gone.push_back(Codec<RelatedKey>::toValue(e.first));
         }
-      if (!gone.empty()) deleteKeys(trx, key, gone);
-    }
+    // The writes need no answer before the next: one pipeline where the adapter has them.
+    Pipeline pipeline(trx.backend(), toInsert.size() + toUpdate.size() + gone.size() > 1);
+    if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, now, pipeline);
+    if (!toUpdate.empty()) updateEntries(trx, key, entries, toUpdate, now, pipeline);
+    if (!gone.empty()) deleteKeys(trx, key, gone, pipeline);
+    pipeline.finishWithCommit();  // no count needed: their answers come with the COMMIT
     return result;
   }
 
@@ -850,8 +854,10 @@ class PivotClient : public ClientBase<Parent, Relation> {
           toInsert.push_back(i);
         }
       }
-      if (!gone.empty()) deleteKeys(trx, key, gone);
-      if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, stampNow());
+      Pipeline pipeline(trx.backend(), toInsert.size() + gone.size() > 1);
+      if (!gone.empty()) deleteKeys(trx, key, gone, pipeline);
+      if (!toInsert.empty()) insertEntries(trx, key, entries, toInsert, stampNow(), pipeline);
+      pipeline.finishWithCommit();
     });
     return result;
   }
@@ -875,12 +881,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
       connection.transaction([&](Transaction& trx) {
         if (!parent_.isPersisted() || parent_.isDirty()) Persist<Parent>::save(parent_, trx);
         const Key& key = parentKey.emplace(Info::parentKey(parent_, "persist"));
-        for (Related* r : all) {
-          if (r->isPersisted())
-            Persist<Related>::save(*r, trx);
-          else
-            fresh.push_back(r);
-        }
+        std::vector<Related*> persisted;
+        for (Related* r : all) (r->isPersisted() ? persisted : fresh).push_back(r);
+        Persist<Related>::updateMany(persisted, trx);
         for (Related* r : fresh) Persist<Related>::forgetUndoneKey(*r);
         generated = Persist<Related>::insertMany(fresh, trx);
         tx = trx.transactionState();
@@ -898,7 +901,9 @@ class PivotClient : public ClientBase<Parent, Relation> {
         std::vector<Pivot> stored;
         if (fresh.size() == all.size() && unique.size() == all.size()) {
           const auto now = stampNow();
-          insertEntries(trx, key, unique, {}, now);  // new rows with keys of their own: none is attached yet
+          Pipeline pipeline(trx.backend(), unique.size() > 1);
+          insertEntries(trx, key, unique, {}, now, pipeline);  // new rows with keys of their own: none is attached yet
+          pipeline.finish();
           for (auto& e : entries) e.second = Info::stampedPivot(std::move(e.second), now, nullptr);
         } else {
           syncIn(trx, key, unique, withValues, false, &stored);
