@@ -1,11 +1,15 @@
-// kith_bench_pg: why preload matters on a server. 1,000 users with 10 posts each, loaded into
-// objects over a Unix socket three ways: kith's preload (2 queries), kith with one query per user
-// (N+1: 1,001 queries) and hand-written libpq (2 prepared queries, the second with = ANY($1)); and
-// createMany of 10,000 posts against hand-written 256-row INSERTs. Every run opens a fresh
-// connection, so each side prepares its statements inside the run. bench/postgres.sh starts a
-// throwaway server and runs it; figures in bench/RESULTS.md.
+// kith_bench_pg: kith against hand-written libpq on a server. P1: 1,000 users with 10 posts each,
+// loaded into objects over a Unix socket three ways: kith's preload (2 queries), kith with one
+// query per user (N+1: 1,001 queries) and hand-written libpq (2 prepared queries, the second with
+// = ANY($1)); P2: createMany of 10,000 posts against hand-written 256-row INSERTs. Each run opens
+// a fresh connection, so each side prepares its statements inside the run.
+// With --delayed, across a 2 ms round trip (bench/delay_proxy.cpp), paired, only the operation
+// timed (runPaired): P3 createMany of 10,000 posts, P4 saveMany of 1,000 changed posts, P5 the
+// 1,000 users with three relations preloaded; each kith with and without pipelines against
+// hand-written libpq with and without them. bench/postgres.sh starts a throwaway server and the
+// proxy and runs it all; figures in bench/RESULTS.md.
 //
-//   kith_bench_pg CONNINFO [--repeats N] [--smoke]
+//   kith_bench_pg CONNINFO [--repeats N] [--smoke] [--delayed CONNINFO]
 #include <kith/kith.hpp>
 #include <kith/postgres.hpp>
 
@@ -14,15 +18,20 @@
 #include "kith_models.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -31,6 +40,30 @@ namespace {
 
 using bench::models::Post;
 using bench::models::User;
+
+// P5's users: the users table with three relations, each preloaded.
+struct Profile : kith::BaseModel<Profile> {
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string bio;
+  static constexpr auto columns = kith::columns<&Profile::id, &Profile::userId, &Profile::bio>;
+};
+struct Session : kith::BaseModel<Session> {
+  std::int64_t id{};
+  std::int64_t userId{};
+  std::string token;
+  static constexpr auto columns = kith::columns<&Session::id, &Session::userId, &Session::token>;
+};
+struct Member : kith::BaseModel<Member> {
+  static constexpr std::string_view table = "users";
+  std::int64_t id{};
+  std::string email;
+  std::string name;
+  kith::HasMany<Post, kith::keys{.foreignKey = "userId"}> posts;
+  kith::HasOne<Profile, kith::keys{.foreignKey = "userId"}> profile;
+  kith::HasMany<Session, kith::keys{.foreignKey = "userId"}> sessions;
+  static constexpr auto columns = kith::columns<&Member::id, &Member::email, &Member::name>;
+};
 
 // What hand-written code loads into.
 struct RawPost {
@@ -79,8 +112,8 @@ PGconn* connectRaw(const std::string& conninfo, const std::string& schema) {
   return c;
 }
 
-kith::Connection connectKith(const std::string& conninfo, const std::string& schema) {
-  auto db = kith::postgres::open(conninfo);
+kith::Connection connectKith(const std::string& conninfo, const std::string& schema, bool pipeline = true) {
+  auto db = kith::postgres::open(conninfo, {.pipeline = pipeline});
   db.execute("SET search_path TO " + schema);
   return db;
 }
@@ -198,13 +231,6 @@ Checksum rawCreateMany(PGconn* c, int count) {
   return sum;
 }
 
-// kith's createMany without its pipeline: one round trip per INSERT, as before issue 31.
-Checksum kithCreateManySequential(const std::string& conninfo, const std::string& schema, int count) {
-  auto db = kith::postgres::open(conninfo, {.pipeline = false});
-  db.execute("SET search_path TO " + schema);
-  return kithCreateMany(db, count);
-}
-
 // What a hand-written pipelined loader does (libpq's pipeline mode): BEGIN, each 256-row INSERT
 // ... RETURNING id prepared inside the pipeline, the INSERTs and COMMIT, all sent before one sync;
 // then every answer read, the ids with them. One round trip for the whole write.
@@ -251,7 +277,296 @@ Checksum rawCreateManyPipelined(PGconn* c, int count) {
   return sum;
 }
 
+// P4: saveMany of 1,000 changed posts of user 1 (read before the timer), each given `title`.
+Checksum kithSaveMany(User& user, std::vector<Post>& posts) {
+  user.related<&User::posts>().saveMany(posts);
+  Checksum sum = 0;
+  for (const auto& p : posts) sum += p.id + static_cast<Checksum>(p.title.size());
+  return sum;
+}
+
+// What a careful hand-written loop does: one prepared UPDATE per row in one transaction, each
+// answer checked (a row that is gone is an error).
+Checksum rawSaveMany(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+  auto exec = [&](const char* sql) {
+    Result r(PQexec(c, sql));
+    expect(c, r.r, PGRES_COMMAND_OK, sql);
+  };
+  exec("BEGIN");
+  {
+    Result r(PQprepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr));
+    expect(c, r.r, PGRES_COMMAND_OK, "prepare update");
+  }
+  Checksum sum = 0;
+  char id[24];
+  for (const std::int64_t key : ids) {
+    std::snprintf(id, sizeof id, "%lld", static_cast<long long>(key));
+    const char* values[] = {title.c_str(), id};
+    Result r(PQexecPrepared(c, "update_title", 2, values, nullptr, nullptr, 0));
+    expect(c, r.r, PGRES_COMMAND_OK, "update");
+    if (std::string_view(PQcmdTuples(r.r)) != "1") throw std::runtime_error("update: the row is gone");
+    sum += key + static_cast<Checksum>(title.size());
+  }
+  exec("COMMIT");
+  return sum;
+}
+
+// The same in one pipeline: BEGIN, the preparation, the UPDATEs and COMMIT before one sync. It
+// commits before it can know that every row was there (it finds out after).
+Checksum rawSaveManyPipelined(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+  if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
+  auto send = [&](int ok, const char* what) {
+    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+  };
+  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
+  send(PQsendPrepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr), "prepare");
+  std::vector<std::array<char, 24>> text(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::snprintf(text[i].data(), text[i].size(), "%lld", static_cast<long long>(ids[i]));
+    const char* values[] = {title.c_str(), text[i].data()};
+    send(PQsendQueryPrepared(c, "update_title", 2, values, nullptr, nullptr, 0), "update");
+  }
+  send(PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
+  send(PQpipelineSync(c), "sync");
+  Checksum sum = 0;
+  for (std::size_t i = 0; i < ids.size() + 3; ++i) {
+    while (PGresult* r = PQgetResult(c)) {
+      Result result(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
+      if (i >= 2 && i < ids.size() + 2) {
+        if (std::string_view(PQcmdTuples(r)) != "1") throw std::runtime_error("update: the row is gone");
+        sum += ids[i - 2] + static_cast<Checksum>(title.size());
+      }
+    }
+  }
+  Result sync(PQgetResult(c));
+  if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
+  PQexitPipelineMode(c);
+  return sum;
+}
+
+// The pipelined loader that checks every row count before it commits, as kith does (and as the
+// sequential loader does): the UPDATEs in one pipeline, then COMMIT once their answers are read.
+Checksum rawSaveManyChecked(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+  if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
+  auto send = [&](int ok, const char* what) {
+    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+  };
+  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
+  send(PQsendPrepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr), "prepare");
+  std::vector<std::array<char, 24>> text(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::snprintf(text[i].data(), text[i].size(), "%lld", static_cast<long long>(ids[i]));
+    const char* values[] = {title.c_str(), text[i].data()};
+    send(PQsendQueryPrepared(c, "update_title", 2, values, nullptr, nullptr, 0), "update");
+  }
+  send(PQpipelineSync(c), "sync");
+  Checksum sum = 0;
+  bool missing = false;
+  for (std::size_t i = 0; i < ids.size() + 2; ++i) {
+    while (PGresult* r = PQgetResult(c)) {
+      Result result(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
+      if (i >= 2) {
+        missing = missing || std::string_view(PQcmdTuples(r)) != "1";
+        sum += ids[i - 2] + static_cast<Checksum>(title.size());
+      }
+    }
+  }
+  Result sync(PQgetResult(c));
+  if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
+  PQexitPipelineMode(c);
+  Result end(PQexec(c, missing ? "ROLLBACK" : "COMMIT"));
+  expect(c, end.r, PGRES_COMMAND_OK, "commit");
+  if (missing) throw std::runtime_error("update: a row is gone");
+  return sum;
+}
+
+// P5: every user with three relations preloaded: posts (10 each), profile (one), sessions (3).
+struct RawMember {
+  std::int64_t id = 0;
+  std::string email, name;
+  std::vector<RawPost> posts;
+  std::optional<std::pair<std::int64_t, std::string>> profile;
+  std::vector<std::pair<std::int64_t, std::string>> sessions;
+};
+
+Checksum checksumMembers(const std::vector<Member>& users) {
+  Checksum sum = 0;
+  for (const auto& u : users) {
+    for (const auto& p : u.posts) sum += p.id * 3 + static_cast<Checksum>(p.title.size());
+    if (u.profile) sum += u.profile->id * 5 + static_cast<Checksum>(u.profile->bio.size());
+    for (const auto& s : u.sessions) sum += s.id * 7 + static_cast<Checksum>(s.token.size());
+  }
+  return sum;
+}
+
+Checksum checksumMembers(const std::vector<RawMember>& users) {
+  Checksum sum = 0;
+  for (const auto& u : users) {
+    for (const auto& p : u.posts) sum += p.id * 3 + static_cast<Checksum>(p.title.size());
+    if (u.profile) sum += u.profile->first * 5 + static_cast<Checksum>(u.profile->second.size());
+    for (const auto& s : u.sessions) sum += s.first * 7 + static_cast<Checksum>(s.second.size());
+  }
+  return sum;
+}
+
+Checksum kithPreloadThree(const kith::Connection& db) {
+  return checksumMembers(Member::query(db).preload<&Member::posts>().preload<&Member::profile>().preload<&Member::sessions>().all());
+}
+
+constexpr const char* memberSql[] = {
+    "SELECT id, email, name FROM users",
+    "SELECT id, user_id, title, body FROM posts WHERE user_id = ANY($1)",
+    "SELECT id, user_id, bio FROM profiles WHERE user_id = ANY($1)",
+    "SELECT id, user_id, token FROM sessions WHERE user_id = ANY($1)",
+};
+
+std::string text(const PGresult* r, int row, int column) {
+  return {PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column))};
+}
+std::int64_t integer(const PGresult* r, int row, int column) { return std::strtoll(PQgetvalue(r, row, column), nullptr, 10); }
+
+// The users' rows, and their keys as one array parameter.
+std::vector<RawMember> readMembers(const PGresult* r, std::unordered_map<std::int64_t, std::size_t>& index, std::string& keys) {
+  std::vector<RawMember> users(static_cast<std::size_t>(PQntuples(r)));
+  index.reserve(users.size());
+  keys = "{";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const int row = static_cast<int>(i);
+    users[i].id = integer(r, row, 0);
+    users[i].email = text(r, row, 1);
+    users[i].name = text(r, row, 2);
+    index.emplace(users[i].id, i);
+    keys += (i ? "," : "") + std::to_string(users[i].id);
+  }
+  keys += "}";
+  return users;
+}
+
+// Places relation `which`'s rows (1 posts, 2 profiles, 3 sessions) with their users.
+void placeRelated(int which, const PGresult* r, std::vector<RawMember>& users, const std::unordered_map<std::int64_t, std::size_t>& index) {
+  for (int i = 0, n = PQntuples(r); i < n; ++i) {
+    const auto it = index.find(integer(r, i, 1));
+    if (it == index.end()) continue;
+    RawMember& u = users[it->second];
+    if (which == 1)
+      u.posts.push_back(RawPost{integer(r, i, 0), integer(r, i, 1), text(r, i, 2), text(r, i, 3)});
+    else if (which == 2 && !u.profile)
+      u.profile.emplace(integer(r, i, 0), text(r, i, 2));
+    else if (which == 3)
+      u.sessions.emplace_back(integer(r, i, 0), text(r, i, 2));
+  }
+}
+
+// Hand-written, one statement at a time: each prepared, then run (as kith does without a pipeline).
+Checksum rawPreloadThree(PGconn* c) {
+  for (int k = 0; k < 4; ++k) {
+    Result r(PQprepare(c, ("member" + std::to_string(k)).c_str(), memberSql[k], 0, nullptr));
+    expect(c, r.r, PGRES_COMMAND_OK, "prepare");
+  }
+  std::unordered_map<std::int64_t, std::size_t> index;
+  std::string keys;
+  std::vector<RawMember> users;
+  {
+    Result r(PQexecPrepared(c, "member0", 0, nullptr, nullptr, nullptr, 0));
+    expect(c, r.r, PGRES_TUPLES_OK, "users");
+    users = readMembers(r.r, index, keys);
+  }
+  const char* values[] = {keys.c_str()};
+  for (int k = 1; k < 4; ++k) {
+    Result r(PQexecPrepared(c, ("member" + std::to_string(k)).c_str(), 1, values, nullptr, nullptr, 0));
+    expect(c, r.r, PGRES_TUPLES_OK, "related");
+    placeRelated(k, r.r, users, index);
+  }
+  return checksumMembers(users);
+}
+
+// Hand-written with two pipelines: the users' statement prepared and run in one round trip, then
+// the three relations' statements prepared and run in another.
+Checksum rawPreloadThreePipelined(PGconn* c) {
+  auto send = [&](int ok, const char* what) {
+    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+  };
+  // Reads the answers of `count` statements (preparations included), handing those with rows on.
+  auto drain = [&](int count, const std::function<void(int, const PGresult*)>& rows) {
+    for (int i = 0; i < count; ++i)
+      while (PGresult* r = PQgetResult(c)) {
+        Result result(r);
+        const ExecStatusType status = PQresultStatus(r);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+          throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
+        if (status == PGRES_TUPLES_OK) rows(i, r);
+      }
+    Result sync(PQgetResult(c));
+    if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
+  };
+  if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
+  send(PQsendPrepare(c, "member0", memberSql[0], 0, nullptr), "prepare");
+  send(PQsendQueryPrepared(c, "member0", 0, nullptr, nullptr, nullptr, 0), "users");
+  send(PQpipelineSync(c), "sync");
+  std::unordered_map<std::int64_t, std::size_t> index;
+  std::string keys;
+  std::vector<RawMember> users;
+  drain(2, [&](int, const PGresult* r) { users = readMembers(r, index, keys); });
+  const char* values[] = {keys.c_str()};
+  for (int k = 1; k < 4; ++k) {
+    const std::string name = "member" + std::to_string(k);
+    send(PQsendPrepare(c, name.c_str(), memberSql[k], 0, nullptr), "prepare");
+    send(PQsendQueryPrepared(c, name.c_str(), 1, values, nullptr, nullptr, 0), "related");
+  }
+  send(PQpipelineSync(c), "sync");
+  drain(6, [&](int i, const PGresult* r) { placeRelated(i / 2 + 1, r, users, index); });
+  PQexitPipelineMode(c);
+  return checksumMembers(users);
+}
+
 // --- the harness --------------------------------------------------------------------------
+
+using Operation = std::function<Checksum()>;
+
+std::shared_ptr<PGconn> rawConnection(const std::string& conninfo, const std::string& schema) {
+  return std::shared_ptr<PGconn>(connectRaw(conninfo, schema), PQfinish);
+}
+
+double median(std::vector<double> v);
+
+// A paired comparison across the delayed link: each repeat runs every implementation in turn (the
+// order rotating); `prepare` (untimed) connects and reads what the operation starts from, and
+// returns the operation, which alone is timed; each ratio is the median of the repeats' ratios.
+void runPaired(const char* workload, const std::vector<std::pair<const char*, std::function<Operation()>>>& impls, int repeats,
+               const std::function<void()>& reset) {
+  std::map<std::string, std::vector<double>> ms;
+  std::vector<double> overPipelined, overSequential;
+  std::optional<Checksum> expected;
+  for (int r = 0; r < repeats; ++r) {
+    std::map<std::string, double> now;
+    for (std::size_t k = 0; k < impls.size(); ++k) {
+      const auto& [impl, prepare] = impls[(k + static_cast<std::size_t>(r)) % impls.size()];
+      Operation operation = prepare();
+      const auto start = std::chrono::steady_clock::now();
+      const Checksum sum = operation();
+      now[impl] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      operation = nullptr;  // its connection closed
+      ms[impl].push_back(now[impl]);
+      if (reset) reset();
+      if (expected && *expected != sum) throw std::runtime_error(std::string(workload) + " " + impl + ": checksum differs");
+      expected = sum;
+    }
+    overPipelined.push_back(now["kith"] / now["raw_pipelined"]);
+    overSequential.push_back(now["kith"] / now["kith_sequential"]);
+  }
+  for (const auto& [impl, _] : impls) std::printf("%-3s %-16s %9.3f ms (median of %d)\n", workload, impl, median(ms[impl]), repeats);
+  if (ms.count("raw_checked")) {
+    std::vector<double> overChecked;
+    for (int r = 0; r < repeats; ++r)
+      overChecked.push_back(ms["kith"][static_cast<std::size_t>(r)] / ms["raw_checked"][static_cast<std::size_t>(r)]);
+    std::printf("ratio %s kith/raw_checked time=%.2f\n", workload, median(overChecked));
+  }
+  std::printf("ratio %s kith/raw_pipelined time=%.2f\n", workload, median(overPipelined));
+  std::printf("ratio %s kith/kith_sequential time=%.2f\n", workload, median(overSequential));
+  std::printf("ratio %s raw_pipelined/raw_sequential time=%.2f\n", workload, median(ms["raw_pipelined"]) / median(ms["raw_sequential"]));
+}
 
 void setup(PGconn* c, const std::string& schema, int users, int postsPerUser) {
   const std::string sql =
@@ -259,12 +574,22 @@ void setup(PGconn* c, const std::string& schema, int users, int postsPerUser) {
       "; CREATE TABLE users (id BIGSERIAL PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL);"
       " CREATE TABLE posts (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL);"
       " CREATE INDEX posts_user_id_index ON posts (user_id);"
+      " CREATE TABLE profiles (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, bio TEXT NOT NULL);"
+      " CREATE INDEX profiles_user_id_index ON profiles (user_id);"
+      " CREATE TABLE sessions (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL, token TEXT NOT NULL);"
+      " CREATE INDEX sessions_user_id_index ON sessions (user_id);"
       " INSERT INTO users (email, name) SELECT 'user' || i || '@example.com', 'User ' || i FROM generate_series(1, " +
       std::to_string(users) +
       ") i;"
       " INSERT INTO posts (user_id, title, body) SELECT u, 'title ' || p || repeat('t', 12), repeat('b', 100)"
       " FROM generate_series(1, " +
-      std::to_string(users) + ") u, generate_series(1, " + std::to_string(postsPerUser) + ") p ORDER BY u, p; ANALYZE;";
+      std::to_string(users) + ") u, generate_series(1, " + std::to_string(postsPerUser) +
+      ") p ORDER BY u, p;"
+      " INSERT INTO profiles (user_id, bio) SELECT u, 'bio of user ' || u FROM generate_series(1, " +
+      std::to_string(users) +
+      ") u;"
+      " INSERT INTO sessions (user_id, token) SELECT u, md5(u::text || '/' || s) FROM generate_series(1, " +
+      std::to_string(users) + ") u, generate_series(1, 3) s ORDER BY u, s; ANALYZE;";
   Result r(PQexec(c, sql.c_str()));
   expect(c, r.r, PGRES_COMMAND_OK, "setup");
 }
@@ -353,54 +678,105 @@ int main(int argc, char** argv) try {
   std::printf("ratio P1 kith N+1/kith preload time=%.2f\n", medianMs["P1 kith N+1"] / medianMs["P1 kith preload"]);
   std::printf("ratio P2 kith createMany/raw libpq time=%.2f\n", medianMs["P2 kith createMany"] / medianMs["P2 raw libpq"]);
 
-  // P3: createMany of 10,000 rows across a round trip (the proxy's delay each way), kith with and
-  // without its pipeline against hand-written libpq with and without one. Paired: the four run
-  // in turn each repeat (the order rotating), and each ratio is the median of the repeats' ratios.
+  // P3-P5 across a round trip (the proxy's delay each way): kith with and without its pipeline
+  // against hand-written libpq with and without one, paired (runPaired). Only the operation is
+  // timed: the connection, and what the operation starts from, are made before the timer.
   if (!delayed.empty()) {
+    const std::string base = std::to_string(users * postsPerUser);  // the posts setup() made
     const auto reset = [&] {
-      Result r(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + std::to_string(users * postsPerUser)).c_str()));
+      Result r(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + base).c_str()));
       expect(admin, r.r, PGRES_COMMAND_OK, "reset");
     };
-    const std::vector<std::pair<const char*, std::function<Checksum()>>> p3 = {
-        {"kith", [&] { return kithCreateMany(connectKith(delayed, schema), inserts); }},
-        {"kith_sequential", [&] { return kithCreateManySequential(delayed, schema, inserts); }},
-        {"raw_pipelined",
-         [&] {
-           PGconn* c = connectRaw(delayed, schema);
-           const auto sum = rawCreateManyPipelined(c, inserts);
-           PQfinish(c);
-           return sum;
-         }},
-        {"raw_sequential",
-         [&] {
-           PGconn* c = connectRaw(delayed, schema);
-           const auto sum = rawCreateMany(c, inserts);
-           PQfinish(c);
-           return sum;
-         }},
+    // P3: createMany of 10,000 posts of user 1 (read before the timer).
+    const auto kithP3 = [&](bool pipeline) {
+      return [&, pipeline] {
+        auto db = std::make_shared<kith::Connection>(connectKith(delayed, schema, pipeline));
+        auto user = std::make_shared<User>(User::findOrFail(*db, 1));
+        return Operation([db, user, inserts] {
+          const auto created = user->related<&User::posts>().createMany(postsFor(inserts));
+          Checksum sum = 0;
+          for (const auto& p : created) sum += p.userId + static_cast<Checksum>(p.title.size());
+          return sum;
+        });
+      };
     };
-    std::map<std::string, std::vector<double>> ms;
-    std::vector<double> overPipelined, overSequential;
-    std::optional<Checksum> expected;
-    for (int r = 0; r < repeats; ++r) {
-      std::map<std::string, double> now;
-      for (std::size_t k = 0; k < p3.size(); ++k) {
-        const auto& [impl, run] = p3[(k + static_cast<std::size_t>(r)) % p3.size()];
-        const auto start = std::chrono::steady_clock::now();
-        const Checksum sum = run();
-        now[impl] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-        ms[impl].push_back(now[impl]);
-        reset();
-        if (expected && *expected != sum) throw std::runtime_error(std::string("P3 ") + impl + ": checksum differs");
-        expected = sum;
-      }
-      overPipelined.push_back(now["kith"] / now["raw_pipelined"]);
-      overSequential.push_back(now["kith"] / now["kith_sequential"]);
+    const auto rawP3 = [&](Checksum (*load)(PGconn*, int)) {
+      return [&, load] {
+        auto c = rawConnection(delayed, schema);
+        return Operation([c, load, inserts] { return load(c.get(), inserts); });
+      };
+    };
+    runPaired("P3",
+              {{"kith", kithP3(true)},
+               {"kith_sequential", kithP3(false)},
+               {"raw_pipelined", rawP3(rawCreateManyPipelined)},
+               {"raw_sequential", rawP3(rawCreateMany)}},
+              repeats, reset);
+
+    // P4: saveMany of 1,000 changed posts (user 1's, added for it), each run giving them a new title.
+    const int changed = smoke ? 100 : 1000;
+    {
+      Result r(
+          PQexec(admin, ("INSERT INTO " + schema + ".posts (user_id, title, body) SELECT 1, 'draft ' || i, 'b' FROM generate_series(1, " +
+                         std::to_string(changed) + ") i")
+                            .c_str()));
+      expect(admin, r.r, PGRES_COMMAND_OK, "P4 rows");
     }
-    for (const auto& [impl, _] : p3) std::printf("P3  %-16s %9.3f ms (median of %d)\n", impl, median(ms[impl]), repeats);
-    std::printf("ratio P3 kith/raw_pipelined time=%.2f\n", median(overPipelined));
-    std::printf("ratio P3 kith/kith_sequential time=%.2f\n", median(overSequential));
-    std::printf("ratio P3 raw_pipelined/raw_sequential time=%.2f\n", median(ms["raw_pipelined"]) / median(ms["raw_sequential"]));
+    int round = 0;
+    const auto nextTitle = [&] {
+      char title[32];
+      std::snprintf(title, sizeof title, "edited %06d", ++round);
+      return std::string(title);
+    };
+    const auto kithP4 = [&](bool pipeline) {
+      return [&, pipeline] {
+        auto db = std::make_shared<kith::Connection>(connectKith(delayed, schema, pipeline));
+        auto user = std::make_shared<User>(User::findOrFail(*db, 1));
+        auto posts =
+            std::make_shared<std::vector<Post>>(Post::query(*db).where<&Post::id>(">", std::stoll(base)).orderBy<&Post::id>().all());
+        const std::string title = nextTitle();
+        for (auto& p : *posts) p.title = title;
+        return Operation([db, user, posts] { return kithSaveMany(*user, *posts); });
+      };
+    };
+    const auto rawP4 = [&](Checksum (*save)(PGconn*, const std::vector<std::int64_t>&, const std::string&)) {
+      return [&, save] {
+        auto c = rawConnection(delayed, schema);
+        auto ids = std::make_shared<std::vector<std::int64_t>>();
+        Result r(PQexec(c.get(), ("SELECT id FROM posts WHERE id > " + base + " ORDER BY id").c_str()));
+        expect(c.get(), r.r, PGRES_TUPLES_OK, "P4 ids");
+        for (int i = 0; i < PQntuples(r.r); ++i) ids->push_back(integer(r.r, i, 0));
+        return Operation([c, ids, save, title = nextTitle()] { return save(c.get(), *ids, title); });
+      };
+    };
+    runPaired("P4",
+              {{"kith", kithP4(true)},
+               {"kith_sequential", kithP4(false)},
+               {"raw_pipelined", rawP4(rawSaveManyPipelined)},
+               {"raw_checked", rawP4(rawSaveManyChecked)},
+               {"raw_sequential", rawP4(rawSaveMany)}},
+              repeats, nullptr);
+    reset();
+
+    // P5: the users with three relations preloaded (posts, profile, sessions).
+    const auto kithP5 = [&](bool pipeline) {
+      return [&, pipeline] {
+        auto db = std::make_shared<kith::Connection>(connectKith(delayed, schema, pipeline));
+        return Operation([db] { return kithPreloadThree(*db); });
+      };
+    };
+    const auto rawP5 = [&](Checksum (*load)(PGconn*)) {
+      return [&, load] {
+        auto c = rawConnection(delayed, schema);
+        return Operation([c, load] { return load(c.get()); });
+      };
+    };
+    runPaired("P5",
+              {{"kith", kithP5(true)},
+               {"kith_sequential", kithP5(false)},
+               {"raw_pipelined", rawP5(rawPreloadThreePipelined)},
+               {"raw_sequential", rawP5(rawPreloadThree)}},
+              repeats, nullptr);
   }
   Result drop(PQexec(admin, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
   PQfinish(admin);
