@@ -2,13 +2,20 @@
 // primary, read-your-writes after a write, Query::onPrimary() and kith::OnPrimary, and a replica
 // that fails mid-run replaced by the others or the primary without an error. Routing is shown on
 // SQLite with two files (a "replica" that is a copy); on PostgreSQL against a real streaming standby
-// whose replay is paused, so that a read the standby served cannot see a new row.
+// whose replay is paused, so that a read the standby served cannot see a new row; and a standby of
+// the test's own whose server is killed (kill -9) in the middle of a run.
 #include <kith/pool.hpp>
 #include <kith/replicas.hpp>
 
 #include "support.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
+
+#include <signal.h>
 
 using test::User;
 using namespace std::chrono_literals;
@@ -253,4 +260,85 @@ TEST_CASE("PostgreSQL: a replica whose session is killed mid-run: reads go on th
   CHECK(Server::findOrFail(db, 1).replica);
   CHECK(test::scalar(replica, "SELECT pg_backend_pid()") != pid);  // a new session
 }
+
+#ifdef KITH_TEST_SCRIPTS
+namespace {
+
+/// The output of a shell command; fails the test when it fails.
+std::string run(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[512];
+  while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  REQUIRE(pclose(pipe) == 0);
+  return out;
+}
+
+/// A standby of the test server of its own, in a fresh directory: started here, stopped (or what
+/// is left of it removed) at the end.
+struct OwnStandby {
+  std::string dir = std::filesystem::temp_directory_path() / ("kith-standby-" + std::to_string(::getpid()));
+  std::string conninfo;
+  OwnStandby() {
+    const std::string primary = std::getenv("KITH_TEST_POSTGRES");
+    const auto host = primary.find("host=");
+    REQUIRE(host != std::string::npos);
+    const std::string primaryDir = primary.substr(host + 5, primary.find(' ', host) - host - 5);
+    const std::string out = run(std::string(KITH_TEST_SCRIPTS) + "/postgres.sh standby '" + primaryDir + "' '" + dir + "' 2>&1");
+    conninfo = out.substr(out.rfind("host="));
+    conninfo.erase(conninfo.find_last_not_of('\n') + 1);
+  }
+  /// kill -9 of the server and every process of it: what a crash of its machine looks like to a client.
+  void kill() {
+    std::ifstream pidFile(dir + "/data/postmaster.pid");
+    std::string line;
+    REQUIRE(std::getline(pidFile, line));
+    const pid_t postmaster = std::stoi(line);
+    std::vector<pid_t> children;  // parent pid in /proc/N/stat; found first, killed once it cannot start more
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream stat(entry.path() / "stat");
+      std::string text;
+      if (!std::getline(stat, text) || text.rfind(')') == std::string::npos) continue;
+      std::istringstream rest(text.substr(text.rfind(')') + 2));
+      char state = 0;
+      pid_t parent = 0;
+      if (rest >> state >> parent && parent == postmaster) children.push_back(std::stoi(entry.path().filename().string()));
+    }
+    REQUIRE(::kill(postmaster, SIGKILL) == 0);
+    for (const pid_t child : children) ::kill(child, SIGKILL);
+  }
+  ~OwnStandby() { std::system((std::string(KITH_TEST_SCRIPTS) + "/postgres.sh stop '" + dir + "' >/dev/null 2>&1").c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("PostgreSQL: a replica whose server is killed mid-run: every read is answered, by the primary from then on",
+          "[replicas][.postgres]") {
+  REQUIRE(test::onPostgres());
+  Replicated cluster;
+  OwnStandby standby;
+  auto replica = kith::postgres::open(standby.conninfo + " options=-csearch_path=" + cluster.schema);
+  eventually([&] { return test::scalar(replica, "SELECT count(*) FROM users") == "1"; }, "the new standby has the rows");
+  auto db = kith::withReplicas(test::postgresSchema(cluster.schema), {replica}, {.sticky = 0ms, .retryAfter = 100ms});
+  std::vector<std::string> events;
+  db.onEvent([&](const kith::ConnectionEvent& e) {
+    if (e.kind == kith::ConnectionEvent::Kind::ReplicaDown) events.emplace_back(e.message);
+  });
+  std::vector<bool> onReplica;
+  for (int i = 0; i < 30; ++i) {
+    if (i == 10) standby.kill();
+    if (i == 20) std::this_thread::sleep_for(150ms);         // past retryAfter: the replica is tried again, and is still gone
+    onReplica.push_back(Server::findOrFail(db, 1).replica);  // never throws
+  }
+  CHECK(std::count(onReplica.begin(), onReplica.begin() + 10, true) == 10);
+  CHECK(std::count(onReplica.begin() + 10, onReplica.end(), true) == 0);
+  REQUIRE(events.size() >= 2);  // left out when it failed, and again when it could not be reopened
+  CHECK_THAT(events[0], test::Contains("left out for 100 ms"));
+  CHECK_THAT(events.back(), test::Contains("is still unavailable"));
+  // Writes and transactions never needed it.
+  User::create(db, {{}, 0, "after@x", std::nullopt});
+  CHECK(User::query(db).count() == 2);
+}
+#endif
 #endif
