@@ -102,9 +102,8 @@ TEST_CASE("PostgreSQL: a transaction's BEGIN goes with its first statement, at t
   REQUIRE(test::onPostgres());
   auto db = test::blogDatabase();
   // The server runs the transaction at the level asked for, though BEGIN left with the SHOW.
-  db.transaction(
-      [&](kith::Transaction& trx) { CHECK(test::scalar(trx, "SHOW transaction_isolation") == "serializable"); },
-      {.isolation = kith::Isolation::Serializable});
+  db.transaction([&](kith::Transaction& trx) { CHECK(test::scalar(trx, "SHOW transaction_isolation") == "serializable"); },
+                 {.isolation = kith::Isolation::Serializable});
   db.transaction([&](kith::Transaction& trx) { CHECK(test::scalar(trx, "SHOW transaction_isolation") == "read committed"); });
   // A transaction that sends nothing commits and rolls back without a word to the server.
   db.transaction([](kith::Transaction&) {});
@@ -128,8 +127,7 @@ TEST_CASE("PostgreSQL: a transaction's BEGIN goes with its first statement, at t
   CHECK(test::rows(db, "users") == 1);
 }
 
-TEST_CASE("PostgreSQL: createMany's COMMIT goes in its pipeline, and a failure at COMMIT leaves nothing written",
-          "[pipeline][.postgres]") {
+TEST_CASE("PostgreSQL: createMany's COMMIT goes in its pipeline, and a failure at COMMIT leaves nothing written", "[pipeline][.postgres]") {
   REQUIRE(test::onPostgres());
   auto db = test::blogDatabase();
   // A unique constraint checked at COMMIT: the INSERTs all succeed, the COMMIT fails.

@@ -311,6 +311,7 @@ class Backend final : public kith::detail::Backend {
   void closeHandle() noexcept override {
     unused_.clear();
     pendingBegin_.clear();
+    inPipeline_ = ending_ = false;
     conn_.reset();
   }
   std::string describe() const override { return description_; }
@@ -566,8 +567,13 @@ class Backend final : public kith::detail::Backend {
   /// The COMMIT of an ending pipeline's transaction, sent in it: one round trip for both.
   void commitInPipeline(const std::string& commit) {
     ending_ = false;
-    if (PQsendQueryParams(conn_.get(), commit.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1) sent_.push_back({commit, {}, true});
+    const bool sent = PQsendQueryParams(conn_.get(), commit.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+    if (sent) sent_.push_back({commit, {}, true});
     drainPipeline(true);
+    if (!sent) {  // the statements before it succeeded, but the COMMIT never left: not committed
+      noteIfLost();
+      fail(conn_.get(), nullptr, commit);
+    }
   }
   std::span<const std::int64_t> pipelinedChanges() const override { return pipelineChanges_; }
   void abandonPipeline() noexcept override {
@@ -669,12 +675,13 @@ class Backend final : public kith::detail::Backend {
   void drainPipeline(bool report) {
     if (!inPipeline_) return;
     PGconn* conn = conn_.get();
-    const bool synced = synced_ || PQpipelineSync(conn) == 1;
+    const bool empty = sent_.empty() && !synced_;  // nothing was sent: no round trip to end it
+    const bool synced = empty || synced_ || PQpipelineSync(conn) == 1;
     while (synced && consumed_ < sent_.size() && PQstatus(conn) == CONNECTION_OK) readAnswer();
     if (!synced || PQstatus(conn) != CONNECTION_OK)  // the answers that never came: their preparations too
       for (const Sent& sent : sent_)
         if (!sent.prepared.empty()) unprepared_.push_back(sent.prepared);
-    while (synced && PQstatus(conn) == CONNECTION_OK) {  // up to the sync's own result
+    while (synced && !empty && PQstatus(conn) == CONNECTION_OK) {  // up to the sync's own result
       Result r(PQgetResult(conn));
       if (!r || PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) break;
     }
