@@ -1,13 +1,17 @@
-// kith_bench_pg: kith against hand-written libpq on a server. P1: 1,000 users with 10 posts each,
-// loaded into objects over a Unix socket three ways: kith's preload (2 queries), kith with one
-// query per user (N+1: 1,001 queries) and hand-written libpq (2 prepared queries, the second with
-// = ANY($1)); P2: createMany of 10,000 posts against hand-written 256-row INSERTs. Each run opens
-// a fresh connection, so each side prepares its statements inside the run.
-// With --delayed, across a 2 ms round trip (bench/delay_proxy.cpp), paired, only the operation
-// timed (runPaired): P3 createMany of 10,000 posts, P4 saveMany of 1,000 changed posts, P5 the
-// 1,000 users with three relations preloaded; each kith with and without pipelines against
-// hand-written libpq with and without them. bench/postgres.sh starts a throwaway server and the
-// proxy and runs it all; figures in bench/RESULTS.md.
+// kith_bench_pg: kith against hand-written libpq on a server, paired (runPaired: each repeat runs
+// every implementation in turn, the order rotating; each ratio is the median of the repeats'
+// ratios), only the operation timed (the connection, and what the operation starts from, are made
+// before the timer, on a fresh connection each run, so each side still prepares its statements
+// inside the timed part).
+// Over the server's Unix socket: P1, 1,000 users with 10 posts each loaded into objects by kith's
+// preload (2 queries), by kith with one query per user (N+1: 1,001 queries) and by hand-written
+// libpq (2 prepared queries, the second with = ANY($1)); P2, createMany of 10,000 posts against
+// hand-written 256-row INSERTs.
+// With --delayed, across a 2 ms round trip (bench/delay_proxy.cpp): P3 createMany of 10,000 posts,
+// P4 saveMany of 1,000 changed posts, P5 the 1,000 users with three relations preloaded; each kith
+// with and without pipelines against hand-written libpq with and without them.
+// bench/postgres.sh starts a throwaway server and the proxy and runs it all; figures in
+// bench/RESULTS.md.
 //
 //   kith_bench_pg CONNINFO [--repeats N] [--smoke] [--delayed CONNINFO]
 #include <kith/kith.hpp>
@@ -176,8 +180,7 @@ std::vector<Post> postsFor(int count) {
   return out;
 }
 
-Checksum kithCreateMany(const kith::Connection& db, int count) {
-  auto user = User::findOrFail(db, 1);
+Checksum kithCreateMany(User& user, int count) {
   const auto created = user.related<&User::posts>().createMany(postsFor(count));
   Checksum sum = 0;
   for (const auto& p : created) sum += p.userId + static_cast<Checksum>(p.title.size());
@@ -534,38 +537,31 @@ double median(std::vector<double> v);
 // A paired comparison across the delayed link: each repeat runs every implementation in turn (the
 // order rotating); `prepare` (untimed) connects and reads what the operation starts from, and
 // returns the operation, which alone is timed; each ratio is the median of the repeats' ratios.
+using Ratio = std::pair<const char*, const char*>;  // numerator, denominator: two implementations
+
 void runPaired(const char* workload, const std::vector<std::pair<const char*, std::function<Operation()>>>& impls, int repeats,
-               const std::function<void()>& reset) {
+               const std::function<void()>& reset, const std::vector<Ratio>& ratios) {
   std::map<std::string, std::vector<double>> ms;
-  std::vector<double> overPipelined, overSequential;
   std::optional<Checksum> expected;
   for (int r = 0; r < repeats; ++r) {
-    std::map<std::string, double> now;
     for (std::size_t k = 0; k < impls.size(); ++k) {
       const auto& [impl, prepare] = impls[(k + static_cast<std::size_t>(r)) % impls.size()];
       Operation operation = prepare();
       const auto start = std::chrono::steady_clock::now();
       const Checksum sum = operation();
-      now[impl] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      ms[impl].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
       operation = nullptr;  // its connection closed
-      ms[impl].push_back(now[impl]);
       if (reset) reset();
       if (expected && *expected != sum) throw std::runtime_error(std::string(workload) + " " + impl + ": checksum differs");
       expected = sum;
     }
-    overPipelined.push_back(now["kith"] / now["raw_pipelined"]);
-    overSequential.push_back(now["kith"] / now["kith_sequential"]);
   }
   for (const auto& [impl, _] : impls) std::printf("%-3s %-16s %9.3f ms (median of %d)\n", workload, impl, median(ms[impl]), repeats);
-  if (ms.count("raw_checked")) {
-    std::vector<double> overChecked;
-    for (int r = 0; r < repeats; ++r)
-      overChecked.push_back(ms["kith"][static_cast<std::size_t>(r)] / ms["raw_checked"][static_cast<std::size_t>(r)]);
-    std::printf("ratio %s kith/raw_checked time=%.2f\n", workload, median(overChecked));
+  for (const auto& [a, b] : ratios) {
+    std::vector<double> each;  // the ratio within each repeat
+    for (std::size_t r = 0; r < static_cast<std::size_t>(repeats); ++r) each.push_back(ms[a][r] / ms[b][r]);
+    std::printf("ratio %s %s/%s time=%.2f\n", workload, a, b, median(each));
   }
-  std::printf("ratio %s kith/raw_pipelined time=%.2f\n", workload, median(overPipelined));
-  std::printf("ratio %s kith/kith_sequential time=%.2f\n", workload, median(overSequential));
-  std::printf("ratio %s raw_pipelined/raw_sequential time=%.2f\n", workload, median(ms["raw_pipelined"]) / median(ms["raw_sequential"]));
 }
 
 void setup(PGconn* c, const std::string& schema, int users, int postsPerUser) {
@@ -625,58 +621,36 @@ int main(int argc, char** argv) try {
       admin, [](void*, const char*) {}, nullptr);
   setup(admin, schema, users, postsPerUser);
 
-  struct Workload {
-    const char* name;
-    const char* impl;
-    std::function<Checksum()> run;
-    bool resets;  // inserts: the posts table is put back after each run
+  // P1, P2 on the server's own socket, paired as P3-P5 below (runPaired): only the operation timed.
+  const auto kithConnected = [&](auto operation) {
+    return [&, operation] {
+      auto db = std::make_shared<kith::Connection>(connectKith(conninfo, schema));
+      return Operation([db, operation] { return operation(*db); });
+    };
   };
-  const std::vector<Workload> workloads = {
-      {"P1", "kith preload", [&] { return kithPreload(connectKith(conninfo, schema)); }, false},
-      {"P1", "kith N+1", [&] { return kithNPlusOne(connectKith(conninfo, schema)); }, false},
-      {"P1", "raw libpq",
-       [&] {
-         PGconn* c = connectRaw(conninfo, schema);
-         const auto sum = rawPreload(c);
-         PQfinish(c);
-         return sum;
-       },
-       false},
-      {"P2", "kith createMany", [&] { return kithCreateMany(connectKith(conninfo, schema), inserts); }, true},
-      {"P2", "raw libpq",
-       [&] {
-         PGconn* c = connectRaw(conninfo, schema);
-         const auto sum = rawCreateMany(c, inserts);
-         PQfinish(c);
-         return sum;
-       },
-       true},
+  const auto rawConnected = [&](auto operation) {
+    return [&, operation] {
+      auto c = rawConnection(conninfo, schema);
+      return Operation([c, operation] { return operation(c.get()); });
+    };
   };
-  std::map<std::string, double> medianMs;
-  std::map<std::string, Checksum> sums;
-  for (const auto& w : workloads) {
-    std::vector<double> ms;
-    for (int r = 0; r < repeats; ++r) {
-      const auto start = std::chrono::steady_clock::now();
-      const Checksum sum = w.run();
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-      if (r == 0 && sums.count(w.name) && sums[w.name] != sum) {
-        std::fprintf(stderr, "%s %s: checksum %lld differs from %lld\n", w.name, w.impl, static_cast<long long>(sum),
-                     static_cast<long long>(sums[w.name]));
-        return 1;
-      }
-      sums[w.name] = sum;
-      if (w.resets) {
-        Result reset(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + std::to_string(users * postsPerUser)).c_str()));
-        expect(admin, reset.r, PGRES_COMMAND_OK, "reset");
-      }
-    }
-    medianMs[std::string(w.name) + " " + w.impl] = median(ms);
-    std::printf("%-3s %-16s %9.3f ms (median of %d)\n", w.name, w.impl, median(ms), repeats);
-  }
-  std::printf("ratio P1 kith preload/raw libpq time=%.2f\n", medianMs["P1 kith preload"] / medianMs["P1 raw libpq"]);
-  std::printf("ratio P1 kith N+1/kith preload time=%.2f\n", medianMs["P1 kith N+1"] / medianMs["P1 kith preload"]);
-  std::printf("ratio P2 kith createMany/raw libpq time=%.2f\n", medianMs["P2 kith createMany"] / medianMs["P2 raw libpq"]);
+  runPaired(
+      "P1",
+      {{"kith_preload", kithConnected(kithPreload)}, {"kith_n_plus_1", kithConnected(kithNPlusOne)}, {"raw", rawConnected(rawPreload)}},
+      repeats, nullptr, {{"kith_preload", "raw"}, {"kith_n_plus_1", "kith_preload"}});
+  const auto resetPosts = [&] {
+    Result r(PQexec(admin, ("DELETE FROM " + schema + ".posts WHERE id > " + std::to_string(users * postsPerUser)).c_str()));
+    expect(admin, r.r, PGRES_COMMAND_OK, "reset");
+  };
+  runPaired("P2",
+            {{"kith",
+              [&] {
+                auto db = std::make_shared<kith::Connection>(connectKith(conninfo, schema));
+                auto user = std::make_shared<User>(User::findOrFail(*db, 1));
+                return Operation([user, db, inserts] { return kithCreateMany(*user, inserts); });
+              }},
+             {"raw", rawConnected([inserts](PGconn* c) { return rawCreateMany(c, inserts); })}},
+            repeats, resetPosts, {{"kith", "raw"}});
 
   // P3-P5 across a round trip (the proxy's delay each way): kith with and without its pipeline
   // against hand-written libpq with and without one, paired (runPaired). Only the operation is
@@ -692,12 +666,7 @@ int main(int argc, char** argv) try {
       return [&, pipeline] {
         auto db = std::make_shared<kith::Connection>(connectKith(delayed, schema, pipeline));
         auto user = std::make_shared<User>(User::findOrFail(*db, 1));
-        return Operation([db, user, inserts] {
-          const auto created = user->related<&User::posts>().createMany(postsFor(inserts));
-          Checksum sum = 0;
-          for (const auto& p : created) sum += p.userId + static_cast<Checksum>(p.title.size());
-          return sum;
-        });
+        return Operation([db, user, inserts] { return kithCreateMany(*user, inserts); });
       };
     };
     const auto rawP3 = [&](Checksum (*load)(PGconn*, int)) {
@@ -711,7 +680,7 @@ int main(int argc, char** argv) try {
                {"kith_sequential", kithP3(false)},
                {"raw_pipelined", rawP3(rawCreateManyPipelined)},
                {"raw_sequential", rawP3(rawCreateMany)}},
-              repeats, reset);
+              repeats, reset, {{"kith", "raw_pipelined"}, {"kith", "kith_sequential"}, {"raw_pipelined", "raw_sequential"}});
 
     // P4: saveMany of 1,000 changed posts (user 1's, added for it), each run giving them a new title.
     const int changed = smoke ? 100 : 1000;
@@ -755,7 +724,8 @@ int main(int argc, char** argv) try {
                {"raw_pipelined", rawP4(rawSaveManyPipelined)},
                {"raw_checked", rawP4(rawSaveManyChecked)},
                {"raw_sequential", rawP4(rawSaveMany)}},
-              repeats, nullptr);
+              repeats, nullptr,
+              {{"kith", "raw_pipelined"}, {"kith", "raw_checked"}, {"kith", "kith_sequential"}, {"raw_pipelined", "raw_sequential"}});
     reset();
 
     // P5: the users with three relations preloaded (posts, profile, sessions).
@@ -776,7 +746,7 @@ int main(int argc, char** argv) try {
                {"kith_sequential", kithP5(false)},
                {"raw_pipelined", rawP5(rawPreloadThreePipelined)},
                {"raw_sequential", rawP5(rawPreloadThree)}},
-              repeats, nullptr);
+              repeats, nullptr, {{"kith", "raw_pipelined"}, {"kith", "kith_sequential"}, {"raw_pipelined", "raw_sequential"}});
   }
   Result drop(PQexec(admin, ("DROP SCHEMA " + schema + " CASCADE").c_str()));
   PQfinish(admin);
