@@ -225,10 +225,19 @@ TEST_CASE("PostgreSQL: reads go to a streaming standby, onPrimary, transactions 
   CHECK(User::find(db, mine.id).has_value());
   CHECK(User::query(db).count() == 3);
 
+  // The statements kith runs on the primary's own session (the key reservation) reach this
+  // connection's query hook as the others do.
+  std::vector<std::string> seen;
+  db.onQuery([&](const kith::QueryEvent& e) { seen.emplace_back(e.sql); });
+  User::createMany(db, {User{{}, 0, "a@x", std::nullopt}, User{{}, 0, "b@x", std::nullopt}});
+  db.onQuery(nullptr);
+  CHECK(std::count_if(seen.begin(), seen.end(), [](const std::string& sql) { return sql.starts_with(R"(WITH "kith_sequence")"); }) == 1);
+  CHECK(std::count_if(seen.begin(), seen.end(), [](const std::string& sql) { return sql.starts_with("INSERT INTO"); }) == 1);
+
   // Resumed, the standby catches up, and a connection that has not written reads it there.
   cluster.standbyAdmin.execute("SELECT pg_wal_replay_resume()");
   auto reader = cluster.connect({.sticky = 0ms});
-  eventually([&] { return User::query(reader).count() == 3; }, "the standby caught up");
+  eventually([&] { return User::query(reader).count() == 5; }, "the standby caught up");
 }
 
 TEST_CASE("PostgreSQL: a replica whose session is killed mid-run: reads go on through the primary, then the replica again",

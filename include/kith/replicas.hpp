@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -214,9 +215,11 @@ class RoutingBackend final : public Backend {
   bool insertReturnsKey() const override { return servers_[0].backend->insertReturnsKey(); }
   std::vector<std::int64_t> reserveKeys(std::string_view table, std::string_view column, std::size_t count) override {
     noteWrite("reserveKeys");
-    return primary().reserveKeys(table, column, count);
+    return withOurHook([&](Backend& p) { return p.reserveKeys(table, column, count); });
   }
-  void lockKey(std::int64_t key) override { primary().lockKey(key); }
+  void lockKey(std::int64_t key) override {
+    withOurHook([&](Backend& p) { p.lockKey(key); });
+  }
   bool writersExclusive() const override { return servers_[0].backend->writersExclusive(); }
   bool consecutiveKeys(std::string_view table, std::string_view column, std::size_t count) override {
     return primary().consecutiveKeys(table, column, count);
@@ -259,6 +262,21 @@ class RoutingBackend final : public Backend {
       tell(format("kith: replica {} is still unavailable: {}", s.backend->describe(), e.what()));
       return false;
     }
+  }
+
+  /// Runs `f` on the primary's own backend with this connection's query hook lent to it, so that
+  /// the statements it runs there itself (the key reservation, the advisory lock) reach the hook
+  /// as every other statement of this connection does.
+  template <class F>
+  std::invoke_result_t<F&, Backend&> withOurHook(F&& f) {
+    Backend& p = primary();
+    if (!hook) return f(p);
+    struct Lent {
+      Backend& backend;
+      QueryHook saved;
+      ~Lent() { backend.hook = std::move(saved); }
+    } lent{p, std::exchange(p.hook, hook)};
+    return f(p);
   }
 
   void tell(const std::string& message) noexcept {
