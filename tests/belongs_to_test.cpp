@@ -49,8 +49,9 @@ TEST_CASE("a BelongsTo never loaded, loaded without an owner, and loaded with on
   auto db = seeded(1, 1, 1);
   Post fresh;
   CHECK_FALSE(fresh.author.isLoaded());
-  CHECK_FALSE(fresh.author);
-  CHECK(fresh.author.get() == nullptr);
+  // Never loaded is not "no owner": reading it says so.
+  CHECK_THROWS_WITH(bool(fresh.author), test::Contains("a BelongsTo<User> was read before anything loaded it"));
+  CHECK_THROWS_AS(fresh.author.get(), kith::UsageError);
 
   const auto posts = Post::query(db).orderBy<&Post::id>().preload<&Post::author>().all();
   REQUIRE(posts.size() == 2);

@@ -126,7 +126,7 @@ TEST_CASE("SQLite: a constraint declared ON CONFLICT ROLLBACK ends the caller's 
   auto posts = author.related<&blog::User::posts>(trx).createMany({blog::post("one"), blog::post("two")});
   kept.parentId = author.id;
   kept.save(trx);
-  CHECK(author.posts.size() == 0);  // not loaded: nothing appended
+  CHECK_FALSE(author.posts.isLoaded());  // not loaded: nothing appended
   CHECK(test::rows(db, "posts") == 2);
 
   // A relation write inside the caller's transaction hits the ROLLBACK constraint: SQLite rolls back

@@ -61,7 +61,7 @@ TEST_CASE("a relation never loaded is not the same as loaded and empty", "[has-m
   User::create(db, user("a@b"));
   auto plain = User::findOrFail(db, 1);
   CHECK_FALSE(plain.posts.isLoaded());
-  CHECK(plain.posts.empty());
+  CHECK_THROWS_AS(plain.posts.empty(), kith::UsageError);  // not an empty list
   auto preloaded = User::query(db).preload<&User::posts>().firstOrFail();
   CHECK(preloaded.posts.isLoaded());
   CHECK(preloaded.posts.empty());

@@ -22,16 +22,17 @@ namespace kith {
 /// gives every model that points at the same owner the same object, so 10,000 posts of 10 users
 /// hold 10 users; a change made through one post's handle is seen through the others'.
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class BelongsTo : public detail::OneMember<Related, std::shared_ptr<Related>> {
+class BelongsTo : public detail::OneMember<Related, std::shared_ptr<Related>, BelongsTo<Related, Keys, OnQuery>> {
   static_assert(!Keys.localKey[0], "kith: a BelongsTo names its keys with .foreignKey and .ownerKey; .localKey is for HasMany and HasOne");
 
  public:
+  static constexpr std::string_view kindName = "BelongsTo";
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;
 
   /// The owner, shared with the other models a preload gave it to.
-  const std::shared_ptr<Related>& shared() const noexcept { return this->value_; }
+  const std::shared_ptr<Related>& shared() const { return this->loaded(); }
 };
 
 namespace detail {

@@ -359,44 +359,68 @@ class Box {
   Related* ptr_ = nullptr;
 };
 
+/// Reading a relation member that nothing loaded (no preload, load() or write through it) is an
+/// error, not an empty relation: an API that forgot a preload would otherwise answer "none".
+[[noreturn]] inline void throwNotLoaded(std::string_view kind, std::string_view related) {
+  throw UsageError(
+      format("kith: a {}<{}> was read before anything loaded it (it is not an empty relation): load it with the query that reads its "
+             "model (.preload<&Model::relation>()) or on the model (model.load<&Model::relation>()); isLoaded() tells whether it was",
+             kind, related));
+}
+
 /// The member of a many-valued relation (HasMany, HasManyThrough): a range of the related models
-/// once loaded; never loaded is not the same as loaded and empty.
-template <class Related>
+/// once loaded; reading it before is a kith::UsageError (throwNotLoaded).
+template <class Related, class Kind>
 class ManyMember {
  public:
   bool isLoaded() const noexcept { return loaded_; }
-  auto begin() noexcept { return value_.begin(); }
-  auto end() noexcept { return value_.end(); }
-  auto begin() const noexcept { return value_.begin(); }
-  auto end() const noexcept { return value_.end(); }
-  std::size_t size() const noexcept { return value_.size(); }
-  bool empty() const noexcept { return value_.empty(); }
-  Related& operator[](std::size_t i) { return value_[i]; }
-  const Related& operator[](std::size_t i) const { return value_[i]; }
-  const std::vector<Related>& items() const noexcept { return value_; }
+  auto begin() { return loaded().begin(); }
+  auto end() { return loaded().end(); }
+  auto begin() const { return loaded().begin(); }
+  auto end() const { return loaded().end(); }
+  std::size_t size() const { return loaded().size(); }
+  bool empty() const { return loaded().empty(); }
+  Related& operator[](std::size_t i) { return loaded()[i]; }
+  const Related& operator[](std::size_t i) const { return loaded()[i]; }
+  const std::vector<Related>& items() const { return loaded(); }
 
  protected:
   friend struct RelationAccess;
   std::vector<Related> value_;
   bool loaded_ = false;
+
+ private:
+  std::vector<Related>& loaded() {
+    if (!loaded_) [[unlikely]]
+      throwNotLoaded(Kind::kindName, typeName<Related>);
+    return value_;
+  }
+  const std::vector<Related>& loaded() const { return const_cast<ManyMember*>(this)->loaded(); }
 };
 
 /// The member of a one-valued relation (HasOne, BelongsTo): at most one model once loaded, held
-/// in `Storage` (an owned Box, or a shared_ptr shared by the models that point at one owner).
-template <class Related, class Storage>
+/// in `Storage` (an owned Box, or a shared_ptr shared by the models that point at one owner);
+/// reading it before is a kith::UsageError (throwNotLoaded).
+template <class Related, class Storage, class Kind>
 class OneMember {
  public:
   bool isLoaded() const noexcept { return loaded_; }
   /// True when loaded and there is a related model.
-  explicit operator bool() const noexcept { return bool(value_); }
-  Related* get() const noexcept { return value_.get(); }
-  Related& operator*() const noexcept { return *value_; }
-  Related* operator->() const noexcept { return value_.get(); }
+  explicit operator bool() const { return bool(loaded()); }
+  Related* get() const { return loaded().get(); }
+  Related& operator*() const { return *loaded(); }
+  Related* operator->() const { return loaded().get(); }
 
  protected:
   friend struct RelationAccess;
   Storage value_;
   bool loaded_ = false;
+
+  const Storage& loaded() const {
+    if (!loaded_) [[unlikely]]
+      throwNotLoaded(Kind::kindName, typeName<Related>);
+    return value_;
+  }
 };
 
 /// Reads and writes the storage of a relation member (`value_`, `loaded_` in each kind).

@@ -19,10 +19,11 @@ namespace kith {
 /// whereHas, withCount, the lookups of the *OrCreate methods) with conditions of its own, kept in
 /// their own AND group: `kith::HasMany<Post, kith::keys{}, [](auto& q) { q.template where<&Post::published>(true); }>`.
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class HasMany : public detail::ManyMember<Related> {
+class HasMany : public detail::ManyMember<Related, HasMany<Related, Keys, OnQuery>> {
   static_assert(!Keys.ownerKey[0], "kith: a HasMany names its keys with .foreignKey and .localKey; .ownerKey is for a BelongsTo");
 
  public:
+  static constexpr std::string_view kindName = "HasMany";
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;

@@ -32,8 +32,9 @@ struct through {
 /// write the rows through the relations of the intermediate model (user.related<&User::posts>()).
 /// `OnQuery` constrains every query the relation builds, as HasMany's does.
 template <class Related, class Through, through Keys = through{}, auto OnQuery = detail::NoConstraint{}>
-class HasManyThrough : public detail::ManyMember<Related> {
+class HasManyThrough : public detail::ManyMember<Related, HasManyThrough<Related, Through, Keys, OnQuery>> {
  public:
+  static constexpr std::string_view kindName = "HasManyThrough";
   using related_type = Related;
   using through_type = Through;
   static constexpr through relationKeys = Keys;

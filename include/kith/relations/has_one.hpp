@@ -17,10 +17,11 @@ namespace kith {
 /// a unique index. When it has several, preload and firstOrCreate take the one with the lowest
 /// primary key (or, in a preload whose callback orders the rows, the first in that order).
 template <class Related, keys Keys = keys{}, auto OnQuery = detail::NoConstraint{}>
-class HasOne : public detail::OneMember<Related, detail::Box<Related>> {
+class HasOne : public detail::OneMember<Related, detail::Box<Related>, HasOne<Related, Keys, OnQuery>> {
   static_assert(!Keys.ownerKey[0], "kith: a HasOne names its keys with .foreignKey and .localKey; .ownerKey is for a BelongsTo");
 
  public:
+  static constexpr std::string_view kindName = "HasOne";
   using related_type = Related;
   static constexpr keys relationKeys = Keys;
   static constexpr auto onQuery = OnQuery;

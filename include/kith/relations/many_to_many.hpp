@@ -76,28 +76,36 @@ void appendRow(PivotRows<Related, Pivot>& list, Related&& row, Side&& side) {
 }
 
 /// The member of a ManyToMany: a range of the related models once loaded, each with its pivot
-/// values (`pivot(i)`); never loaded is not the same as loaded and empty.
+/// values (`pivot(i)`); reading it before is a kith::UsageError (throwNotLoaded).
 template <class Related, class Pivot>
 class PivotMember {
  public:
   bool isLoaded() const noexcept { return loaded_; }
-  auto begin() noexcept { return value_.rows.begin(); }
-  auto end() noexcept { return value_.rows.end(); }
-  auto begin() const noexcept { return value_.rows.begin(); }
-  auto end() const noexcept { return value_.rows.end(); }
-  std::size_t size() const noexcept { return value_.rows.size(); }
-  bool empty() const noexcept { return value_.rows.empty(); }
-  Related& operator[](std::size_t i) { return value_.rows[i]; }
-  const Related& operator[](std::size_t i) const { return value_.rows[i]; }
-  const std::vector<Related>& items() const noexcept { return value_.rows; }
+  auto begin() { return loaded().rows.begin(); }
+  auto end() { return loaded().rows.end(); }
+  auto begin() const { return loaded().rows.begin(); }
+  auto end() const { return loaded().rows.end(); }
+  std::size_t size() const { return loaded().rows.size(); }
+  bool empty() const { return loaded().rows.empty(); }
+  Related& operator[](std::size_t i) { return loaded().rows[i]; }
+  const Related& operator[](std::size_t i) const { return loaded().rows[i]; }
+  const std::vector<Related>& items() const { return loaded().rows; }
   /// The pivot row's own columns for the i-th related model: `user.skills.pivot(0).proficiency`.
-  const Pivot& pivot(std::size_t i) const { return value_.pivots[i]; }
-  const std::vector<Pivot>& pivots() const noexcept { return value_.pivots; }
+  const Pivot& pivot(std::size_t i) const { return loaded().pivots[i]; }
+  const std::vector<Pivot>& pivots() const { return loaded().pivots; }
 
  protected:
   friend struct RelationAccess;
   PivotRows<Related, Pivot> value_;
   bool loaded_ = false;
+
+ private:
+  PivotRows<Related, Pivot>& loaded() {
+    if (!loaded_) [[unlikely]]
+      throwNotLoaded("ManyToMany", typeName<Related>);
+    return value_;
+  }
+  const PivotRows<Related, Pivot>& loaded() const { return const_cast<PivotMember*>(this)->loaded(); }
 };
 
 }  // namespace detail
