@@ -50,7 +50,8 @@ TEST_CASE("a BelongsTo never loaded, loaded without an owner, and loaded with on
   Post fresh;
   CHECK_FALSE(fresh.author.isLoaded());
   // Never loaded is not "no owner": reading it says so.
-  CHECK_THROWS_WITH(bool(fresh.author), test::Contains("a BelongsTo<User> was read before anything loaded it"));
+  CHECK_THROWS_WITH(bool(fresh.author), test::Contains("BelongsTo<User>") && test::Contains("Post::author") &&
+                                            test::Contains("was read before anything loaded it"));
   CHECK_THROWS_AS(fresh.author.get(), kith::UsageError);
 
   const auto posts = Post::query(db).orderBy<&Post::id>().preload<&Post::author>().all();

@@ -213,8 +213,10 @@ class BaseModel {
   auto makeRelated(const Connection* connection) {
     [[maybe_unused]] detail::CheckModel<Self> modelChecked;  // the message when the model's declaration is wrong
     static_assert(detail::isRelationMember<Relation>(), KITH_NOT_A_RELATION);
-    if constexpr (detail::isRelationMember<Relation>())
+    if constexpr (detail::isRelationMember<Relation>()) {
+      (void)detail::RelationName<Relation>::registered;
       return typename detail::RelationTraits<detail::RelationField<Relation>>::template Client<Self, Relation>(self(), connection);
+    }
   }
 
   Self& self() noexcept { return static_cast<Self&>(*this); }

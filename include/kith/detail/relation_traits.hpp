@@ -4,7 +4,9 @@
 
 #include <kith/detail/meta.hpp>
 
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 namespace kith::detail {
 
@@ -30,6 +32,33 @@ constexpr bool isRelationMember() {
 /// Everything kith knows about one relation member at compile time (its kind's Info).
 template <auto Relation>
 struct RelationInfo : RelationTraits<RelationField<Relation>>::template Info<Relation> {};
+
+/// A relation member kith has met, by its member type: what the message about reading a relation
+/// nothing loaded names, since a member's type does not know the member's name.
+/// One address per type, without RTTI: what tells member types apart.
+template <class T>
+inline constexpr char typeKey = 0;
+
+struct NamedRelation {
+  const void* field;  // &typeKey<member type>
+  std::string_view parent;
+  std::string_view member;
+};
+inline std::vector<NamedRelation>& namedRelations() {
+  static std::vector<NamedRelation> names;
+  return names;
+}
+
+/// Registers `Relation` at the program's start (before main: the initialisation of a static
+/// member); instantiated by related<...>(), preload<...>() and load<...>() of it.
+template <auto Relation>
+struct RelationName {
+  static inline const bool registered = [] {
+    using Parent = typename MemberPointer<std::remove_cv_t<decltype(Relation)>>::Class;
+    namedRelations().push_back({&typeKey<RelationField<Relation>>, typeName<Parent>, memberName<Relation>});
+    return true;
+  }();
+};
 
 }  // namespace kith::detail
 

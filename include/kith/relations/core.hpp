@@ -12,6 +12,7 @@
 #include <kith/error.hpp>
 #include <kith/query.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -361,11 +362,29 @@ class Box {
 
 /// Reading a relation member that nothing loaded (no preload, load() or write through it) is an
 /// error, not an empty relation: an API that forgot a preload would otherwise answer "none".
-[[noreturn]] inline void throwNotLoaded(std::string_view kind, std::string_view related) {
+/// It names the member when kith knows which one has this member type (RelationName): one, or the
+/// few the program declares alike.
+[[noreturn]] inline void throwNotLoaded(std::string_view kind, std::string_view related, const void* field) {
+  std::vector<std::string> names;
+  for (const NamedRelation& r : namedRelations()) {
+    if (r.field != field) continue;
+    std::string name = std::string(r.parent) + "::" + std::string(r.member);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+  }
+  std::string what = format("a {}<{}>", kind, related);
+  std::string relation = "Model::relation";
+  if (names.size() == 1) {
+    what = names[0] + ", " + what + ",";
+    relation = names[0];
+  } else if (!names.empty()) {
+    what += " (";
+    for (std::size_t i = 0; i < names.size(); ++i) what += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    what += ")";
+  }
   throw UsageError(
-      format("kith: a {}<{}> was read before anything loaded it (it is not an empty relation): load it with the query that reads its "
-             "model (.preload<&Model::relation>()) or on the model (model.load<&Model::relation>()); isLoaded() tells whether it was",
-             kind, related));
+      format("kith: {} was read before anything loaded it (it is not an empty relation): load it with the query that "
+             "reads its model (.preload<&{}>()) or on the model (model.load<&{}>()); isLoaded() tells whether it was",
+             what, relation, relation));
 }
 
 /// The member of a many-valued relation (HasMany, HasManyThrough): a range of the related models
@@ -392,7 +411,7 @@ class ManyMember {
  private:
   std::vector<Related>& loaded() {
     if (!loaded_) [[unlikely]]
-      throwNotLoaded(Kind::kindName, typeName<Related>);
+      throwNotLoaded(Kind::kindName, typeName<Related>, &typeKey<Kind>);
     return value_;
   }
   const std::vector<Related>& loaded() const { return const_cast<ManyMember*>(this)->loaded(); }
@@ -418,7 +437,7 @@ class OneMember {
 
   const Storage& loaded() const {
     if (!loaded_) [[unlikely]]
-      throwNotLoaded(Kind::kindName, typeName<Related>);
+      throwNotLoaded(Kind::kindName, typeName<Related>, &typeKey<Kind>);
     return value_;
   }
 };

@@ -77,7 +77,7 @@ void appendRow(PivotRows<Related, Pivot>& list, Related&& row, Side&& side) {
 
 /// The member of a ManyToMany: a range of the related models once loaded, each with its pivot
 /// values (`pivot(i)`); reading it before is a kith::UsageError (throwNotLoaded).
-template <class Related, class Pivot>
+template <class Related, class Pivot, class Kind>
 class PivotMember {
  public:
   bool isLoaded() const noexcept { return loaded_; }
@@ -102,7 +102,7 @@ class PivotMember {
  private:
   PivotRows<Related, Pivot>& loaded() {
     if (!loaded_) [[unlikely]]
-      throwNotLoaded("ManyToMany", typeName<Related>);
+      throwNotLoaded("ManyToMany", typeName<Related>, &typeKey<Kind>);
     return value_;
   }
   const PivotRows<Related, Pivot>& loaded() const { return const_cast<PivotMember*>(this)->loaded(); }
@@ -126,7 +126,7 @@ class PivotMember {
 /// of the relation name them by member (`where<&SkillUser::proficiency>(">=", 4)`); attach, sync and
 /// updatePivot write them. `OnQuery` constrains every read the relation builds, as HasMany's does.
 template <class Related, pivot Keys = pivot{}, class PivotColumns = NoPivotColumns, auto OnQuery = detail::NoConstraint{}>
-class ManyToMany : public detail::PivotMember<Related, PivotColumns> {
+class ManyToMany : public detail::PivotMember<Related, PivotColumns, ManyToMany<Related, Keys, PivotColumns, OnQuery>> {
  public:
   using related_type = Related;
   using pivot_type = PivotColumns;

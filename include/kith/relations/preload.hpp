@@ -269,6 +269,7 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
     static_assert(std::is_same_v<typename Info::Parent, M>, "kith: preload<...>() names a relation of another model");
     [[maybe_unused]] typename Info::Check keysChecked;  // the message when the keys are wrong
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M>) {
+      (void)RelationName<Relation>::registered;
       if (parents.empty()) return;  // no parents: no query, and the callback is never called
       if (batch) {
         batch->pending.push_back(std::make_unique<RelationPreload<Relation, M, F>>(parents, connection, constraint));
