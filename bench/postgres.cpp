@@ -122,6 +122,11 @@ kith::Connection connectKith(const std::string& conninfo, const std::string& sch
   return db;
 }
 
+// A libpq call that queues into a pipeline returned `ok`: 1, or the call failed.
+void sent(PGconn* c, int ok, const char* what) {
+  if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
+}
+
 // --- the workloads ------------------------------------------------------------------------
 
 Checksum kithPreload(const kith::Connection& db) { return checksum(User::query(db).preload<&User::posts>().all()); }
@@ -240,10 +245,7 @@ Checksum rawCreateMany(PGconn* c, int count) {
 Checksum rawCreateManyPipelined(PGconn* c, int count) {
   const auto posts = postsFor(count);
   if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
-  auto send = [&](int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
-  };
-  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
+  sent(c, PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
   std::map<int, std::string> prepared;
   std::vector<const char*> values;
   int statements = 1;
@@ -252,17 +254,17 @@ Checksum rawCreateManyPipelined(PGconn* c, int count) {
     auto& name = prepared[n];
     if (name.empty()) {
       name = "insert" + std::to_string(n);
-      send(PQsendPrepare(c, name.c_str(), insertPostsSql(n).c_str(), 0, nullptr), "prepare insert");
+      sent(c, PQsendPrepare(c, name.c_str(), insertPostsSql(n).c_str(), 0, nullptr), "prepare insert");
       ++statements;
     }
     bindPosts(values, posts, at, n);
-    send(PQsendQueryPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0), "insert");
+    sent(c, PQsendQueryPrepared(c, name.c_str(), 3 * n, values.data(), nullptr, nullptr, 0), "insert");
     ++statements;
     at += n;
   }
-  send(PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
+  sent(c, PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
   ++statements;
-  send(PQpipelineSync(c), "sync");
+  sent(c, PQpipelineSync(c), "sync");
   Checksum sum = 0;
   std::size_t row = 0;
   for (int i = 0; i < statements; ++i) {
@@ -314,63 +316,29 @@ Checksum rawSaveMany(PGconn* c, const std::vector<std::int64_t>& ids, const std:
   return sum;
 }
 
-// The same in one pipeline: BEGIN, the preparation, the UPDATEs and COMMIT before one sync. It
-// commits before it can know that every row was there (it finds out after).
-Checksum rawSaveManyPipelined(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+// The same in one pipeline: BEGIN, the preparation and the UPDATEs before one sync. `blind`: COMMIT
+// goes in it too, before the loader can know that every row was there (it finds out after);
+// otherwise it checks every row count first, as kith (and the sequential loader) does, and then
+// sends COMMIT or ROLLBACK.
+Checksum rawSaveManyInPipeline(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title, bool blind) {
   if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
-  auto send = [&](int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
-  };
-  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
-  send(PQsendPrepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr), "prepare");
+  sent(c, PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
+  sent(c, PQsendPrepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr), "prepare");
   std::vector<std::array<char, 24>> text(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     std::snprintf(text[i].data(), text[i].size(), "%lld", static_cast<long long>(ids[i]));
     const char* values[] = {title.c_str(), text[i].data()};
-    send(PQsendQueryPrepared(c, "update_title", 2, values, nullptr, nullptr, 0), "update");
+    sent(c, PQsendQueryPrepared(c, "update_title", 2, values, nullptr, nullptr, 0), "update");
   }
-  send(PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
-  send(PQpipelineSync(c), "sync");
+  if (blind) sent(c, PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0), "commit");
+  sent(c, PQpipelineSync(c), "sync");
   Checksum sum = 0;
-  for (std::size_t i = 0; i < ids.size() + 3; ++i) {
+  bool missing = false;
+  for (std::size_t i = 0; i < ids.size() + (blind ? 3 : 2); ++i) {
     while (PGresult* r = PQgetResult(c)) {
       Result result(r);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
       if (i >= 2 && i < ids.size() + 2) {
-        if (std::string_view(PQcmdTuples(r)) != "1") throw std::runtime_error("update: the row is gone");
-        sum += ids[i - 2] + static_cast<Checksum>(title.size());
-      }
-    }
-  }
-  Result sync(PQgetResult(c));
-  if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
-  PQexitPipelineMode(c);
-  return sum;
-}
-
-// The pipelined loader that checks every row count before it commits, as kith does (and as the
-// sequential loader does): the UPDATEs in one pipeline, then COMMIT once their answers are read.
-Checksum rawSaveManyChecked(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
-  if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
-  auto send = [&](int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
-  };
-  send(PQsendQueryParams(c, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0), "begin");
-  send(PQsendPrepare(c, "update_title", "UPDATE posts SET title = $1 WHERE id = $2", 0, nullptr), "prepare");
-  std::vector<std::array<char, 24>> text(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::snprintf(text[i].data(), text[i].size(), "%lld", static_cast<long long>(ids[i]));
-    const char* values[] = {title.c_str(), text[i].data()};
-    send(PQsendQueryPrepared(c, "update_title", 2, values, nullptr, nullptr, 0), "update");
-  }
-  send(PQpipelineSync(c), "sync");
-  Checksum sum = 0;
-  bool missing = false;
-  for (std::size_t i = 0; i < ids.size() + 2; ++i) {
-    while (PGresult* r = PQgetResult(c)) {
-      Result result(r);
-      if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(std::string("pipeline: ") + PQerrorMessage(c));
-      if (i >= 2) {
         missing = missing || std::string_view(PQcmdTuples(r)) != "1";
         sum += ids[i - 2] + static_cast<Checksum>(title.size());
       }
@@ -379,10 +347,19 @@ Checksum rawSaveManyChecked(PGconn* c, const std::vector<std::int64_t>& ids, con
   Result sync(PQgetResult(c));
   if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
   PQexitPipelineMode(c);
-  Result end(PQexec(c, missing ? "ROLLBACK" : "COMMIT"));
-  expect(c, end.r, PGRES_COMMAND_OK, "commit");
+  if (!blind) {
+    Result end(PQexec(c, missing ? "ROLLBACK" : "COMMIT"));
+    expect(c, end.r, PGRES_COMMAND_OK, "commit");
+  }
   if (missing) throw std::runtime_error("update: a row is gone");
   return sum;
+}
+
+Checksum rawSaveManyPipelined(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+  return rawSaveManyInPipeline(c, ids, title, true);
+}
+Checksum rawSaveManyChecked(PGconn* c, const std::vector<std::int64_t>& ids, const std::string& title) {
+  return rawSaveManyInPipeline(c, ids, title, false);
 }
 
 // P5: every user with three relations preloaded: posts (10 each), profile (one), sessions (3).
@@ -488,9 +465,6 @@ Checksum rawPreloadThree(PGconn* c) {
 // Hand-written with two pipelines: the users' statement prepared and run in one round trip, then
 // the three relations' statements prepared and run in another.
 Checksum rawPreloadThreePipelined(PGconn* c) {
-  auto send = [&](int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string(what) + ": " + PQerrorMessage(c));
-  };
   // Reads the answers of `count` statements (preparations included), handing those with rows on.
   auto drain = [&](int count, const std::function<void(int, const PGresult*)>& rows) {
     for (int i = 0; i < count; ++i)
@@ -505,9 +479,9 @@ Checksum rawPreloadThreePipelined(PGconn* c) {
     if (PQresultStatus(sync.r) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
   };
   if (PQenterPipelineMode(c) != 1) throw std::runtime_error("pipeline mode");
-  send(PQsendPrepare(c, "member0", memberSql[0], 0, nullptr), "prepare");
-  send(PQsendQueryPrepared(c, "member0", 0, nullptr, nullptr, nullptr, 0), "users");
-  send(PQpipelineSync(c), "sync");
+  sent(c, PQsendPrepare(c, "member0", memberSql[0], 0, nullptr), "prepare");
+  sent(c, PQsendQueryPrepared(c, "member0", 0, nullptr, nullptr, nullptr, 0), "users");
+  sent(c, PQpipelineSync(c), "sync");
   std::unordered_map<std::int64_t, std::size_t> index;
   std::string keys;
   std::vector<RawMember> users;
@@ -515,10 +489,10 @@ Checksum rawPreloadThreePipelined(PGconn* c) {
   const char* values[] = {keys.c_str()};
   for (int k = 1; k < 4; ++k) {
     const std::string name = "member" + std::to_string(k);
-    send(PQsendPrepare(c, name.c_str(), memberSql[k], 0, nullptr), "prepare");
-    send(PQsendQueryPrepared(c, name.c_str(), 1, values, nullptr, nullptr, 0), "related");
+    sent(c, PQsendPrepare(c, name.c_str(), memberSql[k], 0, nullptr), "prepare");
+    sent(c, PQsendQueryPrepared(c, name.c_str(), 1, values, nullptr, nullptr, 0), "related");
   }
-  send(PQpipelineSync(c), "sync");
+  sent(c, PQpipelineSync(c), "sync");
   drain(6, [&](int i, const PGresult* r) { placeRelated(i / 2 + 1, r, users, index); });
   PQexitPipelineMode(c);
   return checksumMembers(users);

@@ -509,12 +509,11 @@ class Backend final : public kith::detail::Backend {
     failed_ = {};
     if (!pendingBegin_.empty()) {  // the transaction's BEGIN, first in the same flight
       const std::string begin = takeBegin();
-      if (PQsendQueryParams(conn_.get(), begin.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+      if (!sendControl(begin)) {
         noteIfLost();
         drainPipeline(false);
         fail(conn_.get(), nullptr, begin);
       }
-      sent_.push_back({begin, {}, true});
     }
   }
   /// A statement sent in the pipeline, for the error that names it; `prepared`: the name a
@@ -567,8 +566,7 @@ class Backend final : public kith::detail::Backend {
   /// The COMMIT of an ending pipeline's transaction, sent in it: one round trip for both.
   void commitInPipeline(const std::string& commit) {
     ending_ = false;
-    const bool sent = PQsendQueryParams(conn_.get(), commit.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-    if (sent) sent_.push_back({commit, {}, true});
+    const bool sent = sendControl(commit);
     drainPipeline(true);
     if (!sent) {  // the statements before it succeeded, but the COMMIT never left: not committed
       noteIfLost();
@@ -628,6 +626,13 @@ class Backend final : public kith::detail::Backend {
     bool preparing = false;
     bool control = false;
   } failed_;  // the pipeline's first failure
+
+  /// Sends BEGIN or COMMIT in the open pipeline, as an entry not counted among its statements.
+  bool sendControl(const std::string& sql) {
+    if (PQsendQueryParams(conn_.get(), sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) return false;
+    sent_.push_back({sql, {}, true});
+    return true;
+  }
 
   /// Reads the answer of sent_[consumed_] (a statement's result, then null) and moves past it;
   /// returns the result when it succeeded, else records the first failure.

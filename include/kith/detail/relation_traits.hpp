@@ -33,12 +33,12 @@ constexpr bool isRelationMember() {
 template <auto Relation>
 struct RelationInfo : RelationTraits<RelationField<Relation>>::template Info<Relation> {};
 
-/// A relation member kith has met, by its member type: what the message about reading a relation
-/// nothing loaded names, since a member's type does not know the member's name.
 /// One address per type, without RTTI: what tells member types apart.
 template <class T>
 inline constexpr char typeKey = 0;
 
+/// A relation member kith has met, by its member type: what the message about reading a relation
+/// nothing loaded names, since a member's type does not know the member's name.
 struct NamedRelation {
   const void* field;  // &typeKey<member type>
   std::string_view parent;
