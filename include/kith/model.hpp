@@ -75,10 +75,32 @@ class BaseModel {
   void saveQuietly(const Connection& connection) { detail::Persist<Self>::template save<false>(self(), connection); }
   void saveQuietly() { detail::Persist<Self>::template save<false>(self(), detail::Persist<Self>::connectionOf(self(), "save")); }
 
-  /// DELETE of this row; the model is no longer persisted and cannot be saved again.
+  /// DELETE of this row; the model is no longer persisted and cannot be saved again. A model with
+  /// soft deletes is trashed instead: its soft-delete column (and updatedAt) set to now in its
+  /// row, which reads leave out from then on; the model stays persisted (trashed() is true).
   void destroy() { detail::Persist<Self>::destroy(self()); }
   /// destroy() without the model's hooks.
   void destroyQuietly() { detail::Persist<Self>::template destroy<false>(self()); }
+
+  /// Of a model with soft deletes: whether it is trashed (its soft-delete column holds a time).
+  template <class S = Self>
+  bool trashed() const {
+    if constexpr (detail::requireSoftDeletes<S>()) return (self().*detail::SoftDeletes<S>::column).has_value();
+    return false;
+  }
+  /// Of a model with soft deletes: brings back its trashed row (beforeRestore, the UPDATE of its
+  /// soft-delete column to NULL and of updatedAt, afterRestore). kith::UsageError when it is not
+  /// trashed, kith::NotFound when its row is gone.
+  template <class S = Self>
+  void restore() {
+    if constexpr (detail::requireSoftDeletes<S>()) detail::Persist<S>::restoreTrashed(self());
+  }
+  /// Of a model with soft deletes: DELETE of its row, trashed or not (beforeForceDelete,
+  /// beforeDelete, the DELETE, afterDelete, afterForceDelete); as destroy() of a model without.
+  template <class S = Self>
+  void forceDelete() {
+    if constexpr (detail::requireSoftDeletes<S>()) detail::Persist<S>::template destroy<true, true>(self());
+  }
 
   /// Reads the row again, replacing every column; kith::NotFound when it was deleted.
   void refresh() { detail::Persist<Self>::refresh(self()); }
@@ -157,6 +179,13 @@ class BaseModel {
   template <class S = Self>
   static std::optional<S> find(const Connection& connection, const detail::PrimaryKeyType<S>& id, Untracked) {
     return detail::Persist<S>::template find<false>(connection, id);
+  }
+
+  /// find() of a model with soft deletes that finds a trashed row too: `Post::find(db, id, kith::withTrashed)`.
+  template <class S = Self>
+  static std::optional<S> find(const Connection& connection, const detail::PrimaryKeyType<S>& id, WithTrashed) {
+    if constexpr (detail::requireSoftDeletes<S>()) return detail::Persist<S>::template find<true, true>(connection, id);
+    return std::nullopt;
   }
 
   /// find(), or kith::NotFound.

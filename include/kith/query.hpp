@@ -141,6 +141,24 @@ struct Untracked {
 };
 inline constexpr Untracked untracked{};
 
+/// The tag of a find that finds a trashed row too: `Post::find(db, id, kith::withTrashed)` (a
+/// model with soft deletes; see Query::withTrashed()).
+struct WithTrashed {
+  explicit WithTrashed() = default;
+};
+inline constexpr WithTrashed withTrashed{};
+
+namespace detail {
+template <class M>
+constexpr bool requireSoftDeletes() {
+  static_assert(SoftDeletes<M>::enabled,
+                "kith: withTrashed(), onlyTrashed(), restore(), forceDelete() and trashed() are for models that declare "
+                "`static constexpr auto softDeletes = kith::softDeletes<&Model::deletedAt>;`; this one does not (remove() and "
+                "destroy() delete its rows)");
+  return SoftDeletes<M>::enabled;
+}
+}  // namespace detail
+
 /// One page of a query's rows and where it sits among all of them: `q.paginate(2, 20)`.
 template <class M>
 struct Page {
@@ -426,6 +444,17 @@ class Query : private detail::QueryCore {
     return *this;
   }
 
+  /// Of a model with soft deletes: reads (and update() writes) trashed rows too.
+  Query& withTrashed() {
+    if constexpr (detail::requireSoftDeletes<M>()) trashed_ = detail::Trashed::With;
+    return *this;
+  }
+  /// Of a model with soft deletes: reads (and update() writes) trashed rows only.
+  Query& onlyTrashed() {
+    if constexpr (detail::requireSoftDeletes<M>()) trashed_ = detail::Trashed::Only;
+    return *this;
+  }
+
   Query& limit(std::int64_t n) {
     limit_ = n;
     return *this;
@@ -523,11 +552,49 @@ class Query : private detail::QueryCore {
     }
   }
 
+  /// Bulk DELETE of the matching rows; returns rows deleted. Of a model with soft deletes it
+  /// trashes the matching rows that are not yet (an UPDATE that sets the soft-delete column, and
+  /// updatedAt, to now): forceDelete() deletes them. On a ManyToMany's query it deletes the pivot
+  /// rows of the related rows it selects (detach). No hook runs.
+  std::int64_t remove() const {
+    if constexpr (detail::SoftDeletes<M>::enabled) {
+      if (!writesPivot()) {
+        if (trashed_ == detail::Trashed::Only)
+          throw UsageError("kith: remove() on onlyTrashed() would trash rows that are trashed already; forceDelete() deletes them");
+        Query live = *this;
+        live.trashed_ = detail::Trashed::Without;
+        return live.update(kith::set<detail::SoftDeletes<M>::column>(stampedNow<detail::SoftDeletes<M>::column>()));
+      }
+    }
+    return QueryCore::remove();
+  }
+
+  /// Of a model with soft deletes: DELETE of the matching rows (the live ones, or as withTrashed()
+  /// and onlyTrashed() say). Returns rows deleted. No hook runs.
+  std::int64_t forceDelete() const {
+    if constexpr (detail::requireSoftDeletes<M>()) {
+      requireOwnRows("forceDelete");
+      return QueryCore::remove();
+    }
+    return 0;
+  }
+
+  /// Of a model with soft deletes: brings back the trashed rows among the matching ones (their
+  /// soft-delete column set to NULL, updatedAt stamped). Returns rows restored. No hook runs.
+  std::int64_t restore() const {
+    if constexpr (detail::requireSoftDeletes<M>()) {
+      requireOwnRows("restore");
+      Query trashed = *this;
+      trashed.trashed_ = detail::Trashed::Only;
+      return trashed.update(kith::set<detail::SoftDeletes<M>::column>(std::nullopt));
+    }
+    return 0;
+  }
+
   using QueryCore::bindings;
   using QueryCore::connection;
   using QueryCore::count;
   using QueryCore::exists;
-  using QueryCore::remove;
   using QueryCore::selected;
   using QueryCore::toSql;
 
@@ -542,6 +609,18 @@ class Query : private detail::QueryCore {
   template <class>
   friend class Query;
   friend struct detail::QueryAccess;
+
+  /// The current UTC time as column `Member` holds it.
+  template <auto Member>
+  static auto stampedNow() {
+    return detail::stampAs<detail::ColumnType<Member>>(detail::stampNow());
+  }
+
+  void requireOwnRows(const char* action) const {
+    if (writesPivot())
+      throw UsageError(detail::format("kith: {}() acts on rows of {}; a ManyToMany's query writes its pivot rows: query {} itself for this",
+                                      action, detail::typeName<M>, detail::typeName<M>));
+  }
 
   /// An empty query on the same table reference and joins, for a condition group.
   Query sibling() const {

@@ -30,6 +30,18 @@ template <auto Created, auto Updated = nullptr>
 inline constexpr detail::TimestampList<Created, Updated> timestamps{};
 
 namespace detail {
+template <auto Column>
+struct SoftDeleteColumn {};
+}  // namespace detail
+
+/// The column that marks a row trashed, for a model's `static constexpr auto softDeletes =
+/// kith::softDeletes<&Post::deletedAt>;` (a std::optional of a UTC time): destroy() and a query's
+/// remove() set it to the current time instead of deleting the row, and every read leaves such
+/// rows out unless it asks for them (withTrashed(), onlyTrashed()). docs/models/soft-deletes.md.
+template <auto Column>
+inline constexpr detail::SoftDeleteColumn<Column> softDeletes{};
+
+namespace detail {
 
 /// The time a write stamps: now, in UTC, to the microsecond (PostgreSQL's precision), so that the
 /// values kith leaves in a model are the ones the next read gives.
@@ -79,6 +91,10 @@ KITH_DETAIL_HOOK(afterSave, M&)
 KITH_DETAIL_HOOK(beforeDelete, M&)
 KITH_DETAIL_HOOK(afterDelete, M&)
 KITH_DETAIL_HOOK(afterFind, M&)
+KITH_DETAIL_HOOK(beforeRestore, M&)
+KITH_DETAIL_HOOK(afterRestore, M&)
+KITH_DETAIL_HOOK(beforeForceDelete, M&)
+KITH_DETAIL_HOOK(afterForceDelete, M&)
 #undef KITH_DETAIL_HOOK_NOTE
 #define KITH_DETAIL_HOOK_NOTE ", with std::span<Model> for afterFetch"
 KITH_DETAIL_HOOK(afterFetch, std::span<M>)
@@ -143,6 +159,61 @@ struct StampSlot<nullptr> {
   using type = std::nullptr_t;
 };
 
+/// A model's soft deletes: whether it declares them, and the column (its member and index).
+template <class M>
+struct SoftDeletes {
+  static constexpr bool declared = false;
+  static constexpr bool valid = true;
+  static constexpr bool enabled = false;
+  static constexpr auto column = nullptr;
+  static constexpr std::size_t index = static_cast<std::size_t>(-1);
+};
+
+template <class M, class Declaration>
+struct SoftDeletesOf {
+  static constexpr bool valid = false;
+  static constexpr auto column = nullptr;
+};
+template <class M, auto Column>
+struct SoftDeletesOf<M, SoftDeleteColumn<Column>> {
+  static constexpr bool valid = [] {
+    if constexpr (MemberPointer<std::remove_cv_t<decltype(Column)>>::valid) {
+      if constexpr (std::is_same_v<typename MemberPointer<std::remove_cv_t<decltype(Column)>>::Class, M>)
+        return Meta<M>::template has<Column> && IsOptional<ColumnType<Column>>::value && isTimeColumn<ColumnType<Column>>;
+      else
+        return false;
+    } else {
+      return false;
+    }
+  }();
+  static constexpr auto column = Column;
+};
+
+/// The message when a model's softDeletes is wrong; the compiler names the model.
+template <class M, bool Valid>
+struct CheckSoftDeletes {
+  static_assert(Valid,
+                "kith: `static constexpr auto softDeletes = kith::softDeletes<&Model::deletedAt>;` names the column that marks a row "
+                "trashed: a column of this model declared in `columns`, of type std::optional<std::chrono::sys_time<...>> (NULL: "
+                "not trashed)");
+};
+
+template <class M>
+requires requires { M::softDeletes; }
+struct SoftDeletes<M> {
+  using Of = SoftDeletesOf<M, std::remove_cv_t<decltype(M::softDeletes)>>;
+  static constexpr bool declared = true;
+  static constexpr bool valid = Of::valid;
+  static constexpr bool enabled = valid;
+  static constexpr auto column = Of::column;
+  static constexpr std::size_t index = [] {
+    if constexpr (valid)
+      return Meta<M>::template indexOf<column>();
+    else
+      return static_cast<std::size_t>(-1);
+  }();
+};
+
 /// Every column value of a model, to put back.
 template <class M, class List = std::remove_cv_t<decltype(M::columns)>>
 struct ColumnValues;
@@ -171,16 +242,24 @@ struct Lifecycle {
   static constexpr bool hooksAfterDelete = Hook_afterDelete<M>::present;
   static constexpr bool hooksOnUpdate = hooksAfterUpdate || Hook_beforeUpdate<M>::present || Hook_beforeSave<M>::present;
   static constexpr bool writeHooks = hooksAfterInsert || hooksAfterUpdate || hooksAfterDelete || Hook_beforeCreate<M>::present ||
-                                     Hook_beforeUpdate<M>::present || Hook_beforeSave<M>::present || Hook_beforeDelete<M>::present;
+                                     Hook_beforeUpdate<M>::present || Hook_beforeSave<M>::present || Hook_beforeDelete<M>::present ||
+                                     Hook_beforeRestore<M>::present || Hook_afterRestore<M>::present ||
+                                     Hook_beforeForceDelete<M>::present || Hook_afterForceDelete<M>::present;
   /// Whether a save does more than its SQL: a failed one then puts the model's columns back.
   static constexpr bool any = writeHooks || stamps;
 
   /// Instantiated where a model is written or read, for the messages.
   static constexpr bool check() {
     [[maybe_unused]] CheckTimestamps<M, created, updated, stampsValid> timestampsChecked;
-    return Hook_beforeCreate<M>::check() && Hook_afterCreate<M>::check() && Hook_beforeUpdate<M>::check() && Hook_afterUpdate<M>::check() &&
-           Hook_beforeSave<M>::check() && Hook_afterSave<M>::check() && Hook_beforeDelete<M>::check() && Hook_afterDelete<M>::check() &&
-           Hook_afterFind<M>::check() && Hook_afterFetch<M>::check();
+    [[maybe_unused]] CheckSoftDeletes<M, SoftDeletes<M>::valid> softDeletesChecked;
+    static_assert(SoftDeletes<M>::enabled || !(Hook_beforeRestore<M>::declared || Hook_afterRestore<M>::declared ||
+                                               Hook_beforeForceDelete<M>::declared || Hook_afterForceDelete<M>::declared),
+                  "kith: beforeRestore, afterRestore, beforeForceDelete and afterForceDelete run for models that declare "
+                  "`static constexpr auto softDeletes = kith::softDeletes<&Model::deletedAt>;`; this model does not");
+    return Hook_beforeRestore<M>::check() && Hook_afterRestore<M>::check() && Hook_beforeForceDelete<M>::check() &&
+           Hook_afterForceDelete<M>::check() && Hook_beforeCreate<M>::check() && Hook_afterCreate<M>::check() &&
+           Hook_beforeUpdate<M>::check() && Hook_afterUpdate<M>::check() && Hook_beforeSave<M>::check() && Hook_afterSave<M>::check() &&
+           Hook_beforeDelete<M>::check() && Hook_afterDelete<M>::check() && Hook_afterFind<M>::check() && Hook_afterFetch<M>::check();
   }
 
   // Insert: beforeCreate, beforeSave, stamps, INSERT, afterCreate, afterSave (Lucid's order).

@@ -227,13 +227,14 @@ struct Sql {
   using Meta = detail::Meta<M>;
 
   static const TableInfo& info() {
-    static const TableInfo t(typeName<M>, Meta::table, Meta::columns, Meta::primaryKey);
+    static const TableInfo t(typeName<M>, Meta::table, Meta::columns, Meta::primaryKey, SoftDeletes<M>::index);
     return t;
   }
   static const std::string& table() { return info().table; }
   static const std::string& column(std::size_t i) { return info().columns[i]; }
   static const std::string& selectList() { return info().selectList; }
   static const std::string& find() { return info().find; }
+  static const std::string& findAny() { return info().findAny; }
   static const std::string& remove() { return info().remove; }
   /// INSERT of `rows` rows (a power of two up to maxRowsPerInsert), with or without the key column.
   static const std::string& insert(bool withKey, std::size_t rows) { return inserts().get(withKey, rows); }
@@ -778,13 +779,14 @@ struct Persist {
     m.*key = std::move(snapshot.key);
   }
 
-  /// The row keyed `id`; `Tracked` false: read as Query::untracked() reads.
-  template <bool Tracked = true>
+  /// The row keyed `id`; `Tracked` false: read as Query::untracked() reads; `Trashed`: a row of
+  /// a model with soft deletes is found though it is trashed.
+  template <bool Tracked = true, bool Trashed = false>
   static std::optional<M> find(const Connection& connection, const Key& id) {
     [[maybe_unused]] CheckModel<M> modelChecked;
     Life::check();
     auto& b = connection.backend();
-    Run run(b, Sql<M>::find());
+    Run run(b, Trashed ? Sql<M>::findAny() : Sql<M>::find());
     run.bind(1, id);
     std::optional<M> m;  // every path returns m: the model is built in the caller's storage
     if (!run.step()) return m;
@@ -813,7 +815,7 @@ struct Persist {
     if (!s || !s->exists()) throw UsageError("kith: cannot refresh a " + std::string(typeName<M>) + " that was never saved");
     const Connection connection = connectionOf(m, "refresh");
     auto& b = connection.backend();
-    Run run(b, Sql<M>::find());
+    Run run(b, Sql<M>::findAny());  // a trashed row too: refresh() reads what the row holds
     run.bind(1, m.*key);
     if (!run.step()) throw NotFound(notFound(m.*key) + "; it was deleted");
     if (untracked(m)) replaceState(m, single(connection));  // read again, tracked: it can be saved from now on
@@ -825,21 +827,28 @@ struct Persist {
 
   /// DELETE of the model's row, with its hooks: beforeDelete, the DELETE, afterDelete (the DELETE
   /// and afterDelete in one transaction: a throwing hook leaves the row, and the model persisted).
-  template <bool Hooks = true>
+  /// A model with soft deletes is trashed instead (trash()); `Force`: forceDelete(), the DELETE
+  /// whatever the model, with beforeForceDelete and afterForceDelete around the delete hooks.
+  template <bool Hooks = true, bool Force = false>
   static void destroy(M& m) {
     Life::check();  // the messages for its hooks and timestamps
+    if constexpr (SoftDeletes<M>::enabled && !Force) return trash<Hooks>(m);
     const ModelState* s = stateIf(m);
-    if (!s || !s->exists()) throw UsageError("kith: cannot destroy a " + std::string(typeName<M>) + " that was never saved");
-    const Connection connection = connectionOf(m, "destroy");
-    if constexpr (Hooks && Life::writeHooks) {
+    if (!s || !s->exists())
+      throw UsageError(format("kith: cannot {} a {} that was never saved", Force ? "forceDelete" : "destroy", typeName<M>));
+    const Connection connection = connectionOf(m, Force ? "forceDelete" : "destroy");
+    constexpr bool forceHooks = Force && (Hook_beforeForceDelete<M>::present || Hook_afterForceDelete<M>::present);
+    if constexpr (Hooks && (Life::writeHooks || forceHooks)) {
       // A hook that throws leaves the row, and the model as it was: persisted, its columns back.
       Snapshot before = take(m);
       try {
+        if constexpr (Force) Hook_beforeForceDelete<M>::call(m, connection);
         Life::beforeDelete(m, connection);
-        if constexpr (Life::hooksAfterDelete) {
+        if constexpr (Life::hooksAfterDelete || (Force && Hook_afterForceDelete<M>::present)) {
           connection.transaction([&](Transaction& trx) {
             deleteRow(m, trx);
             Life::afterDelete(m, trx);
+            if constexpr (Force) Hook_afterForceDelete<M>::call(m, trx);
           });
         } else {
           deleteRow(m, connection);
@@ -854,6 +863,101 @@ struct Persist {
       return;
     }
     deleteRow(m, connection);
+  }
+
+  using SoftDelete = SoftDeletes<M>;
+
+  /// destroy() of a model with soft deletes: beforeDelete, an UPDATE that sets its soft-delete
+  /// column (and its updatedAt timestamp) to now, afterDelete — the UPDATE and afterDelete in one
+  /// transaction. Only those columns are written; others the model changed stay dirty. A failure
+  /// puts the model back as it was.
+  template <bool Hooks = true>
+  static void trash(M& m) {
+    if constexpr (SoftDelete::enabled) {
+      requireSaved(m, "destroy");
+      if (m.*SoftDelete::column)
+        throw UsageError(format("kith: this {} is trashed already; forceDelete() deletes its row, restore() brings it back", typeName<M>));
+      writeSoftDelete<Hooks && Life::hooksAfterDelete>(
+          m, "destroy", [](M& row, auto now) { row.*SoftDelete::column = stampAs<ColumnType<SoftDelete::column>>(now); },
+          [](M& row, const Connection& c) {
+            if constexpr (Hooks) Life::beforeDelete(row, c);
+          },
+          [](M& row, const Connection& c) {
+            if constexpr (Hooks) Life::afterDelete(row, c);
+          });
+    }
+  }
+
+  /// restore() of a trashed model: beforeRestore, an UPDATE that sets its soft-delete column to
+  /// NULL (and stamps updatedAt), afterRestore; as trash() does otherwise.
+  static void restoreTrashed(M& m) {
+    if constexpr (SoftDelete::enabled) {
+      requireSaved(m, "restore");
+      if (!(m.*SoftDelete::column))
+        throw UsageError(format("kith: this {} is not trashed; restore() brings back a row that destroy() trashed", typeName<M>));
+      writeSoftDelete<Hook_afterRestore<M>::present>(
+          m, "restore", [](M& row, auto) { row.*SoftDelete::column = std::nullopt; },
+          [](M& row, const Connection& c) { Hook_beforeRestore<M>::call(row, c); },
+          [](M& row, const Connection& c) { Hook_afterRestore<M>::call(row, c); });
+    }
+  }
+
+  static void requireSaved(const M& m, const char* action) {
+    const ModelState* s = stateIf(m);
+    if (!s || !s->exists()) throw UsageError(format("kith: cannot {} a {} that was never saved", action, typeName<M>));
+    if (untracked(m)) throw UsageError(untrackedMessage(action));
+  }
+
+  /// The write of trash() and restoreTrashed(): `before`, `set` (the soft-delete column, given now), the
+  /// stamp, the UPDATE of those columns and `after` (in one transaction when `AfterHook`: a
+  /// throwing hook leaves the row as it was); on failure every column and the state as they were.
+  template <bool AfterHook, class Set, class Before, class After>
+  static void writeSoftDelete(M& m, const char* action, Set set, Before before, After after) {
+    const Connection connection = connectionOf(m, action);
+    Snapshot snapshot = take(m);
+    auto values = ColumnValues<M>::take(m);
+    try {
+      before(m, connection);
+      const auto now = stampNow();  // one time for both columns
+      set(m, now);
+      if constexpr (Life::hasUpdated) Life::stampUpdate(m, now);
+      std::bitset<N> written;
+      written.set(SoftDelete::index);
+      if constexpr (Life::hasUpdated) written.set(Meta::template indexOf<Life::updated>());
+      const auto write = [&](const Connection& c) {
+        auto& b = c.backend();
+        sendUpdate(m, b, written);
+        if (b.changes() == 0)
+          throw NotFound(format("kith: cannot {} {} with {} = {}: its row no longer exists", action, typeName<M>,
+                                Meta::properties[Meta::primaryKey], describe(Codec<Key>::toValue(m.*key))));
+        markWritten(m, written, c);
+        after(m, c);
+      };
+      if constexpr (AfterHook)
+        connection.transaction([&](Transaction& trx) { write(trx); });
+      else
+        write(connection);
+    } catch (...) {
+      restore(m, std::move(snapshot));
+      std::move(values).put(m);
+      throw;
+    }
+  }
+
+  /// Records that `written` columns hold what the row holds, leaving the other columns as they
+  /// were (dirty or not); after a rolled-back UPDATE (a stale state) every column stays dirty.
+  static void markWritten(M& m, const std::bitset<N>& written, const Connection& connection) {
+    ModelState& s = state(m);
+    Columns& c = columns(s);
+    Meta::forEach([&]<std::size_t I, auto Member>() {
+      if (written[I]) {
+        c.hashes[I] = Codec<ColumnType<Member>>::hash(m.*Member);
+        c.marked.reset(I);
+      }
+    });
+    c.loaded |= written;
+    s.setConnection(connection);
+    if (!s.stale()) s.setUpdatedIn(currentTransaction(connection.backend()));
   }
 
   static void deleteRow(M& m, const Connection& connection) {

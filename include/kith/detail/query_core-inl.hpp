@@ -10,14 +10,20 @@
 namespace kith::detail {
 
 KITH_INLINE TableInfo::TableInfo(std::string_view modelName, std::string_view tableName, std::span<const std::string_view> columnNames,
-                                 std::size_t primaryKeyIndex)
-    : model(modelName), rawTable(tableName), rawColumns(columnNames), table(quote(tableName)), primaryKey(primaryKeyIndex) {
+                                 std::size_t primaryKeyIndex, std::size_t softDeleteIndex)
+    : model(modelName),
+      rawTable(tableName),
+      rawColumns(columnNames),
+      table(quote(tableName)),
+      primaryKey(primaryKeyIndex),
+      softDelete(softDeleteIndex) {
   columns.reserve(columnNames.size());
   for (std::string_view c : columnNames) {
     columns.push_back(quote(c));
     selectList += (selectList.empty() ? "" : ", ") + columns.back();
   }
-  find = "SELECT " + selectList + " FROM " + table + " WHERE " + columns[primaryKey] + " = ?";
+  findAny = "SELECT " + selectList + " FROM " + table + " WHERE " + columns[primaryKey] + " = ?";
+  find = softDelete == none ? findAny : findAny + " AND " + columns[softDelete] + " IS NULL";
   remove = "DELETE FROM " + table + " WHERE " + columns[primaryKey] + " = ?";
 }
 
@@ -201,7 +207,16 @@ KITH_INLINE std::string QueryCore::writeCondition() const {
   return resolve(" WHERE " + key + " IN (SELECT " + key + " FROM " + from() + whereClause() + ")");
 }
 
+KITH_INLINE std::string QueryCore::trashCondition() const {
+  if (table_->softDelete == TableInfo::none || trashed_ == Trashed::With) return {};
+  return own(table_->softDelete) + (trashed_ == Trashed::Only ? " IS NOT NULL" : " IS NULL");
+}
+
 KITH_INLINE std::string QueryCore::whereClause() const {
+  if (std::string trash = trashCondition(); !trash.empty()) {
+    const std::string scope = scope_.empty() ? std::move(trash) : scope_ + " AND " + trash;
+    return where_.empty() ? " WHERE " + scope : " WHERE (" + where_ + ") AND (" + scope + ")";
+  }
   if (where_.empty() && scope_.empty()) return {};
   if (scope_.empty()) return " WHERE " + where_;
   if (where_.empty()) return " WHERE " + scope_;

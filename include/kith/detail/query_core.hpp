@@ -26,6 +26,12 @@
 namespace kith {
 
 enum class Order { Asc, Desc };
+
+namespace detail {
+/// Which rows of a model with soft deletes a query reads: the live ones (the default), all of
+/// them (withTrashed()), or the trashed ones (onlyTrashed()).
+enum class Trashed : unsigned char { Without, With, Only };
+}  // namespace detail
 inline constexpr Order asc = Order::Asc;
 inline constexpr Order desc = Order::Desc;
 
@@ -33,8 +39,11 @@ namespace detail {
 
 /// A model's table as its SQL needs it, built once per model (Sql<M>::info()).
 struct TableInfo {
+  /// No column: a model without soft deletes.
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
   TableInfo(std::string_view modelName, std::string_view tableName, std::span<const std::string_view> columnNames,
-            std::size_t primaryKeyIndex);
+            std::size_t primaryKeyIndex, std::size_t softDeleteIndex = none);
 
   std::string_view model;                        // the model's type name, for messages
   std::string_view rawTable;                     // unquoted
@@ -43,8 +52,12 @@ struct TableInfo {
   std::vector<std::string> columns;              // quoted, in declaration order
   std::string selectList;                        // every column, comma-separated
   std::size_t primaryKey;
-  std::string find;    // SELECT of the row with a key
+  std::string find;    // SELECT of the row with a key (not trashed)
   std::string remove;  // DELETE of the row with a key
+  // The column that marks a row trashed (none: the model has no soft deletes), and the SELECT of
+  // the row with a key whether trashed or not (find, without soft deletes).
+  std::size_t softDelete = none;
+  std::string findAny;
   // A pivot table's: the struct that declares its own columns (a ManyToMany's pivot columns),
   // whose column i is this table's column i + columnsOffset (after the two keys).
   const TableInfo* columnsOf = nullptr;
@@ -148,7 +161,11 @@ class QueryCore {
   /// key pairs of the pivot rows they select.
   std::string writeCondition() const;
 
+  /// ` WHERE ...`: the conditions, the scope, and which rows the soft deletes let through.
   std::string whereClause() const;
+
+  /// The soft-delete condition this query adds (empty: none), its column marked.
+  std::string trashCondition() const;
 
   /// The LIMIT bound when only an offset is set: SQLite needs a LIMIT before OFFSET and reads -1 as
   /// none, PostgreSQL refuses a negative one; both take the largest integer.
@@ -220,6 +237,7 @@ class QueryCore {
 
   Connection connection_;
   bool onPrimary_ = false;  // onPrimary(): reads go to the primary of a connection with replicas
+  Trashed trashed_ = Trashed::Without;
   const TableInfo* table_;
   std::string where_;
   std::vector<Value> bindings_;

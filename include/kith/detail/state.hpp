@@ -34,6 +34,7 @@ class SmallColumnSet {
   void set() noexcept { bits_ = all; }
   void set(std::size_t i) noexcept { bits_ |= static_cast<Word>(Word{1} << i); }
   void reset() noexcept { bits_ = 0; }
+  void reset(std::size_t i) noexcept { bits_ &= static_cast<Word>(~(Word{1} << i)); }
   bool operator[](std::size_t i) const noexcept { return (bits_ >> i) & 1u; }
   SmallColumnSet& operator|=(const std::bitset<N>& other) noexcept {
     bits_ |= static_cast<Word>(other.to_ullong());

@@ -164,8 +164,11 @@ struct ThroughInfo {
 
   /// Joins the intermediate table and adds the relation's onQuery conditions: every query the
   /// relation builds starts here.
+  /// A trashed intermediate row (of a Through with soft deletes) links nothing.
   static void constrain(Query<Related>& q) {
     q.template join<throughForeignMember, throughLocalMember>();
+    if constexpr (SoftDeletes<Through>::enabled)
+      QueryAccess::scope(q, Sql<Through>::table() + "." + Sql<Through>::column(SoftDeletes<Through>::index) + " IS NULL", {});
     applyOnQuery<Field>(q, name);
   }
 
