@@ -63,6 +63,16 @@ struct Tag : kith::BaseModel<Tag> {
   static constexpr auto columns = kith::columns<&Tag::id, &Tag::label>;
 };
 
+/// A MorphTo over Team and Note, for its JSON: the owner object, of whichever type.
+struct Like : kith::BaseModel<Like> {
+  std::int64_t id{};
+  std::optional<std::string> likeableType;
+  std::optional<std::int64_t> likeableId;
+  kith::MorphTo<Team, Note> likeable;
+  static constexpr auto columns = kith::columns<&Like::id, &Like::likeableType, &Like::likeableId>;
+  static constexpr auto relations = kith::relations<&Like::likeable>;
+};
+
 inline Member member(std::string email) {
   Member m;
   m.email = std::move(email);
@@ -144,6 +154,27 @@ TEST_CASE("toJson: loaded relations as arrays, objects or null, and extras and p
   const json tag = kith::toJson(ann.related<&Member::tags>().query().firstOrFail());
   CHECK(tag["meta"]["pivot_level"] == 3);
   CHECK(tag["meta"]["pivot_member_id"] == ann.id);
+}
+
+TEST_CASE("toJson: a loaded MorphTo is its owner's object, of whichever type, or null", "[json][morph][portable]") {
+  Club c;
+  kith::createTables<Like>(c.db);
+  auto red = Team::create(c.db, Team{.name = "red"});
+  Member ann = member("ann@example.com");
+  ann.save(c.db);
+  auto note = ann.related<&Member::notes>().create(Note{.body = "hi"});
+  auto onTeam = Like::create(c.db, Like{});
+  onTeam.related<&Like::likeable>().associate(red);
+  Like::create(c.db, Like{});
+  auto onNote = Like::create(c.db, Like{});
+  onNote.related<&Like::likeable>().associate(note);
+  const json out = kith::toJson(Like::query(c.db).orderBy<&Like::id>().preload<&Like::likeable>().all());
+  REQUIRE(out.size() == 3);
+  CHECK(out[0]["likeableType"] == "teams");
+  CHECK(out[0]["likeable"] == json::parse(R"({"id": 1, "name": "red"})"));
+  CHECK(out[1]["likeable"].is_null());
+  CHECK(out[2]["likeable"]["body"] == "hi");
+  CHECK_FALSE(kith::toJson(Like::query(c.db).firstOrFail()).contains("likeable"));  // not loaded: absent
 }
 
 TEST_CASE("merge sets known columns through dirty tracking and saves nothing", "[json][portable]") {

@@ -211,6 +211,16 @@ TEST_CASE("destroy() trashes the row: it stays, its deletedAt and updatedAt set,
   CHECK_THROWS_WITH(blog.live.destroy(), test::Contains("is trashed already; forceDelete() deletes its row, restore() brings it back"));
   CHECK(log.count() == 0);
 
+  // A model read untracked is trashed and restored too (as it may be destroyed).
+  auto light = Post::query(blog.db).untracked().where<&Post::slug>("b1").firstOrFail();
+  light.destroy();
+  CHECK(light.trashed());
+  CHECK(blog.trashedIn("posts") == 3);
+  light.restore();
+  CHECK_FALSE(light.trashed());
+  CHECK(blog.trashedIn("posts") == 2);
+  CHECK_THROWS_AS(light.save(), kith::UsageError);  // still untracked: save() refused as before
+
   // A model without soft deletes is deleted as before.
   auto note = Note::create(blog.db, Note{.text = "x"});
   note.destroy();

@@ -311,6 +311,8 @@ void relationsOut(const M& m, Json& object) {
               } else if constexpr (requires { relation.items(); }) {
                 slot = Json::array();
                 for (const auto& row : relation) slot.push_back(modelOut<Json>(row));
+              } else if constexpr (requires { relation.morphName(); }) {  // a MorphTo: its owner, of whichever type
+                slot = relation ? relation.visit([](const auto& owner) { return modelOut<Json>(owner); }) : Json(nullptr);
               } else {
                 slot = relation ? modelOut<Json>(*relation) : Json(nullptr);
               }

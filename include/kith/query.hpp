@@ -194,6 +194,9 @@ class Query : private detail::QueryCore {
   using Sql = detail::Sql<M>;
 
  public:
+  /// The model queried: what a generic callback names columns of (`&std::remove_cvref_t<decltype(q)>::model_type::title`).
+  using model_type = M;
+
   explicit Query(Connection connection) : QueryCore(std::move(connection), Sql::info()) {
     [[maybe_unused]] detail::CheckModel<M> modelChecked;  // the message when the model's declaration is wrong
   }
@@ -344,6 +347,19 @@ class Query : private detail::QueryCore {
   Query& orWhereDoesntHave(F constraint) {
     return relationExists<Relation>(true, true, constraint);
   }
+  /// Of a MorphTo: whereHas() over the owner types named (a subset of those its type lists):
+  /// `whereHasMorph<&Comment::commentable, Post>([](auto& q) { ... })` — rows whose owner is a
+  /// Post that the callback's conditions keep. whereHas() on a MorphTo is this over every type.
+  template <auto Relation, class... Owners, class F = detail::NoConstraint>
+  Query& whereHasMorph(F constraint = {}) {
+    static_assert(sizeof...(Owners) > 0, "kith: whereHasMorph<&Model::relation, Owner...>() names the owner types to look in");
+    if constexpr (checkRelation<Relation>()) {
+      constexpr bool morphTo = requires { detail::RelationInfo<Relation>::morphTo; };
+      static_assert(morphTo, "kith: whereHasMorph<...>() is for a MorphTo; use whereHas<...>() for other relations");
+      if constexpr (morphTo) morphExists<Relation, Owners...>(false, false, constraint);
+    }
+    return *this;
+  }
 
   /// Reads the number of related rows with each row, in the same statement (a correlated
   /// subquery). It lands in `Target`, a member of M that is not a column, when one is named
@@ -352,14 +368,14 @@ class Query : private detail::QueryCore {
   /// restrict what is counted.
   template <auto Relation, auto Target = nullptr, class F = detail::NoConstraint>
   requires(!std::convertible_to<F, std::string_view>) Query& withCount(F constraint = {}) {
-    if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>())
+    if constexpr (checkCounted<Relation>() && detail::checkExtraTarget<M, Target>())
       addAggregate<Relation, Target>("count(*)", detail::RelationInfo<Relation>::countAlias(), constraint);
     return *this;
   }
   /// withCount() into the extras under `alias`.
   template <auto Relation, class F = detail::NoConstraint>
   Query& withCount(std::string alias, F constraint = {}) {
-    if constexpr (checkRelation<Relation>()) addAggregate<Relation, nullptr>("count(*)", std::move(alias), constraint);
+    if constexpr (checkCounted<Relation>()) addAggregate<Relation, nullptr>("count(*)", std::move(alias), constraint);
     return *this;
   }
 
@@ -368,15 +384,19 @@ class Query : private detail::QueryCore {
   /// maximums and averages over no rows are NULL: read them into a std::optional.
   template <auto Relation, auto Target, auto Column, class F = detail::NoConstraint>
   requires(!std::convertible_to<F, std::string_view>) Query& withAggregate(detail::Aggregate<Column> aggregate, F constraint = {}) {
-    if constexpr (checkRelation<Relation>() && detail::checkExtraTarget<M, Target>() && checkAggregate<Relation, Column>())
-      addAggregate<Relation, Target>(aggregateSql<Relation, Column>(aggregate), {}, constraint);
+    if constexpr (checkCounted<Relation>()) {
+      if constexpr (detail::checkExtraTarget<M, Target>() && checkAggregate<Relation, Column>())
+        addAggregate<Relation, Target>(aggregateSql<Relation, Column>(aggregate), {}, constraint);
+    }
     return *this;
   }
   /// withAggregate() into the extras under `alias` (Lucid's withAggregate needs one too).
   template <auto Relation, auto Column, class F = detail::NoConstraint>
   Query& withAggregate(detail::Aggregate<Column> aggregate, std::string alias, F constraint = {}) {
-    if constexpr (checkRelation<Relation>() && checkAggregate<Relation, Column>())
-      addAggregate<Relation, nullptr>(aggregateSql<Relation, Column>(aggregate), std::move(alias), constraint);
+    if constexpr (checkCounted<Relation>()) {
+      if constexpr (checkAggregate<Relation, Column>())
+        addAggregate<Relation, nullptr>(aggregateSql<Relation, Column>(aggregate), std::move(alias), constraint);
+    }
     return *this;
   }
 
@@ -779,6 +799,21 @@ class Query : private detail::QueryCore {
     }
   }
 
+  /// has/whereHas with a count, withCount and withAggregate: not on a MorphTo, which has one
+  /// owner or none.
+  template <auto Relation>
+  static constexpr bool checkCounted() {
+    if constexpr (checkRelation<Relation>()) {
+      constexpr bool morphTo = requires { detail::RelationInfo<Relation>::morphTo; };
+      static_assert(!morphTo,
+                    "kith: a MorphTo has one owner or none: has<...>() and whereHas<...>() on it take no count, and withCount and "
+                    "withAggregate do not apply; use has<...>(), doesntHave<...>() or whereHas<...>(callback)");
+      return !morphTo;
+    } else {
+      return false;
+    }
+  }
+
   template <auto Relation, auto Column>
   static constexpr bool checkAggregate() {
     return detail::requireColumn<typename detail::RelationInfo<Relation>::Related, Column>();
@@ -833,16 +868,52 @@ class Query : private detail::QueryCore {
   template <auto Relation, class F>
   Query& relationExists(bool isOr, bool negate, const F& constraint) {
     if constexpr (checkRelation<Relation>()) {
-      auto [sql, values] = relationSubquery<Relation>("SELECT 1", constraint, "the callback of whereHas<...>()");
-      append(isOr, (negate ? "NOT EXISTS (" : "EXISTS (") + sql + ")");
-      bindings_.insert(bindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+      if constexpr (requires { detail::RelationInfo<Relation>::morphTo; }) {
+        morphExists<Relation>(isOr, negate, constraint);
+      } else {
+        auto [sql, values] = relationSubquery<Relation>("SELECT 1", constraint, "the callback of whereHas<...>()");
+        append(isOr, (negate ? "NOT EXISTS (" : "EXISTS (") + sql + ")");
+        bindings_.insert(bindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+      }
     }
     return *this;
   }
 
+  /// A MorphTo's has/whereHas: for each owner type (of `Only`, or every listed one), `type = ? AND
+  /// EXISTS (SELECT 1 FROM <owner table> WHERE <owner key> = <id column> AND <callback>)`, OR-ed
+  /// in one group; a row whose type is none of them matches none.
+  template <auto Relation, class... Only, class F>
+  void morphExists(bool isOr, bool negate, const F& constraint) {
+    using Info = detail::RelationInfo<Relation>;
+    static_assert((Info::template lists<Only> && ...),
+                  "kith: whereHasMorph<&Model::relation, Owner...>() names owner types its MorphTo lists");
+    std::string sql;
+    std::vector<Value> values;
+    Info::forEachOwner([&]<class Owner, std::size_t I>() {
+      if constexpr (sizeof...(Only) == 0 || (std::is_same_v<Owner, Only> || ...)) {
+        Query<Owner> inner(connection_);
+        inner.depth_ = depth_ + 1;
+        if (detail::Sql<Owner>::table() == Sql::table()) inner.alias_ = detail::quote("kith_t" + std::to_string(inner.depth_));
+        constraint(inner);
+        inner.requireOnlyConditions("the callback of whereHas<...>()", 0);
+        inner.addScope(
+            inner.ref() + "." + detail::Sql<Owner>::column(detail::Meta<Owner>::primaryKey) + " = " + ref() + "." + Info::idColumn(), {},
+            true);
+        sql += (sql.empty() ? "(" : " OR (") + ref() + "." + Info::typeColumn() + " = ? AND EXISTS (" +
+               inner.resolve("SELECT 1 FROM " + inner.from() + inner.whereClause()) + "))";
+        values.emplace_back(std::string(Info::morphNames[I]));
+        values.insert(values.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
+        values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()),
+                      std::make_move_iterator(inner.scopeBindings_.end()));
+      }
+    });
+    append(isOr, (negate ? "NOT (" : "(") + sql + ")");
+    bindings_.insert(bindings_.end(), std::make_move_iterator(values.begin()), std::make_move_iterator(values.end()));
+  }
+
   template <auto Relation, class F>
   Query& relationCount(bool isOr, const F& constraint, std::string_view op, std::int64_t count) {
-    if constexpr (checkRelation<Relation>()) {
+    if constexpr (checkCounted<Relation>()) {
       static constexpr std::string_view allowed[] = {"=", "!=", "<>", "<", "<=", ">", ">="};
       if (std::find(std::begin(allowed), std::end(allowed), op) == std::end(allowed))
         throw UsageError("kith: unknown operator \"" + std::string(op) + "\" in has<>()/whereHas<>(); use one of =, !=, <>, <, <=, >, >=");

@@ -905,7 +905,6 @@ struct Persist {
   static void requireSaved(const M& m, const char* action) {
     const ModelState* s = stateIf(m);
     if (!s || !s->exists()) throw UsageError(format("kith: cannot {} a {} that was never saved", action, typeName<M>));
-    if (untracked(m)) throw UsageError(untrackedMessage(action));
   }
 
   /// The write of trash() and restoreTrashed(): `before`, `set` (the soft-delete column, given now), the
@@ -946,8 +945,11 @@ struct Persist {
 
   /// Records that `written` columns hold what the row holds, leaving the other columns as they
   /// were (dirty or not); after a rolled-back UPDATE (a stale state) every column stays dirty.
+  /// An untracked model keeps no record of its columns: only its connection is set.
   static void markWritten(M& m, const std::bitset<N>& written, const Connection& connection) {
     ModelState& s = state(m);
+    s.setConnection(connection);
+    if (s.untracked) return;
     Columns& c = columns(s);
     Meta::forEach([&]<std::size_t I, auto Member>() {
       if (written[I]) {
@@ -956,7 +958,6 @@ struct Persist {
       }
     });
     c.loaded |= written;
-    s.setConnection(connection);
     if (!s.stale()) s.setUpdatedIn(currentTransaction(connection.backend()));
   }
 

@@ -64,4 +64,5 @@ struct RelationName {
 
 #define KITH_NOT_A_RELATION                                                                                                          \
   "kith: related<...>(), preload<...>() and load<...>() need a relation member, like a kith::HasMany<Post>, kith::HasOne<Profile>, " \
-  "kith::BelongsTo<User>, kith::HasManyThrough<Post, User> or kith::ManyToMany<Skill>; this member is not one"
+  "kith::BelongsTo<User>, kith::HasManyThrough<Post, User>, kith::ManyToMany<Skill>, kith::MorphMany<Comment, ...>, "                \
+  "kith::MorphOne<Image, ...> or kith::MorphTo<Post, Video>; this member is not one"

@@ -74,10 +74,10 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
     for (auto& child : children) all.push_back(&child);
     if (all.empty()) return;
     std::vector<typename Persist<Related>::Snapshot> before;
-    std::vector<typename Info::ForeignType> foreignBefore;
+    std::vector<typename Info::ForeignValues> foreignBefore;
     for (Related* child : all) {
       before.push_back(Persist<Related>::take(*child));
-      foreignBefore.push_back((*child).*Info::foreignMember);
+      foreignBefore.push_back(Info::takeForeign(*child));
     }
     std::vector<Related*> fresh;
     try {
@@ -97,7 +97,7 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
     } catch (...) {
       for (std::size_t i = 0; i < all.size(); ++i) {
         Persist<Related>::restore(*all[i], std::move(before[i]));
-        (*all[i]).*Info::foreignMember = foreignBefore[i];
+        Info::putForeign(*all[i], std::move(foreignBefore[i]));
       }
       throw;
     }
@@ -229,7 +229,7 @@ class ChildrenClient : public ClientBase<Parent, Relation> {
 
   static void copyValues(Related& target, const Related& source) {
     Meta<Related>::forEach([&]<std::size_t I, auto Member>() {
-      if constexpr (I != Meta<Related>::primaryKey && I != Info::foreignIndex) target.*Member = source.*Member;
+      if constexpr (I != Meta<Related>::primaryKey && !Info::isKeyColumn(I)) target.*Member = source.*Member;
     });
   }
 

@@ -192,6 +192,14 @@ inline std::string columnIndexSql(const TableInfo& table, std::size_t i) {
   return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + table.table + " (" + table.columns[i] + ")";
 }
 
+/// The index of a polymorphic relation: on its type and id columns, `<table>_<type>_<id>_index`.
+inline std::string columnPairIndexSql(const TableInfo& table, std::size_t first, std::size_t second) {
+  const std::string index =
+      std::string(table.rawTable) + "_" + std::string(table.rawColumns[first]) + "_" + std::string(table.rawColumns[second]) + "_index";
+  return "CREATE INDEX IF NOT EXISTS " + quote(index) + " ON " + table.table + " (" + table.columns[first] + ", " + table.columns[second] +
+         ")";
+}
+
 /// Key column `I` of `model` (of type KeyType, or an optional of it), empty when it holds NULL;
 /// `undefined()` is thrown when the model cannot give one: select<>() left the column out, or it
 /// is a key the database has not generated yet.
@@ -303,6 +311,13 @@ struct KeyPairInfo {
   }
 
   static void setForeignKey(Holder& holder, const KeyType& key) { holder.*foreignMember = key; }
+
+  /// The columns setForeignKey() writes, to put back when a write fails (a polymorphic relation
+  /// writes its type column too); and whether column `i` is one of them.
+  using ForeignValues = ForeignType;
+  static ForeignValues takeForeign(const Holder& holder) { return holder.*foreignMember; }
+  static void putForeign(Holder& holder, ForeignValues values) { holder.*foreignMember = std::move(values); }
+  static constexpr bool isKeyColumn(std::size_t i) { return i == foreignIndex; }
 
   /// The relation sets the foreign key: the next save writes it even where select<>() left it out.
   static void markForeignKey(Holder& holder) {

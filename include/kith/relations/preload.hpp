@@ -261,6 +261,10 @@ class RelationPreload final : public PendingPreload {
   std::optional<Run> run_;
 };
 
+/// A MorphTo's preload (kith/relations/morph.hpp).
+template <auto Relation, class M, class F>
+class MorphToPreload;
+
 template <auto Relation, class M, class F>
 void preloadRelation(std::span<M> parents, const Connection& connection, const F& constraint, PreloadBatch* batch) {
   static_assert(isRelationMember<Relation>(), KITH_NOT_A_RELATION);
@@ -271,11 +275,13 @@ void preloadRelation(std::span<M> parents, const Connection& connection, const F
     if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M>) {
       (void)RelationName<Relation>::registered;
       if (parents.empty()) return;  // no parents: no query, and the callback is never called
+      using Load = std::conditional_t < requires { Info::morphTo; }
+      , MorphToPreload<Relation, M, F>, RelationPreload < Relation, M, F >> ;
       if (batch) {
-        batch->pending.push_back(std::make_unique<RelationPreload<Relation, M, F>>(parents, connection, constraint));
+        batch->pending.push_back(std::make_unique<Load>(parents, connection, constraint));
         return;
       }
-      RelationPreload<Relation, M, F> load(parents, connection, constraint);
+      Load load(parents, connection, constraint);
       load.read();
       load.complete();
     }
@@ -288,8 +294,10 @@ void countRelated(M& parent, std::string alias, const F& constraint) {
   if constexpr (isRelationMember<Relation>()) {
     using Info = RelationInfo<Relation>;
     static_assert(std::is_same_v<typename Info::Parent, M>, "kith: loadCount<...>() names a relation of another model");
+    constexpr bool morphTo = requires { Info::morphTo; };
+    static_assert(!morphTo, "kith: loadCount<...>() of a MorphTo would count 0 or 1: test the loaded relation instead");
     [[maybe_unused]] typename Info::Check keysChecked;
-    if constexpr (Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
+    if constexpr (!morphTo && Info::ok && std::is_same_v<typename Info::Parent, M> && checkExtraTarget<M, Target>()) {
       if (!parent.isPersisted()) throw UsageError("kith: cannot count the related rows of an unpersisted model instance; save it first");
       Query<typename Info::Related> q(parent.connection());
       // The relation's scope (and joins) first, so that the callback may name a joined table's columns.

@@ -1,0 +1,27 @@
+// get<T>() of a type the MorphTo does not list could never succeed: a compile error, not a
+// run-time surprise.
+// expect: kith: getIf<T>\(\) of a MorphTo names one of the owner types its type lists
+// at most 2 errors
+#include <kith/kith.hpp>
+struct Post;
+struct Video;
+struct User : kith::BaseModel<User> {
+  std::int64_t id{};
+  static constexpr auto columns = kith::columns<&User::id>;
+};
+struct Comment : kith::BaseModel<Comment> {
+  std::int64_t id{};
+  std::optional<std::string> commentableType;
+  std::optional<std::int64_t> commentableId;
+  kith::MorphTo<Post, Video> commentable;
+  static constexpr auto columns = kith::columns<&Comment::id, &Comment::commentableType, &Comment::commentableId>;
+};
+struct Post : kith::BaseModel<Post> {
+  std::int64_t id{};
+  static constexpr auto columns = kith::columns<&Post::id>;
+};
+struct Video : kith::BaseModel<Video> {
+  std::int64_t id{};
+  static constexpr auto columns = kith::columns<&Video::id>;
+};
+std::int64_t f(const Comment& c) { return c.commentable.get<User>().id; }
