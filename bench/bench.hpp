@@ -56,6 +56,9 @@ class Impl {
   virtual std::optional<Checksum> findUntracked(const std::vector<std::int64_t>&) { return std::nullopt; }
   /// W8: load a user's posts, then save new ones through the relation into that loaded list (kith only).
   virtual std::optional<Checksum> saveManyLoaded() { return std::nullopt; }
+  /// W10: every comment with its owner, a post or a video (a MorphTo preload: one statement for
+  /// the comments, one per owner type; comments of one owner share it).
+  virtual std::optional<Checksum> preloadCommentable() { return std::nullopt; }
 };
 
 using Factory = std::unique_ptr<Impl> (*)(const Target&);
@@ -80,6 +83,8 @@ inline constexpr const char* schema =
     "CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
     "CREATE TABLE post_tag (post_id INTEGER NOT NULL, tag_id INTEGER NOT NULL);"
     "CREATE UNIQUE INDEX post_tag_pair ON post_tag (post_id, tag_id);"
-    "CREATE INDEX post_tag_tag_id ON post_tag (tag_id);";
+    "CREATE INDEX post_tag_tag_id ON post_tag (tag_id);"
+    "CREATE TABLE videos (id INTEGER PRIMARY KEY, title TEXT NOT NULL);"
+    "CREATE TABLE comments (id INTEGER PRIMARY KEY, body TEXT NOT NULL, commentable_type TEXT, commentable_id INTEGER);";
 
 }  // namespace bench

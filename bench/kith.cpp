@@ -8,6 +8,7 @@ namespace bench {
 namespace {
 
 using models::AuthoredPost;
+using models::Comment;
 using models::Post;
 using models::TaggedPost;
 using models::User;
@@ -71,6 +72,17 @@ class Kith final : public Impl {
     Checksum sum = 0;
     for (const auto& p : AuthoredPost::query(db_).preload<&AuthoredPost::author>().all())
       sum += p.id + static_cast<Checksum>(p.title.size() + p.author->email.size());
+    return sum;
+  }
+
+  std::optional<Checksum> preloadCommentable() override {
+    Checksum sum = 0;
+    for (const auto& c : Comment::query(db_).preload<&Comment::commentable>().all()) {
+      sum += c.id + static_cast<Checksum>(c.body.size());
+      if (c.commentable)
+        sum += c.commentable.visit([](const auto& owner) { return static_cast<Checksum>(owner.title.size()); }) +
+               (c.commentable.is<models::Video>() ? 7 : 3);
+    }
     return sum;
   }
 

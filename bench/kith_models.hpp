@@ -7,6 +7,7 @@
 #include <kith/kith.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace bench::models {
@@ -57,6 +58,22 @@ struct TaggedPost : kith::BaseModel<TaggedPost> {
   std::string body;
   kith::ManyToMany<Tag, kith::pivot{.table = "post_tag", .foreignKey = "post_id"}> tags;
   static constexpr auto columns = kith::columns<&TaggedPost::id, &TaggedPost::userId, &TaggedPost::title, &TaggedPost::body>;
+};
+
+struct Video : kith::BaseModel<Video> {
+  std::int64_t id{};
+  std::string title;
+  static constexpr auto columns = kith::columns<&Video::id, &Video::title>;
+};
+
+/// W10's comments: each on a post or a video (a MorphTo over two owner types).
+struct Comment : kith::BaseModel<Comment> {
+  std::int64_t id{};
+  std::string body;
+  std::optional<std::string> commentableType;
+  std::optional<std::int64_t> commentableId;
+  kith::MorphTo<Post, Video> commentable;
+  static constexpr auto columns = kith::columns<&Comment::id, &Comment::body, &Comment::commentableType, &Comment::commentableId>;
 };
 
 }  // namespace

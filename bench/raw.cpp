@@ -4,6 +4,8 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +16,17 @@ namespace {
 struct RawPost {
   std::int64_t id = 0, userId = 0;
   std::string title, body;
+};
+struct RawVideo {
+  std::int64_t id = 0;
+  std::string title;
+};
+/// A comment refers to its owner by kind (0: post, 1: video, -1: none) and index in that kind's list.
+struct RawComment {
+  std::int64_t id = 0;
+  std::string body;
+  int kind = -1;
+  std::size_t owner = 0;
 };
 struct RawUser {
   std::int64_t id = 0;
@@ -154,6 +167,58 @@ class Raw final : public Impl {
     }
     Checksum sum = 0;
     for (const auto& p : posts) sum += p.id + static_cast<Checksum>(p.title.size() + users[userIndex[p.userId]].email.size());
+    return sum;
+  }
+
+  // Comments, then each owner kind's distinct ids in one IN list each; the kind compared in place
+  // (no string made of it), each comment pointing at its owner by index.
+  std::optional<Checksum> preloadCommentable() override {
+    if (perStatement_ == 1) return std::nullopt;
+    std::vector<RawComment> comments;
+    std::unordered_map<std::int64_t, std::size_t> index[2];
+    std::vector<std::int64_t> ids[2];
+    {
+      Stmt s(db_, "SELECT id, body, commentable_type, commentable_id FROM comments");
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        RawComment& c = comments.emplace_back();
+        c.id = sqlite3_column_int64(s, 0);
+        c.body = text(s, 1);
+        const auto* type = reinterpret_cast<const char*>(sqlite3_column_text(s, 2));
+        c.kind = !type ? -1 : std::strcmp(type, "posts") == 0 ? 0 : std::strcmp(type, "videos") == 0 ? 1 : -1;
+        if (c.kind < 0 || sqlite3_column_type(s, 3) == SQLITE_NULL) continue;
+        auto& kind = index[c.kind];
+        const auto [it, added] = kind.try_emplace(sqlite3_column_int64(s, 3), ids[c.kind].size());
+        if (added) ids[c.kind].push_back(it->first);
+        c.owner = it->second;
+      }
+    }
+    const auto in = [](const char* head, std::size_t n) {
+      std::string sql = head;
+      for (std::size_t i = 0; i < n; ++i) sql += i ? ", ?" : "?";
+      return sql + ")";
+    };
+    std::vector<RawPost> posts(ids[0].size());
+    if (!ids[0].empty()) {
+      Stmt s(db_, in("SELECT id, user_id, title, body FROM posts WHERE id IN (", ids[0].size()));
+      for (std::size_t i = 0; i < ids[0].size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, ids[0][i]);
+      while (sqlite3_step(s) == SQLITE_ROW) posts[index[0][sqlite3_column_int64(s, 0)]] = readPost(s);
+    }
+    std::vector<RawVideo> videos(ids[1].size());
+    if (!ids[1].empty()) {
+      Stmt s(db_, in("SELECT id, title FROM videos WHERE id IN (", ids[1].size()));
+      for (std::size_t i = 0; i < ids[1].size(); ++i) sqlite3_bind_int64(s, static_cast<int>(i) + 1, ids[1][i]);
+      while (sqlite3_step(s) == SQLITE_ROW) {
+        RawVideo& v = videos[index[1][sqlite3_column_int64(s, 0)]];
+        v.id = sqlite3_column_int64(s, 0);
+        v.title = text(s, 1);
+      }
+    }
+    Checksum sum = 0;
+    for (const auto& c : comments) {
+      sum += c.id + static_cast<Checksum>(c.body.size());
+      if (c.kind == 0) sum += static_cast<Checksum>(posts[c.owner].title.size()) + 3;
+      if (c.kind == 1) sum += static_cast<Checksum>(videos[c.owner].title.size()) + 7;
+    }
     return sum;
   }
 
