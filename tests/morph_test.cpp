@@ -5,6 +5,8 @@
 // dissociate; what a failure leaves; the (type, id) index createTables makes.
 #include "support.hpp"
 
+#include <kith/verify.hpp>
+
 namespace morphs {
 
 struct Post;
@@ -262,6 +264,14 @@ TEST_CASE("MorphTo: associate and dissociate write both columns, and a failure l
   CHECK(test::select(w.db, "SELECT commentable_type, commentable_id FROM comments WHERE body = 'orphan'") ==
         std::vector<test::RawRow>{{std::nullopt, std::nullopt}});
 
+  // dissociate() that fails (the comment's row is gone): the model keeps both columns.
+  auto lost = Comment::query(w.db).where<&Comment::body>("b").firstOrFail();
+  lost.body = "changed";
+  Comment::query(w.db).where<&Comment::id>(lost.id).remove();
+  CHECK_THROWS_AS(lost.related<&Comment::commentable>().dissociate(), kith::NotFound);
+  CHECK(lost.commentableType == "posts");
+  CHECK(lost.commentableId == w.hello.id);
+
   // The owner cannot be saved (another writer deleted its row): nothing written, both models as they were.
   auto a = Comment::query(w.db).where<&Comment::body>("a").firstOrFail();
   auto ghost = Post::findOrFail(w.db, w.quiet.id);
@@ -318,4 +328,9 @@ TEST_CASE("createTables indexes a polymorphic relation's type and id columns", "
           ? "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'images_owner_kind_owner_ref_index'"
           : "SELECT count(*) FROM sqlite_master WHERE name = 'images_owner_kind_owner_ref_index'";
   CHECK(test::scalar(w.db, images) == "1");
+  // verifySchema expects the pair index, and finds it; without it, it says which.
+  CHECK(kith::verifySchema<Comment, Image, Post, Video>(w.db).describe() == "");
+  w.db.execute(R"(DROP INDEX "comments_commentable_type_commentable_id_index")");
+  const auto report = kith::verifySchema<Comment, Image, Post, Video>(w.db).describe();
+  CHECK_THAT(report, test::Contains("no index on comments (commentable_type, commentable_id)"));
 }

@@ -221,6 +221,15 @@ TEST_CASE("destroy() trashes the row: it stays, its deletedAt and updatedAt set,
   CHECK(blog.trashedIn("posts") == 2);
   CHECK_THROWS_AS(light.save(), kith::UsageError);  // still untracked: save() refused as before
 
+  // destroyQuietly(): trashed, no hook.
+  Journal::reset();
+  auto quiet = Post::findOrFail(blog.db, blog.b1.id);
+  quiet.destroyQuietly();
+  CHECK(quiet.trashed());
+  CHECK(Journal::calls.empty());
+  CHECK(blog.trashedIn("posts") == 3);
+  quiet.restore();
+
   // A model without soft deletes is deleted as before.
   auto note = Note::create(blog.db, Note{.text = "x"});
   note.destroy();
@@ -338,6 +347,16 @@ TEST_CASE("soft deletes: a ManyToMany leaves trashed related rows out from both 
 
   auto withOld = Writer::query(blog.db).preload<&Writer::tags>([](auto& q) { q.withTrashed().template orderBy<&Tag::id>(); }).firstOrFail();
   CHECK(labels(withOld.tags) == Strings{"go", "old"});
+
+  // Restored, the tag is attached again; a sync that leaves a trashed tag out detaches it.
+  blog.old.restore();
+  CHECK(labels(Writer::query(blog.db).preload<&Writer::tags>([](auto& q) { q.template orderBy<&Tag::id>(); }).firstOrFail().tags) ==
+        Strings{"go", "old"});
+  blog.old.destroy();
+  const auto synced = blog.ann.related<&Writer::tags>().sync({blog.go.id});
+  CHECK(synced.detached == std::vector<std::int64_t>{blog.old.id});
+  CHECK(test::rows(blog.db, "tag_writer") == 2);
+  CHECK_THROWS_WITH(blog.ann.related<&Writer::tags>().query().restore(), test::Contains("a ManyToMany's query writes its pivot rows"));
 }
 
 TEST_CASE("soft deletes: a HasManyThrough leaves out trashed rows and the rows of trashed intermediate rows", "[soft-deletes][portable]") {
@@ -383,6 +402,13 @@ TEST_CASE("soft deletes: has, whereHas and doesntHave see live related rows only
   CHECK(Writer::query(blog.db).whereHas<&Writer::tags>([](auto& q) { q.template where<&Tag::label>("old"); }).count() == 0);
   CHECK(Tag::query(blog.db).withTrashed().has<&Tag::writers>().count() == 2);
   CHECK(Tag::query(blog.db).has<&Tag::writers>(">=", 2).count() == 0);  // go: ann, and bob trashed
+  CHECK(Writer::query(blog.db).whereDoesntHave<&Writer::posts>([](auto& q) { q.template where<&Post::views>(">", 50); }).count() == 1);
+}
+
+TEST_CASE("soft deletes: a joined table is not filtered, a condition on its column is the caller's", "[soft-deletes][portable]") {
+  Blog blog;
+  CHECK(Post::query(blog.db).join<&Post::writerId, &Writer::id>().count() == 2);  // b1 too: its writer bob is trashed
+  CHECK(slugs(Post::query(blog.db).join<&Post::writerId, &Writer::id>().whereNull<&Writer::deletedAt>().all()) == Strings{"live"});
 }
 
 TEST_CASE("soft deletes: a relation client's query and its lookups do not count a trashed row", "[soft-deletes][portable]") {
