@@ -9,7 +9,7 @@
 //                                   once, its instructions dumped under "W1 kith" and so on
 //   kith_bench --count --only "W1 kith"   one workload and implementation only, for a profile
 //   kith_bench --only W2,W2u        these workloads only (any mode)
-//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2, W2u, W6 and W10 run, in bytes
+//   kith_bench --heap               peak heap (C++ and SQLite allocations) of each W2, W2u, W6, W10 and W10u run, in bytes
 //   kith_bench --ir F --heap-in H   the timing run, with counts and peaks from the runs above
 //
 // bench/run.sh does all of it in one command.
@@ -264,34 +264,32 @@ std::vector<Workload> workloads(const Sizes& n) {
                  },
                  postsFor(1, n.posts), [](Impl& i) { return i.saveManyLoaded(); }});
   // W10: n.posts comments, alternately on one of 100 posts and one of 100 videos.
-  out.push_back({"W10",
-                 "preload comments with their owner (MorphTo<Post, Video>), 100 posts, 100 videos",
-                 false,
-                 n.posts,
-                 [n](sqlite3* db) {
-                   addUsers(db, 1);
-                   exec(db, "BEGIN");
-                   fill(db, postsFor(1, 100));
-                   std::string videos = "INSERT INTO videos (title) VALUES ";
-                   for (int v = 1; v <= 100; ++v) videos += (v > 1 ? ", ('video " : "('video ") + std::to_string(v) + "')";
-                   exec(db, videos);
-                   sqlite3_stmt* s = nullptr;
-                   sqlite3_prepare_v2(db, "INSERT INTO comments (body, commentable_type, commentable_id) VALUES (?, ?, ?)", -1, &s,
-                                      nullptr);
-                   const std::string body = "A comment of some forty characters, say.";
-                   for (int c = 0; c < n.posts; ++c) {
-                     const bool post = c % 2 == 0;
-                     sqlite3_bind_text(s, 1, body.c_str(), -1, SQLITE_STATIC);
-                     sqlite3_bind_text(s, 2, post ? "posts" : "videos", -1, SQLITE_STATIC);
-                     sqlite3_bind_int64(s, 3, post ? (c * 7) % 100 + 1 : (c * 13) % 100 + 1);
-                     sqlite3_step(s);
-                     sqlite3_reset(s);
-                   }
-                   sqlite3_finalize(s);
-                   exec(db, "COMMIT");
-                 },
-                 {},
-                 [](Impl& i) { return i.preloadCommentable(); }});
+  const auto comments = [n](sqlite3* db) {
+    addUsers(db, 1);
+    exec(db, "BEGIN");
+    fill(db, postsFor(1, 100));
+    std::string videos = "INSERT INTO videos (title) VALUES ";
+    for (int v = 1; v <= 100; ++v) videos += (v > 1 ? ", ('video " : "('video ") + std::to_string(v) + "')";
+    exec(db, videos);
+    sqlite3_stmt* s = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO comments (body, commentable_type, commentable_id) VALUES (?, ?, ?)", -1, &s, nullptr);
+    const std::string body = "A comment of some forty characters, say.";
+    for (int c = 0; c < n.posts; ++c) {
+      const bool post = c % 2 == 0;
+      sqlite3_bind_text(s, 1, body.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(s, 2, post ? "posts" : "videos", -1, SQLITE_STATIC);
+      sqlite3_bind_int64(s, 3, post ? (c * 7) % 100 + 1 : (c * 13) % 100 + 1);
+      sqlite3_step(s);
+      sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    exec(db, "COMMIT");
+  };
+  out.push_back(
+      {"W10", "preload comments with their owner (MorphTo<Post, Video>), 100 posts, 100 videos", false, n.posts, comments, {}, [](Impl& i) {
+         return i.preloadCommentable();
+       }});
+  out.push_back({"W10u", "W10, untracked", false, n.posts, comments, {}, [](Impl& i) { return i.preloadCommentableUntracked(); }});
   return out;
 }
 
@@ -471,7 +469,7 @@ int main(int argc, char** argv) {
     return result.has_value();
   };
   for (const auto& w : all) {
-    if (mode == Mode::Heap && w.id != "W2" && w.id != "W2u" && w.id != "W6" && w.id != "W10") continue;
+    if (mode == Mode::Heap && w.id != "W2" && w.id != "W2u" && w.id != "W6" && w.id != "W10" && w.id != "W10u") continue;
     for (int r = 0; r < repeats; ++r) {
       if (mode != Mode::Time) {
         for (const auto* impl : present) {

@@ -59,6 +59,8 @@ class Impl {
   /// W10: every comment with its owner, a post or a video (a MorphTo preload: one statement for
   /// the comments, one per owner type; comments of one owner share it).
   virtual std::optional<Checksum> preloadCommentable() { return std::nullopt; }
+  /// W10u: W10 with the comments and their owners read untracked; raw answers it with W10's code.
+  virtual std::optional<Checksum> preloadCommentableUntracked() { return std::nullopt; }
 };
 
 using Factory = std::unique_ptr<Impl> (*)(const Target&);

@@ -139,6 +139,7 @@ class Raw final : public Impl {
 
   // Raw code has no tracking to leave out: W2u and W3u compare with W2's and W3's code.
   std::optional<Checksum> preloadUntracked() override { return preload(); }
+  std::optional<Checksum> preloadCommentableUntracked() override { return preloadCommentable(); }
   std::optional<Checksum> findUntracked(const std::vector<std::int64_t>& keys) override { return find(keys); }
 
   // Posts, then their distinct authors in one IN list; each post refers to its author by index.
