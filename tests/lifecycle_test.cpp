@@ -13,19 +13,7 @@ namespace life {
 
 using Micros = std::chrono::sys_time<std::chrono::microseconds>;
 
-/// What the hooks did, in order, and which hook throws.
-struct Journal {
-  static inline std::vector<std::string> calls;
-  static inline std::string failIn;
-  static void record(const std::string& hook, const std::string& who) {
-    calls.push_back(hook + ":" + who);
-    if (failIn == hook) throw std::runtime_error("hook " + hook + " refused " + who);
-  }
-  static void reset() {
-    calls.clear();
-    failIn.clear();
-  }
-};
+using Journal = test::HookJournal;
 
 struct Article;
 

@@ -74,6 +74,20 @@ struct StatementLog {
   void clear() { entries.clear(); }
 };
 
+/// What model hooks did, in order ("hook:who"), and which hook throws: hooks call record().
+struct HookJournal {
+  static inline std::vector<std::string> calls;
+  static inline std::string failIn;
+  static void record(const std::string& hook, const std::string& who) {
+    calls.push_back(hook + ":" + who);
+    if (failIn == hook) throw std::runtime_error("hook " + hook + " refused " + who);
+  }
+  static void reset() {
+    calls.clear();
+    failIn.clear();
+  }
+};
+
 /// The database the portable tests (tag [portable]) run against: SQLite, unless the environment
 /// says KITH_TEST_ADAPTER=postgres (ctest's "pg: " tests do), then the server whose libpq conninfo
 /// is in KITH_TEST_POSTGRES. Without one, a PostgreSQL test exits with 77, which ctest reports as

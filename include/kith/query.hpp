@@ -848,18 +848,28 @@ class Query : private detail::QueryCore {
   template <auto Relation, class F>
   std::pair<std::string, std::vector<Value>> relationSubquery(std::string_view head, const F& constraint, std::string_view what) const {
     using Info = detail::RelationInfo<Relation>;
-    using Related = typename Info::Related;
+    // The relation's joins first, so that the callback may name the joined tables' columns (a
+    // ManyToMany's pivot columns).
+    return nestedSubquery<typename Info::Related>(
+        head, [](auto& inner) { Info::constrain(inner); }, constraint, what,
+        [&](const std::string& innerRef) { return Info::correlate(innerRef, ref()); });
+  }
+
+  /// `<head> FROM <Related> WHERE ...` nested in this query, and its bindings in order: `prepare`
+  /// (a relation's joins and onQuery), the callback's conditions (only conditions), then
+  /// `correlate(inner table reference)`, the condition that ties it to this query's row.
+  template <class Related, class Prepare, class F, class Correlate>
+  std::pair<std::string, std::vector<Value>> nestedSubquery(std::string_view head, Prepare&& prepare, const F& constraint,
+                                                            std::string_view what, Correlate&& correlate) const {
     Query<Related> inner(connection_);
     inner.depth_ = depth_ + 1;
     // The inner table shadows the outer one of the same name: alias it (a self relation).
     if (detail::Sql<Related>::table() == Sql::table()) inner.alias_ = detail::quote("kith_t" + std::to_string(inner.depth_));
-    // The relation's joins first, so that the callback may name the joined tables' columns (a
-    // ManyToMany's pivot columns).
-    Info::constrain(inner);
+    prepare(inner);
     const std::size_t joins = inner.joins_.size();
     constraint(inner);
     inner.requireOnlyConditions(what, joins);
-    inner.addScope(Info::correlate(inner.ref(), ref()), {}, true);
+    inner.addScope(correlate(inner.ref()), {}, true);
     std::vector<Value> values = std::move(inner.bindings_);
     values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()), std::make_move_iterator(inner.scopeBindings_.end()));
     return {inner.resolve(std::string(head) + " FROM " + inner.from() + inner.whereClause()), std::move(values)};
@@ -891,20 +901,14 @@ class Query : private detail::QueryCore {
     std::vector<Value> values;
     Info::forEachOwner([&]<class Owner, std::size_t I>() {
       if constexpr (sizeof...(Only) == 0 || (std::is_same_v<Owner, Only> || ...)) {
-        Query<Owner> inner(connection_);
-        inner.depth_ = depth_ + 1;
-        if (detail::Sql<Owner>::table() == Sql::table()) inner.alias_ = detail::quote("kith_t" + std::to_string(inner.depth_));
-        constraint(inner);
-        inner.requireOnlyConditions("the callback of whereHas<...>()", 0);
-        inner.addScope(
-            inner.ref() + "." + detail::Sql<Owner>::column(detail::Meta<Owner>::primaryKey) + " = " + ref() + "." + Info::idColumn(), {},
-            true);
-        sql += (sql.empty() ? "(" : " OR (") + ref() + "." + Info::typeColumn() + " = ? AND EXISTS (" +
-               inner.resolve("SELECT 1 FROM " + inner.from() + inner.whereClause()) + "))";
+        auto [exists, bound] = nestedSubquery<Owner>(
+            "SELECT 1", [](auto&) {}, constraint, "the callback of whereHas<...>()",
+            [&](const std::string& innerRef) {
+              return innerRef + "." + detail::Sql<Owner>::column(detail::Meta<Owner>::primaryKey) + " = " + ref() + "." + Info::idColumn();
+            });
+        sql += (sql.empty() ? "(" : " OR (") + ref() + "." + Info::typeColumn() + " = ? AND EXISTS (" + exists + "))";
         values.emplace_back(std::string(Info::morphNames[I]));
-        values.insert(values.end(), std::make_move_iterator(inner.bindings_.begin()), std::make_move_iterator(inner.bindings_.end()));
-        values.insert(values.end(), std::make_move_iterator(inner.scopeBindings_.begin()),
-                      std::make_move_iterator(inner.scopeBindings_.end()));
+        values.insert(values.end(), std::make_move_iterator(bound.begin()), std::make_move_iterator(bound.end()));
       }
     });
     append(isOr, (negate ? "NOT (" : "(") + sql + ")");

@@ -598,11 +598,11 @@ struct Persist {
     run.send();
   }
 
-  /// An UPDATE that changed no row: the row is gone.
-  static void requireUpdated(const M& m, std::int64_t changed) {
+  /// An UPDATE that changed no row: the row is gone. `action` names the call for the message.
+  static void requireUpdated(const M& m, std::int64_t changed, std::string_view action = "save") {
     if (changed == 0)
-      throw NotFound(format("kith: cannot save {} with {} = {}: its row no longer exists", typeName<M>, Meta::properties[Meta::primaryKey],
-                            describe(Codec<Key>::toValue(m.*key))));
+      throw NotFound(format("kith: cannot {} {} with {} = {}: its row no longer exists", action, typeName<M>,
+                            Meta::properties[Meta::primaryKey], describe(Codec<Key>::toValue(m.*key))));
   }
 
   /// Records a written UPDATE in m's state: its columns are clean again.
@@ -811,8 +811,7 @@ struct Persist {
   }
 
   static void refresh(M& m) {
-    const ModelState* s = stateIf(m);
-    if (!s || !s->exists()) throw UsageError("kith: cannot refresh a " + std::string(typeName<M>) + " that was never saved");
+    requireSaved(m, "refresh");
     const Connection connection = connectionOf(m, "refresh");
     auto& b = connection.backend();
     Run run(b, Sql<M>::findAny());  // a trashed row too: refresh() reads what the row holds
@@ -833,9 +832,7 @@ struct Persist {
   static void destroy(M& m) {
     Life::check();  // the messages for its hooks and timestamps
     if constexpr (SoftDeletes<M>::enabled && !Force) return trash<Hooks>(m);
-    const ModelState* s = stateIf(m);
-    if (!s || !s->exists())
-      throw UsageError(format("kith: cannot {} a {} that was never saved", Force ? "forceDelete" : "destroy", typeName<M>));
+    requireSaved(m, Force ? "forceDelete" : "destroy");
     const Connection connection = connectionOf(m, Force ? "forceDelete" : "destroy");
     constexpr bool forceHooks = Force && (Hook_beforeForceDelete<M>::present || Hook_afterForceDelete<M>::present);
     if constexpr (Hooks && (Life::writeHooks || forceHooks)) {
@@ -902,6 +899,7 @@ struct Persist {
     }
   }
 
+  /// The UsageError of refresh, destroy, forceDelete and restore on a model with no row.
   static void requireSaved(const M& m, const char* action) {
     const ModelState* s = stateIf(m);
     if (!s || !s->exists()) throw UsageError(format("kith: cannot {} a {} that was never saved", action, typeName<M>));
@@ -926,9 +924,7 @@ struct Persist {
       const auto write = [&](const Connection& c) {
         auto& b = c.backend();
         sendUpdate(m, b, written);
-        if (b.changes() == 0)
-          throw NotFound(format("kith: cannot {} {} with {} = {}: its row no longer exists", action, typeName<M>,
-                                Meta::properties[Meta::primaryKey], describe(Codec<Key>::toValue(m.*key))));
+        requireUpdated(m, b.changes(), action);
         markWritten(m, written, c);
         after(m, c);
       };

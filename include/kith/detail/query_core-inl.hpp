@@ -213,14 +213,14 @@ KITH_INLINE std::string QueryCore::trashCondition() const {
 }
 
 KITH_INLINE std::string QueryCore::whereClause() const {
-  if (std::string trash = trashCondition(); !trash.empty()) {
-    const std::string scope = scope_.empty() ? std::move(trash) : scope_ + " AND " + trash;
-    return where_.empty() ? " WHERE " + scope : " WHERE (" + where_ + ") AND (" + scope + ")";
-  }
-  if (where_.empty() && scope_.empty()) return {};
-  if (scope_.empty()) return " WHERE " + where_;
-  if (where_.empty()) return " WHERE " + scope_;
-  return " WHERE (" + where_ + ") AND (" + scope_ + ")";
+  // The soft-delete condition joins the scope's group; without one the scope is used as it is.
+  std::string withTrash = trashCondition();
+  if (!withTrash.empty() && !scope_.empty()) withTrash = scope_ + " AND " + withTrash;
+  const std::string& scope = withTrash.empty() ? scope_ : withTrash;
+  if (where_.empty() && scope.empty()) return {};
+  if (scope.empty()) return " WHERE " + where_;
+  if (where_.empty()) return " WHERE " + scope;
+  return " WHERE (" + where_ + ") AND (" + scope + ")";
 }
 
 KITH_INLINE std::string QueryCore::paging() const {

@@ -89,6 +89,12 @@ struct QueryAccess {
   static std::vector<std::size_t>& selected(Query<M>& q) {
     return q.selected_;
   }
+  /// Makes `q` read column `i` (a key preload matches by) when its select<>() left it out.
+  template <class M>
+  static void selectColumn(Query<M>& q, std::size_t i) {
+    auto& selected = q.selected_;
+    if (!selected.empty() && std::find(selected.begin(), selected.end(), i) == selected.end()) selected.push_back(i);
+  }
   template <class M>
   static std::size_t boundValues(const Query<M>& q) {
     return q.bindings().size();
@@ -219,6 +225,14 @@ std::optional<KeyType> keyIn(const Model& model, const Undefined& undefined) {
   }
 }
 
+/// A column a relation sets (a foreign key, a polymorphic type): the next save of `m` writes it
+/// even where select<>() left it out.
+template <auto Member, class M>
+void markSetByRelation(M& m) {
+  if (const auto* columns = Persist<M>::columnsIf(m); columns && !columns->loaded[Meta<M>::template indexOf<Member>()])
+    Persist<M>::template markDirty<Member>(m);
+}
+
 /// The facts of a relation that joins one column of the parent to one column of the related
 /// model: HasMany and HasOne (the foreign key on the related model, `ForeignOnRelated`) and
 /// BelongsTo (the foreign key on the parent). Its "parent side" and "related side" are the two
@@ -320,20 +334,14 @@ struct KeyPairInfo {
   static constexpr bool isKeyColumn(std::size_t i) { return i == foreignIndex; }
 
   /// The relation sets the foreign key: the next save writes it even where select<>() left it out.
-  static void markForeignKey(Holder& holder) {
-    if (const auto* columns = Persist<Holder>::columnsIf(holder); columns && !columns->loaded[foreignIndex])
-      Persist<Holder>::template markDirty<foreignMember>(holder);
-  }
+  static void markForeignKey(Holder& holder) { markSetByRelation<foreignMember>(holder); }
 
   /// The related row's key on its matching side; empty when it is NULL.
   static std::optional<KeyType> relatedKeyOf(const Related& row) { return row.*relatedMember; }
   /// The column preload matches related rows by, in `q`.
   static std::string keyColumn(const Query<Related>& q) { return QueryAccess::column(q, relatedIndex); }
   /// Makes preload's query read that key: a select<>() that left the column out gets it back.
-  static void selectKey(Query<Related>& q) {
-    auto& selected = QueryAccess::selected(q);
-    if (!selected.empty() && std::find(selected.begin(), selected.end(), relatedIndex) == selected.end()) selected.push_back(relatedIndex);
-  }
+  static void selectKey(Query<Related>& q) { QueryAccess::selectColumn(q, relatedIndex); }
 
   /// Adds the relation's onQuery conditions to a query it builds.
   static void constrain(Query<Related>& q) { applyOnQuery<Field>(q, name); }

@@ -142,8 +142,7 @@ struct MorphOwnerInfo : KeyPairInfo<Relation, true> {
   }
   static void markForeignKey(Related& row) {
     Base::markForeignKey(row);
-    if (const auto* columns = Persist<Related>::columnsIf(row); columns && !columns->loaded[typeIndex])
-      Persist<Related>::template markDirty<typeMember>(row);
+    markSetByRelation<typeMember>(row);
   }
   using ForeignValues = std::pair<typename Base::ForeignType, TypeType>;
   static ForeignValues takeForeign(const Related& row) { return {row.*Base::foreignMember, row.*typeMember}; }
@@ -500,9 +499,7 @@ class MorphToPreload final : public PendingPreload {
       constraint_(q);
       if (QueryAccess::isGroupLimited(q))
         throw UsageError(format("kith: cannot apply groupLimit or groupOrderBy to \"{}\": it holds at most one owner", Info::name));
-      auto& selected = QueryAccess::selected(q);
-      if (!selected.empty() && std::find(selected.begin(), selected.end(), Meta<Owner>::primaryKey) == selected.end())
-        selected.push_back(Meta<Owner>::primaryKey);
+      QueryAccess::selectColumn(q, Meta<Owner>::primaryKey);
       std::vector<Owner> rows;
       loadByKeys(connection_.backend(), QueryAccess::boundValues(q), Info::name, keyColumn, part.distinct,
                  [&](std::string condition, std::vector<Value> values) {
@@ -625,10 +622,8 @@ class MorphToClient {
  private:
   /// The relation sets both columns: the next save writes them even where select<>() left them out.
   void markColumns() {
-    if (const auto* columns = Persist<Parent>::columnsIf(parent_)) {
-      if (!columns->loaded[Info::typeIndex]) Persist<Parent>::template markDirty<Info::typeMember>(parent_);
-      if (!columns->loaded[Info::idIndex]) Persist<Parent>::template markDirty<Info::idMember>(parent_);
-    }
+    markSetByRelation<Info::typeMember>(parent_);
+    markSetByRelation<Info::idMember>(parent_);
   }
 
   Parent& parent_;
